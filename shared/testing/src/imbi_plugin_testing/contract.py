@@ -1,0 +1,239 @@
+"""The contract suite every plugin's tests run.
+
+``check_plugin_contract(spec)`` checks, and raises :class:`ContractViolation`
+listing every rule broken:
+
+- the class loads through the real registry with no error and no skip;
+- class and ``plugin_type`` agree, ``api_version == 1``;
+- option, credential and data type names are unique, and every option and
+  credential name is documented in the package README (as `name`);
+- ``supports_histogram`` is true exactly when ``histogram`` is overridden;
+- data types named like secrets are flagged ``secret=True``;
+- with each required credential removed or empty (and each extra
+  incomplete set the spec lists) the call raises
+  ``PluginCredentialsMissing`` before any network traffic;
+- against an upstream that accepts connections and never answers, the call
+  ends with ``PluginTimeoutError`` inside the ``timeout_seconds`` budget;
+- no attribute is set on the instance by any of those calls.
+"""
+
+import asyncio
+import collections.abc
+import dataclasses
+import pathlib
+import re
+import time
+import typing
+
+from imbi_common.plugins import (
+    ConfigurationPlugin,
+    IdentityPlugin,
+    LogsPlugin,
+    PluginContext,
+    PluginCredentialsMissing,
+    PluginTimeoutError,
+    WebhookActionPlugin,
+)
+from imbi_common.plugins import base as plugin_base
+
+from imbi_plugin_testing import context as contexts
+from imbi_plugin_testing.registry import installed
+from imbi_plugin_testing.standin import StallServer
+
+Call = collections.abc.Callable[
+    [typing.Any, PluginContext, dict[str, str]],
+    collections.abc.Awaitable[typing.Any],
+]
+
+_BASES: dict[str, type] = {
+    'configuration': ConfigurationPlugin,
+    'logs': LogsPlugin,
+    'identity': IdentityPlugin,
+    'deployment': plugin_base.DeploymentPlugin,
+    'lifecycle': plugin_base.LifecyclePlugin,
+    'webhook': WebhookActionPlugin,
+}
+_SECRET_NAME = re.compile(r'secret|password|token|private', re.IGNORECASE)
+#: How far past its budget a call may end (scheduling, thread hand-off).
+BUDGET_SLACK_SECONDS = 1.0
+
+
+class ContractViolation(AssertionError):
+    """The plugin breaks one or more rules of the contract."""
+
+
+@dataclasses.dataclass
+class ContractSpec:
+    """What the suite needs to know to exercise one plugin.
+
+    ``options(url)`` returns the plugin options pointing every upstream at
+    ``url``; ``call(instance, ctx, credentials)`` makes one call that
+    talks to the upstream; ``credentials`` is a complete set.
+    """
+
+    plugin: type
+    readme: pathlib.Path
+    credentials: dict[str, str]
+    options: collections.abc.Callable[[str], dict[str, typing.Any]]
+    call: Call
+    context_kind: contexts.ContextKind
+    context_fields: dict[str, typing.Any] = dataclasses.field(
+        default_factory=dict
+    )
+    missing_credentials: list[dict[str, str]] = dataclasses.field(
+        default_factory=list
+    )
+    budget_seconds: int = 1
+
+
+def _static_failures(spec: ContractSpec) -> list[str]:
+    cls = spec.plugin
+    failures: list[str] = []
+    manifest = getattr(cls, 'manifest', None)
+    if manifest is None:
+        return ['class has no manifest attribute']
+    base = _BASES[manifest.plugin_type]
+    if not issubclass(cls, base):
+        failures.append(
+            f'plugin_type {manifest.plugin_type!r} but the class does not '
+            f'subclass {base.__name__}'
+        )
+    if manifest.api_version != 1:
+        failures.append(f'api_version is {manifest.api_version}, not 1')
+    for what, names in (
+        ('option', [o.name for o in manifest.options]),
+        ('credential', [c.name for c in manifest.credentials]),
+        ('data type', [d.name for d in manifest.data_types]),
+    ):
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            failures.append(f'duplicate {what} names: {duplicates}')
+    readme = (
+        spec.readme.read_text(encoding='utf-8')
+        if spec.readme.is_file()
+        else ''
+    )
+    if not readme:
+        failures.append(f'README not found at {spec.readme}')
+    for name in [o.name for o in manifest.options] + [
+        c.name for c in manifest.credentials
+    ]:
+        if readme and f'`{name}`' not in readme:
+            failures.append(f'{name!r} is not documented in the README')
+    overridden = issubclass(cls, LogsPlugin) and (
+        cls.histogram is not LogsPlugin.histogram
+    )
+    if manifest.supports_histogram != overridden:
+        failures.append(
+            f'supports_histogram is {manifest.supports_histogram} but '
+            f'histogram is {"" if overridden else "not "}overridden'
+        )
+    for data_type in manifest.data_types:
+        if _SECRET_NAME.search(data_type.name) and not data_type.secret:
+            failures.append(
+                f'data type {data_type.name!r} looks secret but is not '
+                'flagged secret=True'
+            )
+    return failures
+
+
+def _incomplete_credentials(spec: ContractSpec) -> list[dict[str, str]]:
+    cases = []
+    for field in spec.plugin.manifest.credentials:
+        if not field.required:
+            continue
+        removed = dict(spec.credentials)
+        removed.pop(field.name, None)
+        cases.append(removed)
+        cases.append({**spec.credentials, field.name: ''})
+    cases.extend(spec.missing_credentials)
+    return cases
+
+
+async def _call_once(
+    spec: ContractSpec,
+    url: str,
+    credentials: dict[str, str],
+    failures: list[str],
+    label: str,
+) -> BaseException | None:
+    options = dict(spec.options(url))
+    options['timeout_seconds'] = spec.budget_seconds
+    ctx = contexts.make_context(
+        spec.context_kind, options=options, **spec.context_fields
+    )
+    instance = spec.plugin()
+    error: BaseException | None = None
+    try:
+        # The host's own limit: a plugin that ignores its budget is cut
+        # here rather than hanging the suite.
+        await asyncio.wait_for(
+            spec.call(instance, ctx, credentials),
+            spec.budget_seconds + 5,
+        )
+    except Exception as exc:  # noqa: BLE001 - judged by the caller
+        error = exc
+    state = vars(instance) if hasattr(instance, '__dict__') else {}
+    if state:
+        failures.append(
+            f'{label}: the call left state on the instance: {sorted(state)}'
+        )
+    return error
+
+
+async def check_plugin_contract_async(spec: ContractSpec) -> None:
+    """The contract suite, from inside a running event loop."""
+    failures = _static_failures(spec)
+    with installed(spec.plugin) as result:
+        if result.errors or result.skipped:
+            failures.append(
+                f'registry did not load it: errors={result.errors} '
+                f'skipped={result.skipped}'
+            )
+    if 'timeout_seconds' not in {
+        o.name for o in spec.plugin.manifest.options
+    }:
+        failures.append('no timeout_seconds option')
+
+    for index, creds in enumerate(_incomplete_credentials(spec)):
+        label = f'credentials case {index} ({sorted(creds)})'
+        with StallServer() as server:
+            error = await _call_once(spec, server.url, creds, failures, label)
+            connections = server.connections
+        if not isinstance(error, PluginCredentialsMissing):
+            failures.append(
+                f'{label}: expected PluginCredentialsMissing, got '
+                f'{type(error).__name__}: {error}'
+            )
+        if connections:
+            failures.append(
+                f'{label}: {connections} connection(s) made before the '
+                'credentials were checked'
+            )
+
+    with StallServer() as server:
+        started = time.monotonic()
+        error = await _call_once(
+            spec, server.url, spec.credentials, failures, 'stalled upstream'
+        )
+        elapsed = time.monotonic() - started
+    if not isinstance(error, PluginTimeoutError):
+        failures.append(
+            'stalled upstream: expected PluginTimeoutError, got '
+            f'{type(error).__name__}: {error}'
+        )
+    if elapsed > spec.budget_seconds + BUDGET_SLACK_SECONDS:
+        failures.append(
+            f'stalled upstream: took {elapsed:.2f}s for a budget of '
+            f'{spec.budget_seconds}s'
+        )
+    if failures:
+        raise ContractViolation(
+            f'{spec.plugin.__name__} breaks the plugin contract:\n- '
+            + '\n- '.join(failures)
+        )
+
+
+def check_plugin_contract(spec: ContractSpec) -> None:
+    """Run the contract suite (from sync code; see the async variant)."""
+    asyncio.run(check_plugin_contract_async(spec))

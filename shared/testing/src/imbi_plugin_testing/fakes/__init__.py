@@ -1,0 +1,1 @@
+"""Stateful stand-ins of the upstreams, one module (or package) each."""

@@ -1,0 +1,260 @@
+"""State and shared plumbing of the GitHub stand-in.
+
+URL shapes: the OAuth endpoints are served at ``/login/oauth/...`` and
+``/login/device/...``; the REST API both at the root (github.com shape:
+``api_url`` = the base URL) and under ``/api/v3`` (GHES shape). GraphQL
+at ``/graphql`` and ``/api/graphql``.
+"""
+
+import dataclasses
+import email.utils
+import importlib
+import itertools
+import json
+import secrets
+import threading
+import time
+import typing
+
+import starlette.requests
+import starlette.responses
+import starlette.routing
+
+from imbi_plugin_testing.standin import StandIn
+
+DOCS = 'https://docs.github.com/rest'
+_ROUTE_MODULES = ('oauth', 'actions', 'repos')
+
+
+@dataclasses.dataclass
+class User:
+    id: int
+    login: str
+    name: str | None = None
+    email: str | None = None  # the public email, may be None
+    emails: list[dict[str, typing.Any]] = dataclasses.field(
+        default_factory=list
+    )
+    orgs: list[str] = dataclasses.field(default_factory=list)
+    node_id: str = ''
+    avatar_url: str = ''
+
+
+@dataclasses.dataclass
+class Token:
+    """An access token: who it acts for and what it may do."""
+
+    value: str
+    user_login: str
+    scopes: list[str] = dataclasses.field(default_factory=list)
+    client_id: str | None = None
+    expires_at: float | None = None  # epoch seconds; None = never
+    kind: typing.Literal['oauth', 'app', 'pat', 'installation'] = 'pat'
+    #: Fine-grained / App permissions, e.g. {'administration': 'write'}.
+    permissions: dict[str, str] = dataclasses.field(default_factory=dict)
+    revoked: bool = False
+
+    def expired(self) -> bool:
+        return self.expires_at is not None and time.time() >= self.expires_at
+
+
+@dataclasses.dataclass
+class Repository:
+    owner: str
+    name: str
+    id: int
+    default_branch: str = 'main'
+    archived: bool = False
+    private: bool = True
+    #: login -> 'admin' | 'write' | 'read'
+    collaborators: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def full_name(self) -> str:
+        return f'{self.owner}/{self.name}'
+
+
+class GitHubFake(StandIn):
+    """The GitHub stand-in. ``base_url`` is set by :meth:`serve`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.RLock()
+        self.users: dict[str, User] = {}
+        self.tokens: dict[str, Token] = {}
+        self.repositories: dict[str, Repository] = {}  # lower full name
+        #: old lower full name -> repository id (renames, transfers)
+        self.redirects: dict[str, int] = {}
+        self.ids = itertools.count(1000)
+        self.rate_limit = 5000
+        self.rate_used = 0
+        self.base_url = 'http://github.test'
+        #: State owned by the route modules, keyed by module name.
+        self.extensions: dict[str, typing.Any] = {}
+
+    # -- state helpers ------------------------------------------------------
+
+    def add_user(self, login: str, **fields: typing.Any) -> User:
+        user = User(id=next(self.ids), login=login, **fields)
+        user.node_id = user.node_id or f'U_{user.id:08d}'
+        self.users[login] = user
+        return user
+
+    def issue_token(
+        self,
+        login: str,
+        scopes: list[str] | None = None,
+        *,
+        prefix: str = 'ghp_',
+        **fields: typing.Any,
+    ) -> Token:
+        token = Token(
+            value=prefix + secrets.token_urlsafe(27),
+            user_login=login,
+            scopes=list(scopes or []),
+            **fields,
+        )
+        self.tokens[token.value] = token
+        return token
+
+    def add_repository(
+        self, owner: str, name: str, **fields: typing.Any
+    ) -> Repository:
+        repo = Repository(owner=owner, name=name, id=next(self.ids), **fields)
+        self.repositories[repo.full_name.lower()] = repo
+        return repo
+
+    def repository(self, owner: str, name: str) -> Repository | None:
+        return self.repositories.get(f'{owner}/{name}'.lower())
+
+    def repository_by_id(self, repo_id: int) -> Repository | None:
+        return next(
+            (r for r in self.repositories.values() if r.id == repo_id), None
+        )
+
+    # -- request helpers ----------------------------------------------------
+
+    def rate_headers(self) -> dict[str, str]:
+        return {
+            'x-ratelimit-limit': str(self.rate_limit),
+            'x-ratelimit-remaining': str(
+                max(self.rate_limit - self.rate_used, 0)
+            ),
+            'x-ratelimit-used': str(self.rate_used),
+            'x-ratelimit-reset': str(int(time.time()) + 3600),
+            'x-ratelimit-resource': 'core',
+        }
+
+    def json(
+        self,
+        body: typing.Any,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> starlette.responses.Response:
+        """A JSON answer with GitHub's rate-limit headers."""
+        merged = self.rate_headers()
+        merged.update(headers or {})
+        return starlette.responses.Response(
+            json.dumps(body),
+            status_code=status,
+            headers=merged,
+            media_type='application/json; charset=utf-8',
+        )
+
+    def error(
+        self, status: int, message: str, **extra: typing.Any
+    ) -> starlette.responses.Response:
+        """GitHub's error shape: message and documentation_url."""
+        return self.json(
+            {'message': message, 'documentation_url': DOCS, **extra}, status
+        )
+
+    def authenticate(
+        self, request: starlette.requests.Request
+    ) -> Token | starlette.responses.Response:
+        """The token of a REST request, or the 401 GitHub answers."""
+        header = request.headers.get('authorization', '')
+        scheme, _, value = header.partition(' ')
+        if scheme.lower() not in ('bearer', 'token') or not value:
+            return self.error(401, 'Requires authentication')
+        token = self.tokens.get(value.strip())
+        if token is None or token.revoked or token.expired():
+            return self.error(401, 'Bad credentials')
+        self.rate_used += 1
+        return token
+
+    @staticmethod
+    def http_date(epoch: float) -> str:
+        return email.utils.formatdate(epoch, usegmt=True)
+
+    def paginate(
+        self,
+        request: starlette.requests.Request,
+        items: list[typing.Any],
+        default_per_page: int = 30,
+    ) -> tuple[list[typing.Any], dict[str, str]]:
+        """One page of ``items`` and its Link header (rel next/last)."""
+        try:
+            per_page = min(
+                int(request.query_params.get('per_page', default_per_page)),
+                100,
+            )
+            page = max(int(request.query_params.get('page', 1)), 1)
+        except ValueError:
+            per_page, page = default_per_page, 1
+        start = (page - 1) * per_page
+        chunk = items[start : start + per_page]
+        last = max((len(items) + per_page - 1) // per_page, 1)
+        links = []
+        if page < last:
+            for rel, number in (('next', page + 1), ('last', last)):
+                params = dict(request.query_params)
+                params.update({'page': str(number), 'per_page': str(per_page)})
+                query = '&'.join(f'{k}={v}' for k, v in params.items())
+                links.append(f'<{request.url.replace(query=query)}>; rel="{rel}"')
+        return chunk, ({'link': ', '.join(links)} if links else {})
+
+    # -- routes -------------------------------------------------------------
+
+    def routes(self) -> list[starlette.routing.BaseRoute]:
+        """Routes of every route module present, REST ones twice."""
+        routes: list[starlette.routing.BaseRoute] = []
+        for name in _ROUTE_MODULES:
+            try:
+                module = importlib.import_module(f'{__package__}.{name}')
+            except ModuleNotFoundError as exc:
+                if exc.name == f'{__package__}.{name}':
+                    continue
+                raise
+            routes.extend(module.routes(self))
+        return routes
+
+    def serve(self) -> typing.Any:
+        """Serve on 127.0.0.1; ``base_url`` follows the served address."""
+        return _Serving(self)
+
+
+class _Serving:
+    def __init__(self, fake: GitHubFake) -> None:
+        self.fake = fake
+        self._cm = StandIn.serve(fake)
+
+    def __enter__(self) -> str:
+        url = self._cm.__enter__()
+        self.fake.base_url = url
+        return url
+
+    def __exit__(self, *exc: typing.Any) -> None:
+        self._cm.__exit__(*exc)
+
+
+def rest(
+    path: str,
+    endpoint: typing.Callable[..., typing.Any],
+    methods: list[str],
+) -> list[starlette.routing.BaseRoute]:
+    """A REST route at both the github.com and the GHES (/api/v3) shape."""
+    return [
+        starlette.routing.Route(path, endpoint, methods=methods),
+        starlette.routing.Route('/api/v3' + path, endpoint, methods=methods),
+    ]

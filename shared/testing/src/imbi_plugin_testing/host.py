@@ -1,0 +1,804 @@
+"""A model of how imbi-api and imbi-gateway call plugins.
+
+Built from reference/host.md and nothing looser: a fresh handler instance
+per call, options merged plugin < project type < project with no default
+applied, every call under ``asyncio.wait_for`` (identity calls excepted),
+exceptions mapped to the HTTP answer the host gives, the multi-environment
+logs fan-out, deployment credentials and inputs, lifecycle result mapping
+and both webhook dispatch styles.
+"""
+
+import asyncio
+import collections.abc
+import dataclasses
+import datetime
+import hashlib
+import hmac
+import json
+import logging
+import secrets as pysecrets
+import time
+import typing
+import urllib.parse
+
+import pydantic
+from imbi_common.plugins import (
+    ConfigValue,
+    CursorExpiredError,
+    LogFilter,
+    LogHistogramBucket,
+    LogQuery,
+    LogResult,
+    PluginContext,
+    PluginCredentialsMissing,
+)
+from imbi_common.plugins import errors as plugin_errors
+
+from imbi_plugin_testing import context as contexts
+from imbi_plugin_testing.secrets import current_scan
+
+LOGGER = logging.getLogger(__name__)
+
+HOST_TIMEOUT_SECONDS = 10.0
+LIST_KEYS_CACHE_SECONDS = 60.0
+_FILTER_OPS = ('eq', 'ne', 'contains', 'starts_with', 'regex')
+
+
+@dataclasses.dataclass
+class HostResponse:
+    """What the host answers: status, JSON body and headers.
+
+    ``result`` is the plugin's return value on success and ``error`` the
+    exception it raised, for assertions beyond the HTTP answer.
+    """
+
+    status: int
+    body: typing.Any = None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    result: typing.Any = None
+    error: BaseException | None = None
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def _auth_failed_type() -> type[Exception]:
+    return typing.cast(
+        type[Exception], plugin_errors.PluginAuthenticationFailed
+    )
+
+
+def _jsonable(value: typing.Any) -> typing.Any:
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(mode='json')
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class Host:
+    """Call one plugin class the way the Imbi host does.
+
+    ``plugin_options``, ``project_type_options`` and ``project_options``
+    are the three option layers; ``credentials`` the stored (decrypted)
+    dict; ``identity_token`` a bound user identity's access token
+    (deployment and lifecycle calls then get ``{'access_token': ...}``),
+    and ``refresh_identity`` how the host refreshes it after a
+    ``PluginAuthenticationFailed``.
+    """
+
+    def __init__(
+        self,
+        plugin: type,
+        *,
+        plugin_options: dict[str, typing.Any] | None = None,
+        project_type_options: dict[str, typing.Any] | None = None,
+        project_options: dict[str, typing.Any] | None = None,
+        credentials: dict[str, str] | None = None,
+        identity_token: str | None = None,
+        refresh_identity: collections.abc.Callable[[], str] | None = None,
+        timeout: float = HOST_TIMEOUT_SECONDS,
+        read_secrets: bool = True,
+        project: dict[str, typing.Any] | None = None,
+    ) -> None:
+        self.plugin = plugin
+        self.manifest = plugin.manifest  # type: ignore[attr-defined]
+        self.plugin_options = dict(plugin_options or {})
+        self.project_type_options = dict(project_type_options or {})
+        self.project_options = dict(project_options or {})
+        self.credentials = dict(credentials or {})
+        self.identity_token = identity_token
+        self.refresh_identity = refresh_identity
+        self.timeout = timeout
+        self.read_secrets = read_secrets
+        self.project = dict(project or {})
+        self.instances: list[object] = []
+        self.calls: list[str] = []
+        self._keys_cache: dict[str | None, tuple[float, typing.Any]] = {}
+        self._state_key = pysecrets.token_bytes(32)
+        self._pending_verifiers: dict[str, str | None] = {}
+        scan = current_scan()
+        if scan is not None:
+            scan.add(*self.credentials.values(), identity_token)
+
+    # -- plumbing -----------------------------------------------------------
+
+    def options(self) -> dict[str, typing.Any]:
+        """Plugin < project type < project; PluginOption.default unused."""
+        merged: dict[str, typing.Any] = {}
+        merged.update(self.plugin_options)
+        merged.update(self.project_type_options)
+        merged.update(self.project_options)
+        return merged
+
+    def context(
+        self, kind: contexts.ContextKind, **fields: typing.Any
+    ) -> PluginContext:
+        """The ctx the host builds for a call of ``kind``."""
+        values = dict(self.project)
+        values.update(fields)
+        options = values.pop('options', None)
+        return contexts.make_context(
+            kind,
+            options=self.options() if options is None else options,
+            **values,
+        )
+
+    def new_instance(self) -> typing.Any:
+        instance = self.plugin()
+        self.instances.append(instance)
+        return instance
+
+    async def invoke(
+        self,
+        method: str,
+        *args: typing.Any,
+        wrap: bool = True,
+        **kwargs: typing.Any,
+    ) -> typing.Any:
+        """Call ``method`` on a fresh instance, under the host's timeout.
+
+        Exceptions propagate (a ``TimeoutError`` when the limit hit);
+        every exception is reported to the active secret scan.
+        """
+        self.calls.append(method)
+        bound = getattr(self.new_instance(), method)
+        try:
+            if wrap:
+                return await asyncio.wait_for(
+                    bound(*args, **kwargs), self.timeout
+                )
+            return await bound(*args, **kwargs)
+        except BaseException as exc:
+            scan = current_scan()
+            if scan is not None:
+                scan.record_exception(exc)
+            raise
+
+    async def respond(
+        self,
+        method: str,
+        *args: typing.Any,
+        wrap: bool = True,
+        cursor_conflict: bool = False,
+        convert: collections.abc.Callable[[typing.Any], typing.Any]
+        | None = None,
+        **kwargs: typing.Any,
+    ) -> HostResponse:
+        """Call and map the outcome to the host's HTTP answer."""
+        started = time.monotonic()
+        try:
+            result = await self._with_identity_retry(
+                method, *args, wrap=wrap, **kwargs
+            )
+        except BaseException as exc:  # noqa: BLE001 - mapped like the host
+            response = self.error_response(exc, cursor_conflict)
+            response.elapsed = time.monotonic() - started
+            return response
+        body = convert(result) if convert else _jsonable(result)
+        return HostResponse(
+            200 if result is not None else 204,
+            body,
+            result=result,
+            elapsed=time.monotonic() - started,
+        )
+
+    async def _with_identity_retry(
+        self, method: str, *args: typing.Any, **kwargs: typing.Any
+    ) -> typing.Any:
+        try:
+            return await self.invoke(method, *args, **kwargs)
+        except _auth_failed_type():
+            if self.identity_token is None or self.refresh_identity is None:
+                raise
+            self.identity_token = self.refresh_identity()
+            scan = current_scan()
+            if scan is not None:
+                scan.add(self.identity_token)
+            if 'credentials' in kwargs:
+                kwargs['credentials'] = {'access_token': self.identity_token}
+            return await self.invoke(method, *args, **kwargs)
+
+    @staticmethod
+    def error_response(
+        exc: BaseException, cursor_conflict: bool = False
+    ) -> HostResponse:
+        """The host's HTTP answer for an exception from a plugin call."""
+        if isinstance(exc, TimeoutError):
+            return HostResponse(
+                503,
+                {'detail': 'Plugin call timed out'},
+                {'Retry-After': '5'},
+                error=exc,
+            )
+        if isinstance(exc, PluginCredentialsMissing):
+            return HostResponse(503, {'detail': str(exc)}, error=exc)
+        if isinstance(exc, CursorExpiredError) and cursor_conflict:
+            return HostResponse(409, {'error': 'cursor_expired'}, error=exc)
+        if not isinstance(exc, Exception):
+            raise exc
+        return HostResponse(500, {'detail': str(exc)}, error=exc)
+
+    # -- configuration -------------------------------------------------------
+
+    async def list_keys(self, environment: str | None = None) -> HostResponse:
+        """GET keys: cached 60 s per environment, cleared on writes."""
+        cached = self._keys_cache.get(environment)
+        if cached and time.monotonic() - cached[0] < LIST_KEYS_CACHE_SECONDS:
+            return HostResponse(200, _jsonable(cached[1]), result=cached[1])
+        response = await self.respond(
+            'list_keys',
+            ctx=self.context('configuration', environment=environment),
+            credentials=self.credentials,
+        )
+        if response.ok:
+            self._keys_cache[environment] = (time.monotonic(), response.result)
+        return response
+
+    async def get_values(
+        self, keys: list[str] | None = None, environment: str | None = None
+    ) -> HostResponse:
+        """POST values:fetch (needs the read_secrets permission)."""
+        if not self.read_secrets:
+            return HostResponse(403, {'detail': 'Permission denied'})
+        return await self.respond(
+            'get_values',
+            ctx=self.context('configuration', environment=environment),
+            credentials=self.credentials,
+            keys=keys,
+        )
+
+    async def set_value(
+        self,
+        key: str,
+        value: str,
+        data_type: str,
+        environment: str | None = None,
+    ) -> HostResponse:
+        """PUT /{key:path} with a ConfigValue body."""
+        secret = any(
+            dt.name == data_type and dt.secret
+            for dt in self.manifest.data_types
+        )
+        response = await self.respond(
+            'set_value',
+            ctx=self.context('configuration', environment=environment),
+            credentials=self.credentials,
+            key=key,
+            value=ConfigValue(data_type=data_type, value=value, secret=secret),
+        )
+        self._keys_cache.clear()
+        return response
+
+    async def delete_key(
+        self, key: str, environment: str | None = None
+    ) -> HostResponse:
+        response = await self.respond(
+            'delete_key',
+            ctx=self.context('configuration', environment=environment),
+            credentials=self.credentials,
+            key=key,
+        )
+        self._keys_cache.clear()
+        return response
+
+    # -- logs ----------------------------------------------------------------
+
+    @staticmethod
+    def log_query(
+        *,
+        start: datetime.datetime | None = None,
+        end: datetime.datetime | None = None,
+        filters: list[str] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        levels: list[str] | None = None,
+    ) -> LogQuery:
+        """A LogQuery built the way the host parses query parameters."""
+        now = datetime.datetime.now(datetime.UTC)
+        end = end or now
+        start = start or end - datetime.timedelta(minutes=30)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=datetime.UTC)
+        if end.tzinfo is None:
+            end = end.replace(tzinfo=datetime.UTC)
+        if not 1 <= limit <= 1000:
+            raise ValueError('limit must be between 1 and 1000')
+        parsed = []
+        for text in filters or []:
+            field, op, value = text.split(':', 2)
+            if op not in _FILTER_OPS:
+                raise ValueError(f'unknown filter operator {op!r}')
+            parsed.append(LogFilter(field=field, op=op, value=value))  # type: ignore[arg-type]
+        return LogQuery(
+            start_time=start,
+            end_time=end,
+            filters=parsed,
+            limit=limit,
+            cursor=cursor,
+            levels=list(levels or []),
+        )
+
+    async def search(
+        self, query: LogQuery, environments: list[str] | None = None
+    ) -> HostResponse:
+        """Search one or several environments as imbi-api does."""
+        environments = environments or ['production']
+        if len(environments) == 1:
+            response = await self.respond(
+                'search',
+                ctx=self.context('logs', environment=environments[0]),
+                credentials=self.credentials,
+                query=query,
+                cursor_conflict=True,
+            )
+            if response.ok:
+                self._scan_warnings(response.result)
+                result = response.result
+                for entry in result.entries:
+                    entry.raw.setdefault('environment', environments[0])
+                    if not entry.raw['environment']:
+                        entry.raw['environment'] = environments[0]
+                response.body = _jsonable(result)
+            return response
+        if query.cursor is not None:
+            return HostResponse(
+                400,
+                {'detail': 'cursor is not supported with several environments'},
+            )
+        outcomes = await asyncio.gather(
+            *(
+                self._search_one(env, query)
+                for env in environments
+            )
+        )
+        entries = []
+        warnings: list[str] = []
+        for env, outcome in zip(environments, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                warnings.append(f'{env}: {outcome}')
+                continue
+            warnings.extend(outcome.warnings)
+            for entry in outcome.entries:
+                if not entry.raw.get('environment'):
+                    entry.raw['environment'] = env
+                entries.append(entry)
+        entries.sort(key=lambda e: e.timestamp, reverse=True)
+        merged = LogResult(
+            entries=entries[: query.limit], next_cursor=None, warnings=warnings
+        )
+        self._scan_warnings(merged)
+        return HostResponse(200, _jsonable(merged), result=merged)
+
+    async def _search_one(
+        self, environment: str, query: LogQuery
+    ) -> LogResult | BaseException:
+        try:
+            result: LogResult = await self.invoke(
+                'search',
+                ctx=self.context('logs', environment=environment),
+                credentials=self.credentials,
+                query=query,
+            )
+        except Exception as exc:  # noqa: BLE001 - becomes a warning
+            return exc
+        return result
+
+    def _scan_warnings(self, result: LogResult) -> None:
+        scan = current_scan()
+        if scan is not None:
+            for warning in result.warnings:
+                scan.record_text('LogResult.warnings', warning)
+
+    async def histogram(
+        self,
+        query: LogQuery,
+        environments: list[str] | None = None,
+        bucket_count: int = 60,
+    ) -> HostResponse:
+        """Histogram: only with supports_histogram; environments summed."""
+        if not 1 <= bucket_count <= 1440:
+            return HostResponse(
+                422, {'detail': 'bucket_count must be 1..1440'}
+            )
+        if not self.manifest.supports_histogram:
+            return HostResponse(200, [], result=[])
+        environments = environments or ['production']
+        query = query.model_copy(update={'cursor': None, 'limit': 100})
+        responses = await asyncio.gather(
+            *(
+                self.respond(
+                    'histogram',
+                    ctx=self.context('logs', environment=env),
+                    credentials=self.credentials,
+                    query=query,
+                    bucket_count=bucket_count,
+                )
+                for env in environments
+            )
+        )
+        for response in responses:
+            if not response.ok:
+                return response
+        summed = sum_histograms([r.result for r in responses])
+        return HostResponse(200, _jsonable(summed), result=summed)
+
+    async def schema(self, environment: str = 'production') -> HostResponse:
+        return await self.respond(
+            'schema',
+            ctx=self.context('logs', environment=environment),
+            credentials=self.credentials,
+        )
+
+    # -- identity ------------------------------------------------------------
+
+    def _sign_state(self, nonce: str) -> str:
+        mac = hmac.new(self._state_key, nonce.encode(), hashlib.sha256)
+        return f'{nonce}.{mac.hexdigest()[:32]}'
+
+    def verify_state(self, state: str) -> bool:
+        nonce, _, _ = state.partition('.')
+        return hmac.compare_digest(self._sign_state(nonce), state)
+
+    async def authorization_request(
+        self, redirect_uri: str, scopes: list[str] | None = None
+    ) -> HostResponse:
+        """Start a flow: the host swaps in its own signed state."""
+        response = await self.respond(
+            'authorization_request',
+            ctx=self.context('identity'),
+            credentials=self.credentials,
+            redirect_uri=redirect_uri,
+            scopes=scopes or self.manifest.default_scopes or None,
+            wrap=False,
+        )
+        if not response.ok:
+            return response
+        request = response.result
+        state = self._sign_state(pysecrets.token_urlsafe(16))
+        parts = urllib.parse.urlsplit(request.authorization_url)
+        query = [
+            (k, v)
+            for k, v in urllib.parse.parse_qsl(
+                parts.query, keep_blank_values=True
+            )
+            if k != 'state'
+        ]
+        query.append(('state', state))
+        url = urllib.parse.urlunsplit(
+            parts._replace(query=urllib.parse.urlencode(query))
+        )
+        self._pending_verifiers[state] = request.code_verifier
+        scan = current_scan()
+        if scan is not None:
+            scan.add(request.code_verifier)
+        response.body = {'authorization_url': url, 'state': state}
+        return response
+
+    async def exchange_code(
+        self, code: str, redirect_uri: str, state: str
+    ) -> HostResponse:
+        """The callback: verify state, hand back the stored verifier."""
+        if not self.verify_state(state) or state not in self._pending_verifiers:
+            return HostResponse(400, {'detail': 'invalid state'})
+        verifier = self._pending_verifiers.pop(state)
+        scan = current_scan()
+        if scan is not None:
+            scan.add(code)
+        response = await self.respond(
+            'exchange_code',
+            ctx=self.context('identity'),
+            credentials=self.credentials,
+            code=code,
+            redirect_uri=redirect_uri,
+            code_verifier=verifier,
+            wrap=False,
+            convert=lambda pair: {'profile': _jsonable(pair[0])},
+        )
+        if response.ok and scan is not None:
+            _, creds = response.result
+            scan.add(creds.access_token, creds.refresh_token)
+        return response
+
+    async def refresh(self, refresh_token: str) -> HostResponse:
+        """Refresh a connection; failure marks it expired (HTTP 401)."""
+        response = await self.respond(
+            'refresh',
+            ctx=self.context('identity'),
+            credentials=self.credentials,
+            refresh_token=refresh_token,
+            wrap=False,
+            convert=lambda creds: {'expires_at': _jsonable(creds.expires_at)},
+        )
+        if isinstance(response.error, _auth_failed_type()):
+            response.status = 401
+            response.body = {'detail': 'connection expired'}
+        elif response.ok:
+            scan = current_scan()
+            if scan is not None:
+                scan.add(
+                    response.result.access_token, response.result.refresh_token
+                )
+        return response
+
+    async def revoke(self, token: str) -> HostResponse:
+        return await self.respond(
+            'revoke',
+            ctx=self.context('identity'),
+            credentials=self.credentials,
+            token=token,
+            wrap=False,
+        )
+
+    # -- deployment ----------------------------------------------------------
+
+    def call_credentials(self) -> dict[str, str]:
+        """Deployment/lifecycle credentials as the host builds them."""
+        if self.identity_token:
+            return {'access_token': self.identity_token}
+        if not (
+            self.credentials.get('access_token')
+            or self.credentials.get('token')
+        ):
+            raise PluginCredentialsMissing(
+                'no identity bound and no access_token or token stored'
+            )
+        return dict(self.credentials)
+
+    async def deployment(
+        self,
+        method: str,
+        *,
+        environment: str | None = 'production',
+        environment_config: dict[str, typing.Any] | None = None,
+        project_links: dict[str, str] | None = None,
+        **kwargs: typing.Any,
+    ) -> HostResponse:
+        """Call a DeploymentPlugin method with the host's ctx and creds."""
+        if (
+            method == 'list_recent_deployments'
+            and not self.manifest.supports_deployment_sync
+        ):
+            return HostResponse(400, {'detail': 'deployment sync unsupported'})
+        try:
+            creds = self.call_credentials()
+        except PluginCredentialsMissing as exc:
+            return self.error_response(exc)
+        fields: dict[str, typing.Any] = {
+            'environment': environment,
+            'environment_config': dict(environment_config or {}),
+        }
+        if project_links is not None:
+            fields['project_links'] = project_links
+        response = await self.respond(
+            method,
+            ctx=self.context('deployment', **fields),
+            credentials=creds,
+            **kwargs,
+        )
+        if method == 'get_deployment_status' and isinstance(
+            response.error, NotImplementedError
+        ):
+            response.status = 400
+        return response
+
+    @staticmethod
+    def deployment_inputs(
+        environment_config: dict[str, typing.Any],
+        inputs: dict[str, str] | None,
+    ) -> dict[str, str]:
+        """environment_config (non-strings JSON-encoded) under inputs."""
+        merged = {
+            k: v if isinstance(v, str) else json.dumps(v)
+            for k, v in environment_config.items()
+        }
+        merged.update(inputs or {})
+        return merged
+
+    async def trigger_deployment(
+        self,
+        ref_or_sha: str,
+        inputs: dict[str, str] | None = None,
+        *,
+        environment: str = 'production',
+        environment_config: dict[str, typing.Any] | None = None,
+        project_links: dict[str, str] | None = None,
+    ) -> HostResponse:
+        config = dict(environment_config or {})
+        return await self.deployment(
+            'trigger_deployment',
+            environment=environment,
+            environment_config=config,
+            project_links=project_links,
+            ref_or_sha=ref_or_sha,
+            inputs=self.deployment_inputs(config, inputs),
+        )
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def lifecycle(
+        self,
+        event: typing.Literal['archived', 'unarchived'],
+        *,
+        project_links: dict[str, str] | None = None,
+        ctx: PluginContext | None = None,
+    ) -> typing.Any:
+        """Dispatch a lifecycle event; always a LifecycleResult."""
+        from imbi_common.plugins.base import LifecycleResult
+
+        method = f'on_project_{event}'
+        ctx = ctx or self.context(
+            'lifecycle', project_links=dict(project_links or {})
+        )
+        self.last_context = ctx
+        try:
+            creds = self.call_credentials()
+            result = await self._with_identity_retry(
+                method, ctx=ctx, credentials=creds
+            )
+        except NotImplementedError as exc:
+            status = 'skipped' if event == 'unarchived' else 'failed'
+            return LifecycleResult(
+                status=status, message=f'NotImplementedError: {exc}'
+            )
+        except Exception as exc:  # noqa: BLE001 - mapped like the host
+            return LifecycleResult(
+                status='failed', message=f'{type(exc).__name__}: {exc}'
+            )
+        scan = current_scan()
+        if scan is not None:
+            scan.record_text('LifecycleResult', repr(result))
+        return result
+
+    # -- webhook -------------------------------------------------------------
+
+    async def dispatch(
+        self,
+        handler: str,
+        *,
+        external_identifier: str,
+        action_config: str | dict[str, typing.Any],
+        payload: typing.Any,
+        service_slug: str = 'service',
+        service_endpoint: str | None = None,
+        payload_keyword: typing.Literal['payload', 'event'] = 'payload',
+    ) -> HostResponse:
+        """Run a webhook rule's handler, in either gateway style.
+
+        ``slug:action`` calls ``run_action`` as imbi-common <= 2.5.0
+        documents (action_config a raw JSON string, payload the raw body,
+        under the host timeout). ``slug#action`` is imbi-gateway 1.3+:
+        the action looked up in ``actions()``, its config validated with
+        the config model, the callable awaited with keyword arguments,
+        no timeout, and exceptions logged (answered 500 here). With
+        ``payload_keyword='event'`` the body goes in as
+        ``event={'payload': ...}``, as imbi-common 2.11 calls it.
+        """
+        config_text = (
+            action_config
+            if isinstance(action_config, str)
+            else json.dumps(action_config)
+        )
+        if '#' in handler:
+            slug, _, action = handler.partition('#')
+            return await self._dispatch_catalog(
+                slug,
+                action,
+                external_identifier,
+                config_text,
+                payload,
+                service_slug,
+                service_endpoint,
+                payload_keyword,
+            )
+        slug, _, action = handler.partition(':')
+        if slug != self.manifest.slug:
+            return HostResponse(404, {'detail': f'no plugin {slug!r}'})
+        return await self.respond(
+            'run_action',
+            ctx=self.context('webhook'),
+            credentials=self.credentials,
+            external_identifier=external_identifier,
+            action=action,
+            action_config=config_text,
+            payload=payload,
+        )
+
+    async def _dispatch_catalog(
+        self,
+        slug: str,
+        action: str,
+        external_identifier: str,
+        config_text: str,
+        payload: typing.Any,
+        service_slug: str,
+        service_endpoint: str | None,
+        payload_keyword: str,
+    ) -> HostResponse:
+        if slug != self.manifest.slug:
+            return HostResponse(404, {'detail': f'no plugin {slug!r}'})
+        if self.manifest.credentials and not self.credentials:
+            return HostResponse(
+                204, {'detail': 'rule skipped: no credentials stored'}
+            )
+        descriptors = self.plugin.actions()  # type: ignore[attr-defined]
+        descriptor = next((d for d in descriptors if d.name == action), None)
+        if descriptor is None:
+            return HostResponse(404, {'detail': f'no action {action!r}'})
+        try:
+            config = descriptor.config_model.model_validate_json(config_text)
+        except pydantic.ValidationError as exc:
+            return HostResponse(422, {'detail': str(exc)}, error=exc)
+        ctx = self.context(
+            'webhook',
+            options={
+                'service_slug': service_slug,
+                'service_endpoint': service_endpoint,
+            },
+        )
+        self.calls.append(f'{slug}#{action}')
+        started = time.monotonic()
+        try:
+            await descriptor.callable(
+                ctx=ctx,
+                credentials=self.credentials,
+                external_identifier=external_identifier,
+                action_config=config,
+                **{
+                    payload_keyword: payload
+                    if payload_keyword == 'payload'
+                    else {'payload': payload}
+                },
+            )
+        except Exception as exc:  # noqa: BLE001 - the gateway logs per rule
+            LOGGER.warning('webhook rule %s#%s failed: %s', slug, action, exc)
+            scan = current_scan()
+            if scan is not None:
+                scan.record_exception(exc)
+            response = self.error_response(exc)
+            response.elapsed = time.monotonic() - started
+            return response
+        return HostResponse(204, elapsed=time.monotonic() - started)
+
+
+def sum_histograms(
+    per_environment: list[list[LogHistogramBucket]],
+) -> list[LogHistogramBucket]:
+    """Sum buckets whose timestamps are identical, as the host does."""
+    totals: dict[datetime.datetime, LogHistogramBucket] = {}
+    for buckets in per_environment:
+        for bucket in buckets:
+            into = totals.get(bucket.timestamp)
+            if into is None:
+                totals[bucket.timestamp] = bucket.model_copy(deep=True)
+                continue
+            into.count += bucket.count
+            for level, count in bucket.levels.items():
+                into.levels[level] = into.levels.get(level, 0) + count
+    return [totals[ts] for ts in sorted(totals)]

@@ -1,0 +1,323 @@
+"""Base for stateful fake upstreams written as ASGI apps.
+
+A :class:`StandIn` subclass builds a Starlette app from its routes and
+holds its own state. It can be served on 127.0.0.1 on a free port
+(uvicorn in a background thread: real sockets, so sync clients such as
+hvac and boto3 work) or used in-process through :meth:`transport`.
+Every request is recorded, and faults can be injected per route for the
+next N requests.
+"""
+
+import asyncio
+import collections.abc
+import contextlib
+import dataclasses
+import json
+import re
+import socket
+import threading
+import time
+import typing
+
+import httpx
+import starlette.applications
+import starlette.routing
+import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_STALL_SECONDS = 3600.0
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the stand-in received it."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def url_text(self) -> str:
+        """Path and query, as they would appear in an access log."""
+        return f'{self.path}?{self.query}' if self.query else self.path
+
+
+@dataclasses.dataclass
+class Fault:
+    """A fault applied to the next ``times`` requests matching a route.
+
+    ``path`` is a regular expression searched in the request path (None:
+    every path); ``method`` limits it to one HTTP method. ``latency`` is
+    added before anything else. Then, in order: ``stall`` never answers,
+    ``drop`` closes the connection without an answer, ``malformed``
+    answers 200 with a body that is not JSON, and ``status`` answers
+    with that status, ``body`` and ``headers``. A fault with only
+    ``latency`` lets the request through to the app afterwards.
+    """
+
+    path: str | None = None
+    method: str | None = None
+    times: int | None = 1
+    latency: float = 0.0
+    status: int | None = None
+    body: bytes | str | dict[str, typing.Any] | list[typing.Any] = b''
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    malformed: bool = False
+    drop: bool = False
+    stall: bool = False
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method.upper() != method:
+            return False
+        return self.path is None or re.search(self.path, path) is not None
+
+
+class _ConnectionDropped(Exception):
+    """Raised in-process where no socket exists to close."""
+
+
+class StandIn:
+    """A stateful fake upstream. Subclasses implement :meth:`routes`."""
+
+    #: Latency added to every request (seconds), e.g. for benchmarks.
+    latency: float = 0.0
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._app: ASGIApp | None = None
+
+    # -- to override -----------------------------------------------------
+
+    def routes(self) -> list[starlette.routing.BaseRoute]:
+        """The fake's routes."""
+        raise NotImplementedError
+
+    # -- faults and the request log ---------------------------------------
+
+    def inject(self, fault: Fault | None = None, **fields: typing.Any) -> Fault:
+        """Apply a fault to the next matching requests; returns it."""
+        fault = fault or Fault(**fields)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def requests_to(
+        self, path: str, method: str | None = None
+    ) -> list[RecordedRequest]:
+        """Recorded requests whose path matches the regular expression."""
+        return [
+            r
+            for r in self.requests
+            if re.search(path, r.path)
+            and (method is None or r.method == method.upper())
+        ]
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+    # -- the ASGI app -----------------------------------------------------
+
+    @property
+    def app(self) -> ASGIApp:
+        """The ASGI app: request log and faults around the routes."""
+        if self._app is None:
+            self._app = starlette.applications.Starlette(
+                routes=self.routes()
+            )
+        return self._asgi
+
+    async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http':
+            return
+        body = b''
+        more = True
+        while more:
+            message = await receive()
+            body += message.get('body', b'')
+            more = message.get('more_body', False)
+        method = scope['method']
+        path = scope['path']
+        self.requests.append(
+            RecordedRequest(
+                method=method,
+                path=path,
+                query=scope.get('query_string', b'').decode('latin-1'),
+                headers={
+                    k.decode('latin-1').lower(): v.decode('latin-1')
+                    for k, v in scope['headers']
+                },
+                body=body,
+            )
+        )
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {'type': 'http.request', 'body': body}
+            return await receive()
+
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        fault = self._take_fault(method, path)
+        if fault is not None and await self._apply(fault, send):
+            return
+        assert self._app is not None
+        await self._app(scope, replay, send)
+
+    async def _apply(self, fault: Fault, send: Send) -> bool:
+        """Run a fault; True when it answered (or refused to)."""
+        if fault.latency:
+            await asyncio.sleep(fault.latency)
+        if fault.stall:
+            await asyncio.sleep(_STALL_SECONDS)
+            return True
+        if fault.drop:
+            transport = getattr(
+                getattr(send, '__self__', None), 'transport', None
+            )
+            if transport is None:
+                raise _ConnectionDropped('connection dropped by fault')
+            transport.close()
+            return True
+        if fault.malformed:
+            await _answer(send, 200, b'{"data": [unterminated', {
+                'content-type': 'application/json'
+            })
+            return True
+        if fault.status is not None:
+            body = fault.body
+            headers = dict(fault.headers)
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body).encode()
+                headers.setdefault('content-type', 'application/json')
+            elif isinstance(body, str):
+                body = body.encode()
+                headers.setdefault('content-type', 'text/plain')
+            await _answer(send, fault.status, body, headers)
+            return True
+        return False
+
+    # -- serving ----------------------------------------------------------
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport that calls the app in-process."""
+        return _InProcessTransport(self.app)
+
+    @contextlib.contextmanager
+    def serve(self) -> collections.abc.Iterator[str]:
+        """Serve on 127.0.0.1 on a free port; yields the base URL."""
+        with serve_app(self.app) as url:
+            yield url
+
+
+class _InProcessTransport(httpx.ASGITransport):
+    """ASGITransport whose dropped connections look like real ones."""
+
+    async def handle_async_request(
+        self, request: httpx.Request
+    ) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except _ConnectionDropped as exc:
+            raise httpx.RemoteProtocolError(
+                'Server disconnected without sending a response.',
+                request=request,
+            ) from exc
+
+
+async def _answer(
+    send: Send, status: int, body: bytes, headers: dict[str, str]
+) -> None:
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    raw.append((b'content-length', str(len(body)).encode()))
+    await send({'type': 'http.response.start', 'status': status, 'headers': raw})
+    await send({'type': 'http.response.body', 'body': body})
+
+
+@contextlib.contextmanager
+def serve_app(app: ASGIApp) -> collections.abc.Iterator[str]:
+    """Serve any ASGI app on 127.0.0.1 in a thread; yields its base URL."""
+    config = uvicorn.Config(
+        app,
+        host='127.0.0.1',
+        port=0,
+        log_level='warning',
+        lifespan='off',
+        interface='asgi3',
+        access_log=False,
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError('the stand-in did not start')
+        time.sleep(0.005)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f'http://127.0.0.1:{port}'
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+class StallServer:
+    """A TCP server on 127.0.0.1 that accepts and never answers.
+
+    ``connections`` counts accepted connections, so a test can prove that
+    a call made no network traffic at all.
+    """
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self._sock = socket.socket()
+        self._sock.bind(('127.0.0.1', 0))
+        self._sock.listen(64)
+        self._sock.settimeout(0.1)
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f'http://127.0.0.1:{self._sock.getsockname()[1]}'
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            self._held.append(conn)
+
+    def __enter__(self) -> StallServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for conn in self._held:
+            conn.close()
+        self._sock.close()
