@@ -171,7 +171,7 @@ async def _call_once(
             spec.call(instance, ctx, credentials),
             spec.budget_seconds + 5,
         )
-    except Exception as exc:  # noqa: BLE001 - judged by the caller
+    except Exception as exc:
         error = exc
     state = vars(instance) if hasattr(instance, '__dict__') else {}
     if state:
@@ -190,9 +190,7 @@ async def check_plugin_contract_async(spec: ContractSpec) -> None:
                 f'registry did not load it: errors={result.errors} '
                 f'skipped={result.skipped}'
             )
-    if 'timeout_seconds' not in {
-        o.name for o in spec.plugin.manifest.options
-    }:
+    if 'timeout_seconds' not in {o.name for o in spec.plugin.manifest.options}:
         failures.append('no timeout_seconds option')
 
     for index, creds in enumerate(_incomplete_credentials(spec)):

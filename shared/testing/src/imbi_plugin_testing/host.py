@@ -197,7 +197,7 @@ class Host:
             result = await self._with_identity_retry(
                 method, *args, wrap=wrap, **kwargs
             )
-        except BaseException as exc:  # noqa: BLE001 - mapped like the host
+        except BaseException as exc:
             response = self.error_response(exc, cursor_conflict)
             response.elapsed = time.monotonic() - started
             return response
@@ -370,13 +370,12 @@ class Host:
         if query.cursor is not None:
             return HostResponse(
                 400,
-                {'detail': 'cursor is not supported with several environments'},
+                {
+                    'detail': 'cursor is not supported with several environments'
+                },
             )
         outcomes = await asyncio.gather(
-            *(
-                self._search_one(env, query)
-                for env in environments
-            )
+            *(self._search_one(env, query) for env in environments)
         )
         entries = []
         warnings: list[str] = []
@@ -406,7 +405,7 @@ class Host:
                 credentials=self.credentials,
                 query=query,
             )
-        except Exception as exc:  # noqa: BLE001 - becomes a warning
+        except Exception as exc:
             return exc
         return result
 
@@ -505,7 +504,10 @@ class Host:
         self, code: str, redirect_uri: str, state: str
     ) -> HostResponse:
         """The callback: verify state, hand back the stored verifier."""
-        if not self.verify_state(state) or state not in self._pending_verifiers:
+        if (
+            not self.verify_state(state)
+            or state not in self._pending_verifiers
+        ):
             return HostResponse(400, {'detail': 'invalid state'})
         verifier = self._pending_verifiers.pop(state)
         scan = current_scan()
@@ -667,7 +669,7 @@ class Host:
             return LifecycleResult(
                 status=status, message=f'NotImplementedError: {exc}'
             )
-        except Exception as exc:  # noqa: BLE001 - mapped like the host
+        except Exception as exc:
             return LifecycleResult(
                 status='failed', message=f'{type(exc).__name__}: {exc}'
             )
@@ -776,7 +778,7 @@ class Host:
                     else {'payload': payload}
                 },
             )
-        except Exception as exc:  # noqa: BLE001 - the gateway logs per rule
+        except Exception as exc:
             LOGGER.warning('webhook rule %s#%s failed: %s', slug, action, exc)
             scan = current_scan()
             if scan is not None:

@@ -39,7 +39,7 @@ class _Collector(logging.Handler):
             return
         try:
             text = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad record is still evidence
+        except Exception:
             text = f'{record.msg!r} {record.args!r}'
         if record.exc_info and record.exc_info[1] is not None:
             text += '\n' + ''.join(
@@ -76,17 +76,14 @@ class SecretScan:
         while current is not None and id(current) not in seen:
             seen.add(id(current))
             self.texts.append(
-                f'exception {type(current).__name__}: {current!s} '
-                f'{current!r}'
+                f'exception {type(current).__name__}: {current!s} {current!r}'
             )
             current = current.__cause__ or current.__context__
 
     def leaks(self) -> list[str]:
         """Every collected text that contains a secret (secret masked)."""
         found = []
-        texts = self.texts + [
-            f'warning: {w.message}' for w in self._recorded
-        ]
+        texts = self.texts + [f'warning: {w.message}' for w in self._recorded]
         for text in texts:
             for secret in self.secrets:
                 if secret in text:

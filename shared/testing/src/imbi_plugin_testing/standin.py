@@ -98,7 +98,9 @@ class StandIn:
 
     # -- faults and the request log ---------------------------------------
 
-    def inject(self, fault: Fault | None = None, **fields: typing.Any) -> Fault:
+    def inject(
+        self, fault: Fault | None = None, **fields: typing.Any
+    ) -> Fault:
         """Apply a fault to the next matching requests; returns it."""
         fault = fault or Fault(**fields)
         with self._lock:
@@ -137,9 +139,7 @@ class StandIn:
     def app(self) -> ASGIApp:
         """The ASGI app: request log and faults around the routes."""
         if self._app is None:
-            self._app = starlette.applications.Starlette(
-                routes=self.routes()
-            )
+            self._app = starlette.applications.Starlette(routes=self.routes())
         return self._asgi
 
     async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -198,9 +198,12 @@ class StandIn:
             transport.close()
             return True
         if fault.malformed:
-            await _answer(send, 200, b'{"data": [unterminated', {
-                'content-type': 'application/json'
-            })
+            await _answer(
+                send,
+                200,
+                b'{"data": [unterminated',
+                {'content-type': 'application/json'},
+            )
             return True
         if fault.status is not None:
             body = fault.body
@@ -248,7 +251,9 @@ async def _answer(
 ) -> None:
     raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     raw.append((b'content-length', str(len(body)).encode()))
-    await send({'type': 'http.response.start', 'status': status, 'headers': raw})
+    await send(
+        {'type': 'http.response.start', 'status': status, 'headers': raw}
+    )
     await send({'type': 'http.response.body', 'body': body})
 
 

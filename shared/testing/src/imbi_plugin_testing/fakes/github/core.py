@@ -211,7 +211,9 @@ class GitHubFake(StandIn):
                 params = dict(request.query_params)
                 params.update({'page': str(number), 'per_page': str(per_page)})
                 query = '&'.join(f'{k}={v}' for k, v in params.items())
-                links.append(f'<{request.url.replace(query=query)}>; rel="{rel}"')
+                links.append(
+                    f'<{request.url.replace(query=query)}>; rel="{rel}"'
+                )
         return chunk, ({'link': ', '.join(links)} if links else {})
 
     # -- routes -------------------------------------------------------------
