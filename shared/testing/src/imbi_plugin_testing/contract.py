@@ -31,6 +31,7 @@ from imbi_common.plugins import (
     LogsPlugin,
     PluginContext,
     PluginCredentialsMissing,
+    PluginManifest,
     PluginTimeoutError,
     WebhookActionPlugin,
 )
@@ -86,6 +87,11 @@ class ContractSpec:
     budget_seconds: int = 1
 
 
+def _manifest(spec: ContractSpec) -> PluginManifest:
+    manifest: PluginManifest = getattr(spec.plugin, 'manifest')  # noqa: B009
+    return manifest
+
+
 def _static_failures(spec: ContractSpec) -> list[str]:
     cls = spec.plugin
     failures: list[str] = []
@@ -139,7 +145,7 @@ def _static_failures(spec: ContractSpec) -> list[str]:
 
 def _incomplete_credentials(spec: ContractSpec) -> list[dict[str, str]]:
     cases = []
-    for field in spec.plugin.manifest.credentials:
+    for field in _manifest(spec).credentials:
         if not field.required:
             continue
         removed = dict(spec.credentials)
@@ -190,7 +196,7 @@ async def check_plugin_contract_async(spec: ContractSpec) -> None:
                 f'registry did not load it: errors={result.errors} '
                 f'skipped={result.skipped}'
             )
-    if 'timeout_seconds' not in {o.name for o in spec.plugin.manifest.options}:
+    if 'timeout_seconds' not in {o.name for o in _manifest(spec).options}:
         failures.append('no timeout_seconds option')
 
     for index, creds in enumerate(_incomplete_credentials(spec)):

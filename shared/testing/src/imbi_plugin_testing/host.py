@@ -335,7 +335,7 @@ class Host:
             field, op, value = text.split(':', 2)
             if op not in _FILTER_OPS:
                 raise ValueError(f'unknown filter operator {op!r}')
-            parsed.append(LogFilter(field=field, op=op, value=value))  # type: ignore[arg-type]
+            parsed.append(LogFilter(field=field, op=op, value=value))
         return LogQuery(
             start_time=start,
             end_time=end,
@@ -370,9 +370,7 @@ class Host:
         if query.cursor is not None:
             return HostResponse(
                 400,
-                {
-                    'detail': 'cursor is not supported with several environments'
-                },
+                {'detail': 'a cursor needs exactly one environment'},
             )
         outcomes = await asyncio.gather(
             *(self._search_one(env, query) for env in environments)

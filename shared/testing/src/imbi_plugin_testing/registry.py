@@ -38,7 +38,7 @@ def _entry_point(
     )
     # EntryPoint is immutable; ``_for`` is how importlib attaches ``dist``,
     # which the registry reads for the package name and version.
-    bound = ep._for(_FakeDistribution(dist_name, version))  # type: ignore[arg-type]
+    bound = ep._for(_FakeDistribution(dist_name, version))  # type: ignore[attr-defined]
     return bound, module_name
 
 

@@ -138,9 +138,13 @@ class StandIn:
     @property
     def app(self) -> ASGIApp:
         """The ASGI app: request log and faults around the routes."""
+        return self._asgi
+
+    def _routes_app(self) -> ASGIApp:
+        # Built on first use so subclasses finish __init__ first.
         if self._app is None:
             self._app = starlette.applications.Starlette(routes=self.routes())
-        return self._asgi
+        return self._app
 
     async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope['type'] != 'http':
@@ -179,8 +183,7 @@ class StandIn:
         fault = self._take_fault(method, path)
         if fault is not None and await self._apply(fault, send):
             return
-        assert self._app is not None
-        await self._app(scope, replay, send)
+        await self._routes_app()(scope, replay, send)
 
     async def _apply(self, fault: Fault, send: Send) -> bool:
         """Run a fault; True when it answered (or refused to)."""
