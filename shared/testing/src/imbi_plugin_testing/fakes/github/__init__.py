@@ -8,10 +8,11 @@ Each route module exposes ``routes(fake) -> list[BaseRoute]``.
 
 from imbi_plugin_testing.fakes.github.core import (
     GitHubFake,
+    OAuthApp,
     Repository,
     Token,
     User,
     rest,
 )
 
-__all__ = ['GitHubFake', 'Repository', 'Token', 'User', 'rest']
+__all__ = ['GitHubFake', 'OAuthApp', 'Repository', 'Token', 'User', 'rest']

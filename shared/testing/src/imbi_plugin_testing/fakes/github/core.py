@@ -23,6 +23,9 @@ import starlette.routing
 from imbi_plugin_testing.standin import StandIn
 
 DOCS = 'https://docs.github.com/rest'
+RATE_LIMIT_DOCS = (
+    'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api'
+)
 _ROUTE_MODULES = ('oauth', 'actions', 'repos')
 
 
@@ -59,6 +62,22 @@ class Token:
 
 
 @dataclasses.dataclass
+class OAuthApp:
+    """A registered OAuth App, or the OAuth client of a GitHub App."""
+
+    client_id: str
+    client_secret: str
+    kind: typing.Literal['oauth_app', 'github_app'] = 'oauth_app'
+    #: Registered callback URLs (an OAuth App has one, a GitHub App <= 10).
+    callback_urls: list[str] = dataclasses.field(default_factory=list)
+    #: GitHub Apps: user tokens expire (8 h) and come with refresh tokens.
+    expiring_tokens: bool = True
+    #: GitHub Apps: user permissions, e.g. {'emails': 'read'}.
+    permissions: dict[str, str] = dataclasses.field(default_factory=dict)
+    suspended: bool = False
+
+
+@dataclasses.dataclass
 class Repository:
     owner: str
     name: str
@@ -91,6 +110,16 @@ class GitHubFake(StandIn):
         self.base_url = 'http://github.test'
         #: State owned by the route modules, keyed by module name.
         self.extensions: dict[str, typing.Any] = {}
+        #: OAuth Apps and GitHub Apps by client_id.
+        self.oauth_apps: dict[str, OAuthApp] = {}
+        #: Epoch second the exhausted primary rate limit resets.
+        self.rate_reset_at: float | None = None
+        #: Secondary rate limit: how many more requests it rejects, with
+        #: which status and Retry-After (None: no Retry-After header).
+        self.secondary_limited = 0
+        self.secondary_status = 403
+        self.secondary_retry_after: int | None = 60
+        self.primary_status = 403
 
     # -- state helpers ------------------------------------------------------
 
@@ -124,6 +153,42 @@ class GitHubFake(StandIn):
         self.repositories[repo.full_name.lower()] = repo
         return repo
 
+    def add_oauth_app(
+        self,
+        kind: typing.Literal['oauth_app', 'github_app'] = 'oauth_app',
+        callback_urls: list[str] | None = None,
+        **fields: typing.Any,
+    ) -> OAuthApp:
+        """Register an app; client_id/secret shaped like GitHub's."""
+        prefix = 'Iv23li' if kind == 'github_app' else 'Ov23li'
+        app = OAuthApp(
+            client_id=fields.pop('client_id', None)
+            or prefix + secrets.token_hex(7),
+            client_secret=fields.pop('client_secret', None)
+            or secrets.token_hex(20),
+            kind=kind,
+            callback_urls=list(callback_urls or []),
+            **fields,
+        )
+        self.oauth_apps[app.client_id] = app
+        return app
+
+    def exhaust_rate_limit(self, reset_in: float = 60.0) -> None:
+        """Use up the primary rate limit; it resets ``reset_in`` s later."""
+        self.rate_used = self.rate_limit
+        self.rate_reset_at = time.time() + reset_in
+
+    def limit_secondary(
+        self,
+        times: int = 1,
+        retry_after: int | None = 60,
+        status: int = 403,
+    ) -> None:
+        """Reject the next ``times`` REST requests with a secondary limit."""
+        self.secondary_limited = times
+        self.secondary_retry_after = retry_after
+        self.secondary_status = status
+
     def repository(self, owner: str, name: str) -> Repository | None:
         return self.repositories.get(f'{owner}/{name}'.lower())
 
@@ -135,15 +200,54 @@ class GitHubFake(StandIn):
     # -- request helpers ----------------------------------------------------
 
     def rate_headers(self) -> dict[str, str]:
+        reset_at = self.rate_reset_at
+        if reset_at is not None and time.time() >= reset_at:
+            self.rate_used, self.rate_reset_at = 0, None
+        reset = self.rate_reset_at or time.time() + 3600
         return {
             'x-ratelimit-limit': str(self.rate_limit),
             'x-ratelimit-remaining': str(
                 max(self.rate_limit - self.rate_used, 0)
             ),
             'x-ratelimit-used': str(self.rate_used),
-            'x-ratelimit-reset': str(int(time.time()) + 3600),
+            'x-ratelimit-reset': str(int(reset)),
             'x-ratelimit-resource': 'core',
         }
+
+    def rate_limited(
+        self, who: str = 'this IP'
+    ) -> starlette.responses.Response | None:
+        """GitHub's secondary or primary rate-limit answer, if one is due.
+
+        Secondary: 403/429 "You have exceeded a secondary rate limit"
+        with Retry-After when configured. Primary: 403/429 "API rate
+        limit exceeded" with x-ratelimit-remaining 0.
+        """
+        if self.secondary_limited > 0:
+            self.secondary_limited -= 1
+            headers = {}
+            if self.secondary_retry_after is not None:
+                headers['retry-after'] = str(self.secondary_retry_after)
+            return self.json(
+                {
+                    'message': 'You have exceeded a secondary rate limit. '
+                    'Please wait a few minutes before you try again.',
+                    'documentation_url': RATE_LIMIT_DOCS,
+                },
+                self.secondary_status,
+                headers,
+            )
+        headers = self.rate_headers()
+        if headers['x-ratelimit-remaining'] != '0':
+            return None
+        return self.json(
+            {
+                'message': f'API rate limit exceeded for {who}.',
+                'documentation_url': RATE_LIMIT_DOCS,
+            },
+            self.primary_status,
+            headers,
+        )
 
     def json(
         self,
@@ -180,8 +284,15 @@ class GitHubFake(StandIn):
         token = self.tokens.get(value.strip())
         if token is None or token.revoked or token.expired():
             return self.error(401, 'Bad credentials')
+        limited = self.rate_limited(f'user ID {self._user_id(token)}')
+        if limited is not None:
+            return limited
         self.rate_used += 1
         return token
+
+    def _user_id(self, token: Token) -> int | str:
+        user = self.users.get(token.user_login)
+        return user.id if user is not None else token.user_login
 
     @staticmethod
     def http_date(epoch: float) -> str:
