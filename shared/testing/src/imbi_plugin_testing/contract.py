@@ -175,7 +175,7 @@ async def _call_once(
         # here rather than hanging the suite.
         await asyncio.wait_for(
             spec.call(instance, ctx, credentials),
-            spec.budget_seconds + 5,
+            spec.budget_seconds + 2 * BUDGET_SLACK_SECONDS,
         )
     except Exception as exc:
         error = exc

@@ -42,18 +42,37 @@ def _entry_point(
     return bound, module_name
 
 
-def _with_entry_points(
-    eps: list[importlib.metadata.EntryPoint],
-) -> LoadResult:
+@contextlib.contextmanager
+def entry_points_listing(
+    *plugin_classes: type,
+    distribution: str | None = None,
+    version: str = '0.0.0',
+) -> collections.abc.Iterator[list[importlib.metadata.EntryPoint]]:
+    """Make ``importlib.metadata.entry_points`` list exactly these classes.
+
+    Other entry-point groups are answered as usual. For code that calls
+    ``load_plugins()`` itself, such as the ``imbi-plugins`` command.
+    """
+    made = [
+        _entry_point(
+            cls, distribution or f'test-{cls.__name__.lower()}', version
+        )
+        for cls in plugin_classes
+    ]
+    eps = [ep for ep, _ in made]
     real = importlib.metadata.entry_points
-    with unittest.mock.patch.object(
-        importlib.metadata,
-        'entry_points',
-        side_effect=lambda **params: (
-            eps if params.get('group') == _GROUP else real(**params)
-        ),
-    ):
-        return load_plugins()
+    try:
+        with unittest.mock.patch.object(
+            importlib.metadata,
+            'entry_points',
+            side_effect=lambda **params: (
+                eps if params.get('group') == _GROUP else real(**params)
+            ),
+        ):
+            yield eps
+    finally:
+        for _, module_name in made:
+            sys.modules.pop(module_name, None)
 
 
 @contextlib.contextmanager
@@ -68,15 +87,12 @@ def installed(
     ``importlib.metadata.entry_points`` faked to list exactly these
     classes, yields its ``LoadResult`` and empties the registry after.
     """
-    made = [
-        _entry_point(
-            cls, distribution or f'test-{cls.__name__.lower()}', version
-        )
-        for cls in plugin_classes
-    ]
     try:
-        yield _with_entry_points([ep for ep, _ in made])
+        with entry_points_listing(
+            *plugin_classes, distribution=distribution, version=version
+        ):
+            result = load_plugins()
+        yield result
     finally:
-        for _, module_name in made:
-            sys.modules.pop(module_name, None)
-        _with_entry_points([])
+        with entry_points_listing():
+            load_plugins()

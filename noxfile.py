@@ -1,0 +1,370 @@
+"""Every check of the workspace: ``uvx nox`` runs all but ``bench``.
+
+Sessions are discovered from ``packages/*``: a new plugin folder gets its
+own test session (named after the folder) and joins compat, typecheck,
+build, wheels, demo and bench with no edit here.
+"""
+
+import collections.abc
+import json
+import pathlib
+import shutil
+import tempfile
+import zipfile
+
+import nox
+
+nox.needs_version = '>=2024.10.9'
+nox.options.default_venv_backend = 'uv'
+nox.options.error_on_missing_interpreters = True
+
+ROOT = pathlib.Path(__file__).parent
+HARNESS = ROOT / 'shared' / 'testing'
+PYTHON = '3.14'
+LOCKED = '2.5.0'
+FLOOR = '2.3.0'
+CEILING = '2.11.7'
+COVERAGE_FLOOR = '90'
+#: What importing imbi_common.plugins needs on every supported version.
+IMPORT_NEEDS = [
+    'fastapi',
+    'psycopg[binary,pool]',
+    'pgvector',
+    'clickhouse-connect',
+    'aiohttp',
+]
+PACKAGES = sorted(
+    path
+    for path in (ROOT / 'packages').glob('*')
+    if (path / 'pyproject.toml').is_file()
+)
+
+
+def module_of(package: pathlib.Path) -> str:
+    return 'imbi_plugin_' + package.name.replace('-', '_')
+
+
+def constraints(session: nox.Session) -> str:
+    """The lock as a constraints file, so sessions test locked versions."""
+    path = pathlib.Path(session.create_tmp()) / 'constraints.txt'
+    session.run_install(
+        'uv',
+        'export',
+        '--locked',
+        '--all-packages',
+        '--no-hashes',
+        '--no-emit-workspace',
+        '--quiet',
+        '--output-file',
+        str(path),
+        external=True,
+    )
+    return str(path)
+
+
+def install(
+    session: nox.Session,
+    *packages: pathlib.Path,
+    imbi_common: str | None = None,
+) -> None:
+    """Editable installs of ``packages`` and the harness, plus dev tools.
+
+    With ``imbi_common`` set, that version is installed instead of the
+    locked one (the compat session), unconstrained otherwise.
+    """
+    editables = [f'--editable={p}' for p in (*packages, HARNESS)]
+    tools = ['pytest', 'pytest-asyncio', 'pytest-cov', 'respx']
+    if imbi_common is None:
+        session.install('-c', constraints(session), *editables, *tools)
+    else:
+        session.install(*editables, *tools, f'imbi-common=={imbi_common}')
+
+
+def pytest_args(session: nox.Session, *paths: str, cov: str) -> list[str]:
+    return [
+        'pytest',
+        *paths,
+        f'--cov={cov}',
+        '--cov-branch',
+        '--cov-report=term-missing:skip-covered',
+        f'--cov-fail-under={COVERAGE_FLOOR}',
+        '-p',
+        'no:cacheprovider',
+        *session.posargs,
+    ]
+
+
+def _package_session(package: pathlib.Path) -> None:
+    @nox.session(name=package.name, python=PYTHON, tags=['tests'])
+    def tests(session: nox.Session) -> None:
+        install(session, package)
+        session.run(
+            *pytest_args(
+                session, str(package.relative_to(ROOT)), cov=module_of(package)
+            )
+        )
+
+    tests.__doc__ = f'Tests of imbi-plugin-{package.name}, branch coverage.'
+
+
+for _package in PACKAGES:
+    _package_session(_package)
+
+
+@nox.session(python=PYTHON, tags=['tests'])
+def testing(session: nox.Session) -> None:
+    """Tests of the harness and the cross-package tests (all plugins)."""
+    install(session, *PACKAGES)
+    # coverage run, not pytest-cov: pytest imports the harness (a pytest11
+    # plugin) before pytest-cov could start measuring it.
+    session.run(
+        'coverage',
+        'run',
+        '--branch',
+        '--source=imbi_plugin_testing',
+        '-m',
+        'pytest',
+        'shared/testing/tests',
+        'tests',
+        '-p',
+        'no:cacheprovider',
+        *session.posargs,
+    )
+    session.run(
+        'coverage',
+        'report',
+        '--skip-covered',
+        f'--fail-under={COVERAGE_FLOOR}',
+    )
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize('imbi_common', [FLOOR, CEILING])
+def compat(session: nox.Session, imbi_common: str) -> None:
+    """Every package's tests on the floor and ceiling of imbi-common."""
+    install(session, *PACKAGES, imbi_common=imbi_common)
+    session.run(
+        'python',
+        '-c',
+        'import importlib.metadata as m; '
+        "print('imbi-common', m.version('imbi-common'))",
+    )
+    if not PACKAGES:
+        session.log('No plugin packages yet: the harness tests only.')
+    for path in ['shared/testing/tests', *map(str, PACKAGES)]:
+        session.run('pytest', path, '-q', '-p', 'no:cacheprovider')
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check and the workflow schemas."""
+    session.install('-c', constraints(session), 'ruff', 'check-jsonschema')
+    session.run('ruff', 'check', '.')
+    session.run('ruff', 'format', '--check', '.')
+    workflows = sorted(str(p) for p in ROOT.glob('.github/workflows/*.yml'))
+    session.run(
+        'check-jsonschema',
+        '--builtin-schema',
+        'vendor.github-workflows',
+        *workflows,
+    )
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over every package (each checked on its own)."""
+    session.install(
+        '-c',
+        constraints(session),
+        *[f'--editable={p}' for p in (*PACKAGES, HARNESS)],
+        'mypy',
+        'pytest',
+        'pytest-asyncio',
+        'respx',
+        'nox',
+        'types-hvac',
+        'types-requests',
+        'boto3-stubs[logs,sts]',
+        'botocore-stubs',
+    )
+    session.run('mypy', 'shared/testing/src', 'shared/testing/tests')
+    session.run('mypy', 'noxfile.py', 'scripts', 'tests')
+    for package in PACKAGES:
+        session.run('mypy', str(package.relative_to(ROOT)))
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """sdist and wheel of every distribution into dist/, then twine check."""
+    shutil.rmtree(ROOT / 'dist', ignore_errors=True)
+    session.run(
+        'uv', 'build', '--all-packages', '--out-dir', 'dist', external=True
+    )
+    session.install('twine')
+    session.run('twine', 'check', '--strict', *map(str, _dist_files()))
+
+
+def _dist_files() -> list[pathlib.Path]:
+    return sorted((ROOT / 'dist').glob('*'))
+
+
+def _venv_with(
+    session: nox.Session, where: pathlib.Path, *requirements: str
+) -> pathlib.Path:
+    """A clean venv (no workspace) holding only ``requirements``."""
+    session.run(
+        'uv',
+        'venv',
+        '--quiet',
+        '--python',
+        PYTHON,
+        str(where),
+        external=True,
+    )
+    python = where / 'bin' / 'python'
+    session.run(
+        'uv',
+        'pip',
+        'install',
+        '--quiet',
+        '--python',
+        str(python),
+        *requirements,
+        external=True,
+    )
+    return python
+
+
+_LOAD_CHECK = """
+import json, sys
+from imbi_common.plugins import load_plugins
+result = load_plugins()
+print(json.dumps({'loaded': result.loaded, 'errors': result.errors,
+                  'skipped': result.skipped}))
+expected = set(sys.argv[1:])
+ok = not result.errors and not result.skipped
+sys.exit(0 if ok and expected == set(result.loaded) else 1)
+"""
+
+
+@nox.session(python=PYTHON)
+def wheels(session: nox.Session) -> None:
+    """Built wheels only, no workspace: the real registry loads them all.
+
+    For imbi-common 2.3.0, 2.5.0 and 2.11.7: every plugin wheel plus the
+    harness wheel in one clean venv (``imbi-plugins list`` must load all,
+    with no error and no skip); then each plugin wheel alone with
+    imbi-common in its own venv (each distribution is self-contained).
+    """
+    dist = pathlib.Path(session.create_tmp()) / 'dist'
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run(
+        'uv',
+        'build',
+        '--all-packages',
+        '--wheel',
+        '--out-dir',
+        str(dist),
+        external=True,
+    )
+    built = {
+        whl.name.split('-')[0].replace('_', '-'): whl
+        for whl in dist.glob('*.whl')
+    }
+    plugins = {
+        name: whl
+        for name, whl in built.items()
+        if name != 'imbi-plugin-testing'
+    }
+    slugs = _slugs(plugins.values())
+    if not plugins:
+        session.log('No plugin wheels yet: checking the harness wheel only.')
+    work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-wheels-'))
+    try:
+        for version in (FLOOR, LOCKED, CEILING):
+            python = _venv_with(
+                session,
+                work / f'all-{version}',
+                *map(str, built.values()),
+                f'imbi-common=={version}',
+            )
+            report = session.run(
+                str(python.parent / 'imbi-plugins'),
+                'list',
+                '--json',
+                external=True,
+                silent=True,
+            )
+            loaded = json.loads(str(report))
+            session.log(f'imbi-common {version}: {loaded}')
+            names = {p['slug'] for p in loaded['plugins']}
+            if loaded['errors'] or loaded['skipped'] or names != set(slugs):
+                session.error(f'imbi-common {version}: not all plugins load')
+        for name, whl in sorted(plugins.items()):
+            python = _venv_with(
+                session,
+                work / f'alone-{name}',
+                str(whl),
+                f'imbi-common=={LOCKED}',
+                *IMPORT_NEEDS,
+            )
+            session.run(
+                str(python),
+                '-c',
+                _LOAD_CHECK,
+                slugs[whl],
+                external=True,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _slugs(
+    wheels: collections.abc.Iterable[pathlib.Path],
+) -> dict[pathlib.Path, str]:
+    """Entry-point names (slugs) declared by each plugin wheel."""
+    found = {}
+    for whl in wheels:
+        with zipfile.ZipFile(whl) as archive:
+            name = next(
+                n for n in archive.namelist() if n.endswith('entry_points.txt')
+            )
+            text = archive.read(name).decode()
+        section = text.split('[imbi.plugins]', 1)[1].split('[', 1)[0]
+        lines = [line for line in section.splitlines() if '=' in line]
+        found[whl] = lines[0].split('=', 1)[0].strip()
+    return found
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """imbi-plugins demo: every plugin against the stand-ins."""
+    install(session, *PACKAGES)
+    session.run('imbi-plugins', 'demo')
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (not run by default): ``nox -s bench -- vault`` for one.
+
+    Figures are printed and collected in bench-results.json.
+    """
+    install(session, *PACKAGES)
+    wanted = set(session.posargs)
+    results = ROOT / 'bench-results.json'
+    results.unlink(missing_ok=True)
+    env = {'IMBI_BENCH_RESULTS': str(results), 'UV_COMPILE_BYTECODE': '1'}
+    scripts = [
+        script
+        for package in PACKAGES
+        if not wanted or package.name in wanted
+        for script in sorted((package / 'benchmarks').glob('bench_*.py'))
+    ]
+    if not wanted or 'host' in wanted:
+        scripts.extend(sorted((ROOT / 'benchmarks').glob('bench_*.py')))
+    if not scripts:
+        session.log('No benchmarks to run.')
+    for script in scripts:
+        session.run('python', str(script), env=env)
+    if results.exists():
+        session.log(results.read_text())

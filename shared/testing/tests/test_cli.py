@@ -1,0 +1,211 @@
+"""The imbi-plugins command: list, demo and call."""
+
+import json
+import sys
+import types
+import typing
+
+import pytest
+import tiny
+from imbi_plugin_testing import cli
+from imbi_plugin_testing.registry import entry_points_listing
+from imbi_plugin_testing.scenarios import Steps, scenario_for
+
+SCENARIO = 'imbi_plugin_testing.scenarios.tiny_config'
+
+
+@pytest.fixture
+def scenario() -> typing.Iterator[types.ModuleType]:
+    module = types.ModuleType(SCENARIO)
+
+    async def run(steps: Steps) -> None:
+        async with steps.step('first'):
+            steps.check(True, 'fine')
+        async with steps.step('second'):
+            steps.check(module.outcome == 'ok', 'second step failed')
+
+    module.run = run  # type: ignore[attr-defined]
+    module.outcome = 'ok'  # type: ignore[attr-defined]
+    sys.modules[SCENARIO] = module
+    yield module
+    sys.modules.pop(SCENARIO, None)
+
+
+def test_list_with_nothing_installed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with entry_points_listing():
+        assert cli.main(['list']) == 0
+    assert 'No Imbi plugins are installed.' in capsys.readouterr().out
+
+
+def test_list_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    class Broken:
+        pass
+
+    with entry_points_listing(
+        tiny.TinyConfig, Broken, distribution='imbi-plugin-tiny'
+    ):
+        assert cli.main(['list']) == 1
+        table = capsys.readouterr().out
+        assert cli.main(['list', '--json']) == 1
+        report = json.loads(capsys.readouterr().out)
+    assert 'tiny-config' in table
+    assert 'error' in table
+    assert report['plugins'][0] == {
+        'slug': 'tiny-config',
+        'name': 'Tiny',
+        'plugin_type': 'configuration',
+        'distribution': 'imbi-plugin-tiny',
+        'version': '0.0.0',
+    }
+    assert list(report['errors']) == ['broken']
+
+
+def test_list_shows_skipped(capsys: pytest.CaptureFixture[str]) -> None:
+    class Future(tiny.TinyLogs):
+        manifest = tiny.TinyLogs.manifest.model_copy(update={'api_version': 2})
+
+    with entry_points_listing(Future):
+        assert cli.main(['-v', 'list']) == 0
+    assert 'skipped' in capsys.readouterr().out
+
+
+def test_demo_with_no_plugins(capsys: pytest.CaptureFixture[str]) -> None:
+    with entry_points_listing(tiny.TinyConfig, distribution='other-dist'):
+        assert cli.main(['demo']) == 0
+        assert cli.main(['demo', '--json']) == 0
+    out = capsys.readouterr()
+    assert 'nothing to demo' in out.out + out.err
+
+
+def test_demo_runs_scenarios(
+    scenario: types.ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with entry_points_listing(
+        tiny.TinyConfig, tiny.TinyLogs, distribution='imbi-plugin-tiny'
+    ):
+        assert cli.main(['demo', '--plugin', 'tiny-config']) == 0
+        assert 'first' in capsys.readouterr().out
+        assert cli.main(['demo', '--json', '--plugin', 'tiny-config']) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report['ok'] is True
+        assert [s['name'] for s in report['plugins'][0]['steps']] == [
+            'first',
+            'second',
+        ]
+        # tiny-logs has no scenario: that is a failure.
+        assert cli.main(['demo']) == 1
+        assert 'no demo scenario' in capsys.readouterr().out
+        scenario.outcome = 'bad'  # type: ignore[attr-defined]
+        assert cli.main(['demo', '--plugin', 'tiny-config']) == 1
+        assert 'second step failed' in capsys.readouterr().out
+        assert cli.main(['demo', '--plugin', 'missing']) == 2
+
+
+def test_demo_reports_scenario_crashes_and_load_errors(
+    scenario: types.ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def crash(steps: Steps) -> None:
+        raise RuntimeError('fake did not start')
+
+    scenario.run = crash  # type: ignore[attr-defined]
+
+    class Broken:
+        pass
+
+    with entry_points_listing(
+        tiny.TinyConfig, Broken, distribution='imbi-plugin-tiny'
+    ):
+        assert cli.main(['demo']) == 1
+    out = capsys.readouterr().out
+    assert 'fake did not start' in out
+    assert 'failed to load' in out
+
+
+def test_scenario_lookup() -> None:
+    assert scenario_for('no-such-plugin') is None
+
+
+def test_call_takes_credentials_from_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv('IMBI_PLUGIN_CREDENTIAL_TOKEN', 'env-token-1')
+    tiny.TinyConfig.store = {'a': '1', 'b': '2'}
+    with entry_points_listing(tiny.TinyConfig):
+        code = cli.main(
+            [
+                'call',
+                'tiny-config',
+                'get_values',
+                '--arg',
+                'keys=["a"]',
+                '--option',
+                'url=http://127.0.0.1:9',
+                '--context',
+                'project_slug=other',
+            ]
+        )
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed['status'] == 200
+    assert [v['key'] for v in printed['body']] == ['a']
+
+
+def test_call_coerces_models_and_reports_failures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with entry_points_listing(tiny.TinyLogs):
+        query = json.dumps(
+            {
+                'start_time': '2026-01-01T00:00:00Z',
+                'end_time': '2026-01-01T01:00:00Z',
+                'cursor': 'expired',
+            }
+        )
+        assert (
+            cli.main(
+                ['call', 'tiny-logs', 'search', '--arg', f'query={query}']
+            )
+            == 1
+        )
+    assert 'cursor expired' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ('argv', 'message'),
+    [
+        (['call', 'tiny-config', '_private'], 'has no method'),
+        (
+            ['call', 'tiny-config', 'list_keys', '--arg', 'nope=1'],
+            'no argument',
+        ),
+        (
+            ['call', 'tiny-config', 'list_keys', '--option', 'novalue'],
+            'NAME=VALUE',
+        ),
+    ],
+)
+def test_call_rejects_bad_input(argv: list[str], message: str) -> None:
+    with (
+        entry_points_listing(tiny.TinyConfig),
+        pytest.raises(SystemExit, match=message),
+    ):
+        cli.main(argv)
+
+
+def test_call_string_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with entry_points_listing(tiny.TinyIdentity):
+        assert (
+            cli.main(
+                [
+                    'call',
+                    'tiny-identity',
+                    'authorization_request',
+                    '--arg',
+                    'redirect_uri=https://imbi.example/cb',
+                ]
+            )
+            == 0
+        )
+    assert 'authorization_url' in capsys.readouterr().out
