@@ -1,0 +1,71 @@
+"""Host start-up: import imbi_common.plugins and load_plugins(), all vs none.
+
+Each run is a fresh interpreter (as a host process starts). "none" hides the
+imbi.plugins entry points; "all" loads every installed plugin. 15 runs each,
+interleaved, medians compared. Target: the plugins add at most 5 %.
+"""
+
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import time
+
+RUNS = 15
+TARGET_PERCENT = 5.0
+_SCRIPT = """
+import importlib.metadata, sys
+if sys.argv[1] == 'none':
+    real = importlib.metadata.entry_points
+    importlib.metadata.entry_points = lambda **kw: (
+        [] if kw.get('group') == 'imbi.plugins' else real(**kw))
+import imbi_common.plugins
+result = imbi_common.plugins.load_plugins()
+assert not result.errors, result.errors
+"""
+
+
+def run_once(mode: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, '-c', _SCRIPT, mode], check=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    env_note = os.environ.get('UV_COMPILE_BYTECODE', 'unset')
+    for mode in ('none', 'all'):  # warm the OS caches and .pyc files
+        run_once(mode)
+    timings: dict[str, list[float]] = {'none': [], 'all': []}
+    for _ in range(RUNS):
+        for mode in ('none', 'all'):
+            timings[mode].append(run_once(mode))
+    none = statistics.median(timings['none'])
+    everything = statistics.median(timings['all'])
+    overhead = (everything - none) / none * 100
+    print(f'host start-up, median of {RUNS} fresh processes each')
+    print(f'  no plugins : {none * 1000:7.1f} ms')
+    print(f'  all plugins: {everything * 1000:7.1f} ms')
+    verdict = 'ok' if overhead <= TARGET_PERCENT else 'OVER TARGET'
+    print(
+        f'  plugins add {overhead:+.1f} % '
+        f'(target <= {TARGET_PERCENT} %): {verdict}'
+    )
+    results = os.environ.get('IMBI_BENCH_RESULTS')
+    if results:
+        path = pathlib.Path(results)
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data['host-startup'] = {
+            'runs': RUNS,
+            'median_none_ms': round(none * 1000, 1),
+            'median_all_ms': round(everything * 1000, 1),
+            'overhead_percent': round(overhead, 2),
+            'target_percent': TARGET_PERCENT,
+            'uv_compile_bytecode': env_note,
+        }
+        path.write_text(json.dumps(data, indent=2))
+
+
+if __name__ == '__main__':
+    main()
