@@ -1,0 +1,1 @@
+"""Imbi lifecycle plugin: archive a project's GitHub repository with it."""

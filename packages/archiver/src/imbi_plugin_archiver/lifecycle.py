@@ -1,0 +1,338 @@
+"""The archive and unarchive flows, ending in results an operator reads.
+
+Every step checks the state first (idempotent: a rerun finishes what a
+failed run left). Refusals become ``failed``/``skipped`` results; the
+host's exceptions propagate only while nothing has been changed yet.
+Once a step has changed something, any later problem becomes a
+``failed`` result listing what was done and what was not.
+"""
+
+import asyncio
+import collections.abc
+import dataclasses
+import time
+
+from imbi_common.plugins import (
+    PluginContext,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
+from imbi_common.plugins.base import LifecycleResult
+from imbi_common.plugins.errors import PluginAuthenticationFailed
+
+from imbi_plugin_archiver.client import GitHub, Repo
+from imbi_plugin_archiver.errors import GitHubRefused
+from imbi_plugin_archiver.links import Target, Unresolved, resolve
+from imbi_plugin_archiver.options import OptionError, Options, read_options
+
+PERMISSIONS = (
+    'archiving needs admin rights on the repository: a classic token '
+    'with the `repo` scope of a repository admin, or a fine-grained or '
+    'GitHub App token with the "Administration: write" repository '
+    'permission'
+)
+_HOST_ERRORS = (
+    PluginAuthenticationFailed,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
+
+
+class _Stop(Exception):
+    """A step cannot go on and later steps must not run."""
+
+
+def _same(a: str, b: str) -> bool:
+    return a.lower() == b.lower()
+
+
+def explain(exc: GitHubRefused, repo: str) -> str:
+    """What a refusal means and what to do about it."""
+    said = f'GitHub: {exc.status} {exc.message}'
+    lowered = exc.message.lower()
+    if 'not accessible by integration' in lowered:
+        return (
+            'the token lacks the "Administration: write" repository '
+            f'permission (fine-grained or GitHub App token; {said}); '
+            'grant it, or use a classic token with the `repo` scope of a '
+            'repository admin'
+        )
+    if 'admin rights' in lowered:
+        return (
+            f"the token's user is not an admin of {repo} ({said}); "
+            + PERMISSIONS
+        )
+    if exc.status == 404:
+        return (
+            f'GitHub shows {repo} but answered 404 to the change, so the '
+            'token may read but not administer it (a classic token needs '
+            'the `repo` scope, or `public_repo` for a public repository); '
+            + PERMISSIONS
+        )
+    return f'{said}; {PERMISSIONS}'
+
+
+@dataclasses.dataclass
+class Flow:
+    """One archive or unarchive of one repository."""
+
+    github: GitHub
+    target: Target
+    options: Options
+    archive: bool
+    budget: int
+    repo: Repo | None = None
+    found: Repo | None = None
+    moved_to: str | None = None
+    done: list[str] = dataclasses.field(default_factory=list)
+    not_done: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def verb(self) -> str:
+        return 'archive' if self.archive else 'unarchive'
+
+    async def run(self, ctx: PluginContext) -> LifecycleResult:
+        found = await self.github.repository(
+            self.target.owner, self.target.name
+        )
+        if found is None:
+            return LifecycleResult(
+                status='skipped',
+                message=(
+                    f'GitHub repository {self.target.full_name} was not '
+                    'found: it was deleted, or the token cannot see it '
+                    '(a classic token needs the `repo` scope for private '
+                    'repositories; a fine-grained or App token must '
+                    f'include the repository). Nothing to {self.verb}.'
+                ),
+            )
+        self.found = self.repo = found
+        try:
+            if self.archive:
+                await self._archive()
+            else:
+                await self._unarchive()
+        except _Stop:
+            pass
+        return self._result(self._write_back(ctx))
+
+    # -- the flows --------------------------------------------------------
+
+    async def _archive(self) -> None:
+        archive_owner = self.options.archive_owner
+        repo = self._repo
+        if archive_owner and not _same(repo.owner, archive_owner):
+            await self._step(
+                f'move {repo.full_name} to {archive_owner}',
+                self._move(archive_owner),
+            )
+        if not self._repo.archived:
+            await self._step(
+                f'archive {self._repo.full_name}', self._set_archived(True)
+            )
+
+    async def _unarchive(self) -> None:
+        archive_owner = self.options.archive_owner
+        if self._repo.archived:
+            await self._step(
+                f'unarchive {self._repo.full_name}',
+                self._set_archived(False),
+            )
+        repo = self._repo
+        if not archive_owner or not _same(repo.owner, archive_owner):
+            return
+        home = self.target.owner
+        if _same(home, archive_owner):
+            self.not_done.append(
+                f'move {repo.full_name} out of {archive_owner}: the '
+                f'project names {archive_owner} as its owner, so its '
+                "original owner is unknown; set the 'repository' option "
+                'to its original owner/name and rerun, or transfer it on '
+                'GitHub'
+            )
+            return
+        await self._step(
+            f'move {repo.full_name} back to {home}', self._move(home)
+        )
+
+    # -- steps ------------------------------------------------------------
+
+    @property
+    def _repo(self) -> Repo:
+        assert self.repo is not None  # noqa: S101 - set before any step
+        return self.repo
+
+    async def _step(
+        self, what: str, action: collections.abc.Awaitable[None]
+    ) -> None:
+        try:
+            await action
+        except GitHubRefused as exc:
+            self.not_done.append(
+                f'{what}: {explain(exc, self._repo.full_name)}'
+            )
+        except _HOST_ERRORS as exc:
+            if not self.done:
+                raise
+            self.not_done.append(f'{what}: {type(exc).__name__}: {exc}')
+
+    async def _set_archived(self, archived: bool) -> None:
+        repo = self._repo
+        try:
+            updated = await self.github.set_archived(repo, archived)
+        except GitHubRefused as exc:
+            # Archived meanwhile: the wanted state, not a failure.
+            if archived and 'archived so is read-only' in exc.message.lower():
+                self.repo = dataclasses.replace(repo, archived=True)
+                return
+            raise
+        if updated.archived != archived:
+            self.not_done.append(
+                f'{self.verb} {repo.full_name}: GitHub accepted the change '
+                f'but still reports archived={str(not archived).lower()}; '
+                'check the repository settings on GitHub and rerun'
+            )
+            return
+        self.repo = updated
+        self.done.append(
+            f'{"archived" if archived else "unarchived"} {updated.full_name}'
+        )
+
+    async def _move(self, owner: str) -> None:
+        repo = self._repo
+        await self.github.transfer(repo, owner)
+        moved = await self.github.wait_until_at(repo, owner)
+        if moved is None:
+            self.done.append(
+                f'asked GitHub to move {repo.full_name} to {owner} '
+                '(accepted, still in progress)'
+            )
+            self.not_done.append(
+                f'{self.verb} it: the move had not completed within the '
+                f'{self.budget} s budget; rerun once it shows at '
+                f'{owner}/{repo.name} (rerunning is safe)'
+            )
+            raise _Stop
+        self.done.append(f'moved {repo.full_name} to {moved.full_name}')
+        self.repo = moved
+        self.moved_to = moved.owner
+
+    # -- the result -------------------------------------------------------
+
+    def _write_back(self, ctx: PluginContext) -> bool:
+        """Have the host heal the project link, where it can."""
+        repo, key = self.repo, self.target.link_key
+        if (
+            repo is None
+            or key is None
+            or _same(repo.full_name, self.target.full_name)
+            or 'link_writeback' not in type(ctx).model_fields
+        ):
+            return False
+        from imbi_common.plugins import base
+
+        link_writeback = getattr(base, 'LinkWriteback')  # noqa: B009
+        setattr(  # noqa: B010 - a field of newer hosts only
+            ctx,
+            'link_writeback',
+            link_writeback(
+                link_key=key,
+                new_url=repo.html_url,
+                old_owner_repo=self.target.full_name,
+                new_owner_repo=repo.full_name,
+            ),
+        )
+        return True
+
+    def _result(self, healed: bool) -> LifecycleResult:
+        repo = self._repo
+        artifacts = {
+            'repository': repo.full_name,
+            'html_url': repo.html_url,
+            'archived': 'true' if repo.archived else 'false',
+        }
+        if self.moved_to:
+            artifacts['moved_to'] = self.moved_to
+        notes = self._rename_note(healed)
+        if self.not_done:
+            done = '; '.join(self.done) or 'nothing'
+            return LifecycleResult(
+                status='failed',
+                message=(
+                    f'{self.verb.capitalize()} of {self.target.full_name} '
+                    f'is incomplete. Done: {done}. Not done: '
+                    f'{"; ".join(self.not_done)}.{notes}'
+                ),
+                artifacts=artifacts,
+            )
+        if not self.done:
+            state = 'archived' if self.archive else 'active (not archived)'
+            message = (
+                f'GitHub repository {repo.full_name} is already {state}; '
+                f'nothing to do.{notes}'
+            )
+        else:
+            effect = (
+                'it is now read-only'
+                if self.archive
+                else 'it accepts changes again'
+            )
+            done = '; '.join(self.done)
+            message = f'{done[0].upper()}{done[1:]}: {effect}.{notes}'
+        return LifecycleResult(
+            status='ok', message=message, artifacts=artifacts
+        )
+
+    def _rename_note(self, healed: bool) -> str:
+        """Tell of a rename or move made outside this call."""
+        found = self.found
+        if found is None or _same(found.full_name, self.target.full_name):
+            if healed:
+                return (
+                    ' The project link is being updated to '
+                    f'{self._repo.html_url}.'
+                )
+            return ''
+        note = (
+            f' GitHub redirected {self.target.full_name} to '
+            f'{found.full_name}: it was renamed or moved.'
+        )
+        if healed:
+            return note + ' The project link is being updated.'
+        if self.target.link_key is not None:
+            return (
+                f'{note} Update the project link '
+                f'{self.target.link_key!r} to {found.html_url}.'
+            )
+        return f"{note} Update the 'repository' option to {found.full_name}."
+
+
+async def handle(
+    ctx: PluginContext, token: str, archive: bool
+) -> LifecycleResult:
+    """Archive or unarchive the project's repository, within the budget."""
+    try:
+        options = read_options(dict(ctx.assignment_options))
+    except OptionError as exc:
+        return LifecycleResult(status='failed', message=str(exc))
+    target = resolve(options, dict(ctx.project_links))
+    if isinstance(target, Unresolved):
+        return LifecycleResult(
+            status=target.status,
+            message=target.message,
+        )
+    budget = options.timeout_seconds
+    try:
+        async with asyncio.timeout(budget):
+            async with GitHub.client(token) as http:
+                github = GitHub(
+                    http, options.api_url, time.monotonic() + budget
+                )
+                flow = Flow(github, target, options, archive, budget)
+                return await flow.run(ctx)
+    except TimeoutError:
+        raise PluginTimeoutError(
+            f'the {"archive" if archive else "unarchive"} of '
+            f'{target.full_name} did not finish within the {budget} s '
+            "budget (option 'timeout_seconds')"
+        ) from None

@@ -1,0 +1,136 @@
+"""Options and credentials of one call: defaults applied, validated.
+
+The host merges the option layers as saved (``8`` or ``'8'``) and never
+applies the manifest defaults, so :func:`read_options` does.
+"""
+
+import dataclasses
+import re
+import typing
+import urllib.parse
+
+from imbi_common.plugins import PluginCredentialsMissing
+
+DEFAULT_API_URL = 'https://api.github.com'
+DEFAULT_TIMEOUT_SECONDS = 8
+MAX_TIMEOUT_SECONDS = 300
+#: GitHub's rules for account logins and repository names.
+OWNER = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$')
+NAME = re.compile(r'^[A-Za-z0-9._-]{1,100}$')
+
+
+class OptionError(ValueError):
+    """An option's value is unusable; the message names the option."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Validated options of one call."""
+
+    api_url: str
+    #: ``(owner, name)`` from the ``repository`` option, if set.
+    repository: tuple[str, str] | None
+    archive_owner: str | None
+    timeout_seconds: int
+
+    @property
+    def web_host(self) -> str:
+        """The host of repository web URLs (project links) for api_url."""
+        parts = urllib.parse.urlsplit(self.api_url)
+        host = parts.netloc.lower()
+        # api.github.com and GHE.com's api.SUBDOMAIN.ghe.com serve the
+        # API on a subdomain; GHES serves it under /api/v3 on the host.
+        if host.startswith('api.') and not parts.path:
+            return host.removeprefix('api.')
+        return host
+
+
+def split_repository(text: str) -> tuple[str, str] | None:
+    """``(owner, name)`` of an ``owner/name`` text, None if malformed."""
+    owner, _, name = text.strip().partition('/')
+    name = name.removesuffix('.git')
+    if OWNER.match(owner) and NAME.match(name) and name not in ('.', '..'):
+        return owner, name
+    return None
+
+
+def _text(options: dict[str, typing.Any], name: str) -> str | None:
+    value = options.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise OptionError(f'option {name!r} must be a string')
+    return value.strip() or None
+
+
+def _api_url(options: dict[str, typing.Any]) -> str:
+    value = _text(options, 'api_url') or DEFAULT_API_URL
+    parts = urllib.parse.urlsplit(value)
+    if (
+        parts.scheme not in ('http', 'https')
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+    ):
+        raise OptionError(
+            "option 'api_url' must be an http(s) URL without credentials, "
+            'query or fragment, such as https://api.github.com or '
+            'https://github.example.com/api/v3'
+        )
+    return value.rstrip('/')
+
+
+def _timeout(options: dict[str, typing.Any]) -> int:
+    value = options.get('timeout_seconds')
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        seconds = int(value.strip() if isinstance(value, str) else value)
+    except TypeError, ValueError:
+        seconds = 0
+    if not 1 <= seconds <= MAX_TIMEOUT_SECONDS:
+        raise OptionError(
+            "option 'timeout_seconds' must be a whole number of seconds "
+            f'from 1 to {MAX_TIMEOUT_SECONDS}'
+        )
+    return seconds
+
+
+def read_options(options: dict[str, typing.Any]) -> Options:
+    """The validated options; :class:`OptionError` names a bad one."""
+    repository = None
+    text = _text(options, 'repository')
+    if text is not None:
+        repository = split_repository(text)
+        if repository is None or text.count('/') != 1:
+            raise OptionError(
+                "option 'repository' must be owner/name, such as "
+                f'acme/billing-api (got {text[:100]!r})'
+            )
+    archive_owner = _text(options, 'archive_owner')
+    if archive_owner is not None and not OWNER.match(archive_owner):
+        raise OptionError(
+            "option 'archive_owner' must be a GitHub organization login, "
+            f'such as acme-archive (got {archive_owner[:100]!r})'
+        )
+    return Options(
+        api_url=_api_url(options),
+        repository=repository,
+        archive_owner=archive_owner,
+        timeout_seconds=_timeout(options),
+    )
+
+
+def access_token(credentials: dict[str, str]) -> str:
+    """The token to send: a bound identity's ``access_token`` wins."""
+    for field in ('access_token', 'token'):
+        value = credentials.get(field)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    raise PluginCredentialsMissing(
+        'no GitHub token: bind a GitHub identity or store the `token` '
+        'credential (a token with admin rights on the repositories)'
+    )

@@ -1,0 +1,132 @@
+"""Fixtures: a served GitHub stand-in with one repository and its admin."""
+
+import collections.abc
+import dataclasses
+import typing
+
+import pydantic
+import pytest
+from imbi_common.plugins import PluginContext
+from imbi_common.plugins import base as plugin_base
+from imbi_plugin_archiver.plugin import ArchiverPlugin
+from imbi_plugin_testing.fakes.github import GitHubFake, Repository
+from imbi_plugin_testing.fakes.github.repos import settings
+from imbi_plugin_testing.host import Host
+from imbi_plugin_testing.secrets import SecretScan
+
+LINK = 'github-repository'
+
+
+@dataclasses.dataclass
+class World:
+    """The stand-in, its URL and the admin's token."""
+
+    fake: GitHubFake
+    url: str
+    token: str
+    repo: Repository
+    scan: SecretScan
+
+    def link(self, full_name: str = 'acme/billing-api') -> dict[str, str]:
+        return {LINK: f'{self.url}/{full_name}'}
+
+    def host(
+        self,
+        options: dict[str, typing.Any] | None = None,
+        credentials: dict[str, str] | None = None,
+        **fields: typing.Any,
+    ) -> Host:
+        return Host(
+            ArchiverPlugin,
+            plugin_options={'api_url': self.url, **(options or {})},
+            credentials={'token': self.token}
+            if credentials is None
+            else credentials,
+            **fields,
+        )
+
+    async def archive(
+        self,
+        links: dict[str, str] | None = None,
+        **host_fields: typing.Any,
+    ) -> typing.Any:
+        host = self.host(**host_fields)
+        return await host.lifecycle(
+            'archived', project_links=self.link() if links is None else links
+        )
+
+    async def unarchive(
+        self,
+        links: dict[str, str] | None = None,
+        **host_fields: typing.Any,
+    ) -> typing.Any:
+        host = self.host(**host_fields)
+        return await host.lifecycle(
+            'unarchived',
+            project_links=self.link() if links is None else links,
+        )
+
+    def calls(self) -> list[str]:
+        """Method and path of every request the stand-in received."""
+        return [f'{r.method} {r.path}' for r in self.fake.requests]
+
+    def new_token(self, login: str = 'alice', **fields: typing.Any) -> str:
+        scopes = fields.pop('scopes', ['repo'])
+        token = self.fake.issue_token(login, scopes, **fields).value
+        self.scan.add(token)
+        return token
+
+
+@pytest.fixture(autouse=True)
+def _secrets(secret_scan: SecretScan) -> SecretScan:
+    """Every test runs under the secret scan."""
+    return secret_scan
+
+
+@pytest.fixture
+def world(secret_scan: SecretScan) -> collections.abc.Iterator[World]:
+    fake = GitHubFake()
+    fake.add_user('alice', orgs=['acme', 'acme-archive'])
+    fake.add_user('bob', orgs=['acme'])
+    token = fake.issue_token('alice', ['repo']).value
+    secret_scan.add(token)
+    repo = fake.add_repository(
+        'acme',
+        'billing-api',
+        collaborators={'alice': 'admin', 'bob': 'write'},
+    )
+    settings(fake).transfer_delay = 0.0
+    with fake.serve() as url:
+        yield World(fake, url, token, repo, secret_scan)
+
+
+class _LinkWriteback(pydantic.BaseModel):
+    """imbi-common 2.11's LinkWriteback, for hosts older than that."""
+
+    link_key: str
+    new_url: str
+    old_owner_repo: str | None = None
+    new_owner_repo: str | None = None
+
+
+class _HealingContext(PluginContext):
+    link_writeback: _LinkWriteback | None = None
+
+
+Healing = collections.abc.Callable[[Host, dict[str, str]], PluginContext]
+
+
+@pytest.fixture
+def healing(monkeypatch: pytest.MonkeyPatch) -> Healing:
+    """Build a ctx with ``link_writeback``: 2.11's, else a stand-in model."""
+
+    def build(host: Host, links: dict[str, str]) -> PluginContext:
+        ctx = host.context('lifecycle', project_links=links)
+        if 'link_writeback' in PluginContext.model_fields:
+            return ctx
+        monkeypatch.setattr(
+            plugin_base, 'LinkWriteback', _LinkWriteback, raising=False
+        )
+        return _HealingContext(**ctx.model_dump())
+
+    return build
