@@ -1,0 +1,1 @@
+"""Imbi identity plugin for GitHub and GitHub Enterprise Server OAuth."""

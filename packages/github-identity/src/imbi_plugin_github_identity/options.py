@@ -1,0 +1,106 @@
+"""The plugin options, read once per call with the manifest's defaults.
+
+The host never applies ``PluginOption.default`` and may hand values over
+as str or int, so every option is coerced and validated here.
+"""
+
+import collections.abc
+import dataclasses
+import typing
+import urllib.parse
+
+DEFAULT_GITHUB_URL = 'https://github.com'
+DEFAULT_TIMEOUT_SECONDS = 8
+_TRUE = {'true', '1', 'yes', 'on'}
+_FALSE = {'false', '0', 'no', 'off', ''}
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    github_url: str
+    api_url: str
+    use_pkce: bool
+    allow_signup: bool
+    include_organizations: bool
+    timeout_seconds: int
+
+
+def read_options(raw: collections.abc.Mapping[str, typing.Any]) -> Options:
+    """Options with defaults applied; ValueError names a bad option."""
+    github_url = _url(raw, 'github_url', DEFAULT_GITHUB_URL)
+    return Options(
+        github_url=github_url,
+        api_url=_url(raw, 'api_url', derive_api_url(github_url)),
+        use_pkce=_boolean(raw, 'use_pkce', True),
+        allow_signup=_boolean(raw, 'allow_signup', False),
+        include_organizations=_boolean(raw, 'include_organizations', True),
+        timeout_seconds=_timeout(raw),
+    )
+
+
+def derive_api_url(github_url: str) -> str:
+    """REST base of a web host: github.com, GHE.com data residency, GHES."""
+    host = urllib.parse.urlsplit(github_url).hostname or ''
+    if host in ('github.com', 'www.github.com'):
+        return 'https://api.github.com'
+    if host.endswith('.ghe.com'):
+        return f'https://api.{host}'
+    return f'{github_url}/api/v3'
+
+
+def is_http_url(value: str) -> bool:
+    """True for an absolute http(s) URL with a host."""
+    try:
+        parts = urllib.parse.urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ('http', 'https') and bool(parts.hostname)
+
+
+def _url(
+    raw: collections.abc.Mapping[str, typing.Any], name: str, default: str
+) -> str:
+    value = raw.get(name)
+    if value is None or value == '':
+        return default
+    if not isinstance(value, str) or not is_http_url(value.strip()):
+        raise ValueError(
+            f'option {name!r} must be an absolute http(s) URL, got {value!r}'
+        )
+    parts = urllib.parse.urlsplit(value.strip())
+    if parts.query or parts.fragment:
+        raise ValueError(f'option {name!r} must not have a query or fragment')
+    return value.strip().rstrip('/')
+
+
+def _boolean(
+    raw: collections.abc.Mapping[str, typing.Any], name: str, default: bool
+) -> bool:
+    value = raw.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f'option {name!r} must be a boolean, got {value!r}')
+
+
+def _timeout(raw: collections.abc.Mapping[str, typing.Any]) -> int:
+    value = raw.get('timeout_seconds')
+    if value is None or value == '':
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        seconds = int(value)
+    except TypeError, ValueError:
+        seconds = 0
+    if seconds < 1 or str(seconds) != str(value).strip():
+        raise ValueError(
+            "option 'timeout_seconds' must be a positive integer, "
+            f'got {value!r}'
+        )
+    return seconds
