@@ -11,6 +11,7 @@ import email.utils
 import importlib
 import itertools
 import json
+import math
 import secrets
 import threading
 import time
@@ -210,7 +211,9 @@ class GitHubFake(StandIn):
                 max(self.rate_limit - self.rate_used, 0)
             ),
             'x-ratelimit-used': str(self.rate_used),
-            'x-ratelimit-reset': str(int(reset)),
+            # Whole seconds, rounded up: a client waiting until then finds
+            # the window reset.
+            'x-ratelimit-reset': str(math.ceil(reset)),
             'x-ratelimit-resource': 'core',
         }
 
