@@ -77,7 +77,13 @@ def install(
     if imbi_common is None:
         session.install('-c', constraints(session), *editables, *tools)
     else:
-        session.install(*editables, *tools, f'imbi-common=={imbi_common}')
+        # No config: the workspace's constraint pins the locked version.
+        session.install(
+            *editables,
+            *tools,
+            f'imbi-common=={imbi_common}',
+            env={'UV_NO_CONFIG': '1'},
+        )
 
 
 def pytest_args(session: nox.Session, *paths: str, cov: str) -> list[str]:
@@ -205,7 +211,8 @@ def build(session: nox.Session) -> None:
 
 
 def _dist_files() -> list[pathlib.Path]:
-    return sorted((ROOT / 'dist').glob('*'))
+    dist = ROOT / 'dist'
+    return sorted([*dist.glob('*.whl'), *dist.glob('*.tar.gz')])
 
 
 def _venv_with(
@@ -231,6 +238,7 @@ def _venv_with(
         str(python),
         *requirements,
         external=True,
+        env={'UV_NO_CONFIG': '1'},
     )
     return python
 
