@@ -1,0 +1,1 @@
+"""Imbi configuration plugin for HashiCorp Vault KV v1 and v2."""

@@ -1,0 +1,721 @@
+"""Vault KV calls through hvac, bounded by the call's budget.
+
+hvac is synchronous (requests), so every Vault request runs in a worker
+thread of a pool that belongs to one plugin call: at most
+``max_concurrency`` requests at once, and when the call ends (returns,
+fails or is cancelled) queued work is cancelled, no new request starts
+and requests in flight end by the call's deadline, because each one's
+timeout is the time left in the budget.
+"""
+
+import asyncio
+import collections.abc
+import concurrent.futures
+import contextlib
+import dataclasses
+import datetime
+import functools
+import logging
+import random
+import threading
+import time
+import typing
+
+import hvac
+import hvac.adapters
+import requests
+import requests.adapters
+from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
+from imbi_common.plugins.errors import PluginAuthenticationFailed
+
+from imbi_plugin_vault import keys as key_rules
+from imbi_plugin_vault import layout
+from imbi_plugin_vault.options import VaultOptions
+
+LOGGER = logging.getLogger(__name__)
+
+#: Retries of a rate-limited (429) request, the first after this delay.
+MAX_RETRIES = 2
+BACKOFF_SECONDS = 0.25
+_CAS_MISMATCH = 'check-and-set parameter did not match'
+_NO_HANDLER = 'no handler for route'
+
+R = typing.TypeVar('R')
+
+
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    """One key as Vault holds it: decoded type and value, timestamp."""
+
+    key: str
+    data_type: str
+    value: str
+    last_modified: datetime.datetime | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Listed:
+    """One key as listed (no value)."""
+
+    key: str
+    data_type: str
+    last_modified: datetime.datetime | None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Read:
+    """A KV v2 data read: live data or None, and the current version."""
+
+    data: dict[str, typing.Any] | None
+    version: int
+    metadata: dict[str, typing.Any]
+
+
+class VaultResponseError(Exception):
+    """A non-2xx answer, raised by the adapter instead of hvac's errors.
+
+    Keeps the status, Vault's ``errors`` and Retry-After; its text never
+    carries the body (a 404 for a deleted version echoes metadata).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        errors: list[str],
+        body: dict[str, typing.Any] | None,
+        retry_after: float | None,
+    ) -> None:
+        super().__init__(f'Vault answered HTTP {status}')
+        self.status = status
+        self.errors = errors
+        self.body = body
+        self.retry_after = retry_after
+
+    @classmethod
+    def from_response(cls, response: requests.Response) -> VaultResponseError:
+        body: dict[str, typing.Any] | None = None
+        try:
+            parsed = response.json()
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            body = parsed
+        errors = body.get('errors') if body else None
+        return cls(
+            response.status_code,
+            [str(e) for e in errors] if isinstance(errors, list) else [],
+            body,
+            _retry_after(response.headers.get('Retry-After')),
+        )
+
+    @property
+    def reason(self) -> str:
+        """Vault's messages, with the older multi-error framing removed."""
+        lines = []
+        for error in self.errors:
+            for line in error.splitlines():
+                line = line.strip().removeprefix('* ').strip()
+                if line and not line.endswith('error occurred:'):
+                    lines.append(line)
+        return '; '.join(lines) or f'HTTP {self.status}'
+
+
+class _Missing(Exception):
+    """404 for an absent key, folder or version (not an absent mount)."""
+
+    def __init__(self, body: dict[str, typing.Any] | None) -> None:
+        super().__init__('not found')
+        self.body = body
+
+
+class _CasMismatch(Exception):
+    """A KV v2 write whose check-and-set version was stale."""
+
+
+def _retry_after(header: str | None) -> float | None:
+    try:
+        return max(float(header), 0.0) if header else None
+    except ValueError:
+        return None
+
+
+def parse_time(text: object) -> datetime.datetime | None:
+    """Vault's RFC 3339 nanosecond timestamps as aware UTC datetimes."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    return parsed.astimezone(datetime.UTC)
+
+
+class _Deadline:
+    """The call's deadline and whether the call has ended."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.ended = threading.Event()
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def request_timeout(self) -> float:
+        """Timeout of the next request; raises when none may start."""
+        remaining = self.remaining()
+        if self.ended.is_set() or remaining <= 0:
+            raise PluginTimeoutError('the Vault call ran out of time')
+        return remaining
+
+
+class _Adapter(hvac.adapters.JSONAdapter):
+    """hvac's JSON adapter with per-request timeouts from the deadline.
+
+    Raises :class:`VaultResponseError` (status, errors, Retry-After) for
+    any non-2xx answer, so error mapping sees the whole answer.
+    """
+
+    def __init__(
+        self, *args: typing.Any, deadline: _Deadline, **kwargs: typing.Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline = deadline
+
+    def request(
+        self, *args: typing.Any, **kwargs: typing.Any
+    ) -> requests.Response | dict[typing.Any, typing.Any]:
+        kwargs['timeout'] = self._deadline.request_timeout()
+        kwargs['raise_exception'] = False
+        answer = super().request(*args, **kwargs)
+        if isinstance(answer, requests.Response) and not answer.ok:
+            raise VaultResponseError.from_response(answer)
+        return answer
+
+
+def _new_client(
+    options: VaultOptions, token: str, deadline: _Deadline
+) -> hvac.Client:
+    session = requests.Session()
+    # One connection per worker thread, reused across the call.
+    pool = requests.adapters.HTTPAdapter(
+        pool_connections=1,
+        pool_maxsize=options.max_concurrency,
+        max_retries=0,
+    )
+    session.mount('https://', pool)
+    session.mount('http://', pool)
+    # hvac takes verify from the session when it is truthy.
+    session.verify = options.verify_tls
+    # Every value explicit: hvac falls back to VAULT_ADDR, VAULT_TOKEN
+    # and VAULT_CACERT from the environment otherwise.
+    return hvac.Client(
+        url=options.url,
+        token=token,
+        verify=options.verify_tls,
+        namespace=options.namespace,
+        session=session,
+        adapter=_Adapter,
+        strict_http=True,  # GET ?list=true: proxies reject LIST
+        deadline=deadline,
+    )
+
+
+class VaultClient:
+    """One plugin call's access to the project's folder in a KV mount.
+
+    Create it with :func:`connect`; the async methods are the plugin
+    operations, the ``_`` sync methods run in the call's worker threads.
+    """
+
+    def __init__(
+        self,
+        options: VaultOptions,
+        token: str,
+        folder: str,
+        data_types: collections.abc.Mapping[str, bool],
+    ) -> None:
+        self.options = options
+        self.folder = folder
+        #: The manifest's data types: name -> secret flag.
+        self.data_types = data_types
+        self.mount = options.mount_path
+        self.deadline = _Deadline(options.timeout_seconds)
+        self._hvac = _new_client(options, token, self.deadline)
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=options.max_concurrency,
+            thread_name_prefix='imbi-plugin-vault',
+        )
+        self._futures: list[asyncio.Future[typing.Any]] = []
+        self._loop = asyncio.get_running_loop()
+
+    def close(self) -> None:
+        """Cancel queued work, stop new requests, release the threads."""
+        self.deadline.ended.set()
+        for future in self._futures:
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()  # retrieved: no "never retrieved" log
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._hvac.adapter.close()
+
+    def _submit(
+        self, fn: collections.abc.Callable[..., R], *args: typing.Any
+    ) -> asyncio.Future[R]:
+        future = self._loop.run_in_executor(self._pool, fn, *args)
+        self._futures.append(future)
+        return future
+
+    # -- the operations ---------------------------------------------------
+
+    async def list_keys(self) -> list[Listed]:
+        """Every live key under the folder (KV v2: metadata only)."""
+        if self.options.kv_version == 2:
+            found = await self._walk(self._listed_v2)
+        else:
+            found = await self._walk(self._listed_v1)
+        return sorted(
+            (item for item in found if item is not None),
+            key=lambda item: item.key,
+        )
+
+    async def get_values(self, requested: list[str] | None) -> list[Stored]:
+        """Values of the requested keys (None: every key) that exist."""
+        if requested is None:
+            found = await self._walk(self._read)
+            stored = [item for item in found if item is not None]
+            return sorted(stored, key=lambda item: item.key)
+        reads = [self._submit(self._read, key) for key in requested]
+        return [item for item in await asyncio.gather(*reads) if item]
+
+    async def set_value(self, key: str, value: str, data_type: str) -> Stored:
+        """Create or update ``key``; refuses data Imbi did not write."""
+        if self.options.kv_version == 2:
+            return await self._submit(self._set_v2, key, value, data_type)
+        return await self._submit(self._set_v1, key, value, data_type)
+
+    async def delete_key(self, key: str) -> None:
+        """Delete ``key``; an absent key is not an error."""
+        await self._submit(self._delete, key)
+
+    async def _walk(
+        self, per_key: collections.abc.Callable[[str], R]
+    ) -> list[R]:
+        """List the folder recursively; ``per_key`` runs on each key.
+
+        Folder listings and per-key work share the pool, so reads start
+        while deeper folders are still being listed.
+        """
+        folders = {self._submit(self._list_folder, '')}
+        work: list[asyncio.Future[R]] = []
+        while folders:
+            done, folders = await asyncio.wait(
+                folders, return_when=asyncio.FIRST_COMPLETED
+            )
+            for future in done:
+                folder, entries = future.result()
+                for entry in entries:
+                    name = folder + entry
+                    if entry.endswith('/'):
+                        folders.add(self._submit(self._list_folder, name))
+                    elif _valid(name):
+                        work.append(self._submit(per_key, name))
+        return list(await asyncio.gather(*work))
+
+    # -- requests (worker threads) ----------------------------------------
+
+    def _path(self, key: str) -> str:
+        return f'{self.folder}/{key}' if key else self.folder
+
+    def _call(
+        self,
+        operation: str,
+        path: str,
+        request: collections.abc.Callable[[], typing.Any],
+    ) -> typing.Any:
+        """One request with 429 retries; errors mapped to the policy."""
+        attempt = 0
+        while True:
+            try:
+                return request()
+            except VaultResponseError as exc:
+                if exc.status == 429 and attempt < MAX_RETRIES:
+                    self._pause(exc, operation, path, attempt)
+                    attempt += 1
+                    continue
+                raise self._translate(exc, operation, path) from exc
+            except requests.Timeout as exc:
+                raise PluginTimeoutError(
+                    f'Vault did not answer {operation} on '
+                    f'{self._where(path)} in time'
+                ) from exc
+            except requests.RequestException as exc:
+                raise PluginUnavailableError(
+                    f'cannot reach Vault at {self.options.url} '
+                    f'({type(exc).__name__})'
+                ) from exc
+
+    def _pause(
+        self,
+        exc: VaultResponseError,
+        operation: str,
+        path: str,
+        attempt: int,
+    ) -> None:
+        """Wait before retrying a 429, if the wait fits the budget."""
+        delay = exc.retry_after
+        if delay is None:
+            delay = BACKOFF_SECONDS * 2**attempt
+            delay += random.uniform(0, delay)  # noqa: S311 - jitter
+        if delay >= self.deadline.remaining():
+            raise PluginUnavailableError(
+                f'Vault rate limit reached for {operation} on '
+                f'{self._where(path)}; retry in {max(delay, 1):.0f} s'
+            ) from exc
+        LOGGER.debug(
+            'Vault rate limited %s on %s; retrying in %.2f s',
+            operation,
+            self._where(path),
+            delay,
+        )
+        if self.deadline.ended.wait(delay):
+            raise PluginTimeoutError('the Vault call ended')
+
+    def _where(self, path: str) -> str:
+        return f'{self.mount}/{path}'
+
+    def _translate(
+        self, exc: VaultResponseError, operation: str, path: str
+    ) -> Exception:
+        where = self._where(path)
+        if exc.status in (401, 403):
+            return PluginAuthenticationFailed(
+                f'Vault denied {operation} on {where}: {exc.reason}'
+            )
+        if exc.status == 404:
+            if any(_NO_HANDLER in error for error in exc.errors):
+                namespace = (
+                    f' in namespace {self.options.namespace!r}'
+                    if self.options.namespace
+                    else ''
+                )
+                return ValueError(
+                    f'Vault has no mount {self.mount!r}{namespace}: check '
+                    "the 'mount_path' option"
+                )
+            return _Missing(exc.body)
+        if exc.status == 400 and any(
+            _CAS_MISMATCH in error for error in exc.errors
+        ):
+            return _CasMismatch()
+        if exc.status == 429:
+            return PluginUnavailableError(
+                f'Vault rate limit reached for {operation} on {where}; '
+                f'retry in {max(exc.retry_after or 1, 1):.0f} s'
+            )
+        return PluginUnavailableError(
+            f'Vault failed {operation} on {where}: {exc.reason}'
+        )
+
+    def _answer(
+        self, answer: object, operation: str, path: str
+    ) -> dict[str, typing.Any]:
+        """The ``data`` object of a JSON answer, else unavailable."""
+        data = answer.get('data') if isinstance(answer, dict) else None
+        if not isinstance(data, dict):
+            raise PluginUnavailableError(
+                f'Vault sent a malformed answer to {operation} on '
+                f'{self._where(path)}'
+            )
+        return data
+
+    def _list_folder(self, folder: str) -> tuple[str, list[str]]:
+        """``(folder, entries)``: names in a folder, subfolders end in /."""
+        path = self._path(folder.rstrip('/'))
+        kv = self._hvac.secrets.kv
+        engine = kv.v2 if self.options.kv_version == 2 else kv.v1
+        try:
+            answer = self._call(
+                'list',
+                path,
+                lambda: engine.list_secrets(path, mount_point=self.mount),
+            )
+        except _Missing:
+            return folder, []
+        entries = self._answer(answer, 'list', path).get('keys')
+        if not isinstance(entries, list) or not all(
+            isinstance(e, str) for e in entries
+        ):
+            raise PluginUnavailableError(
+                f'Vault sent a malformed answer to list on {self._where(path)}'
+            )
+        return folder, entries
+
+    def _read_v2(self, key: str) -> _Read:
+        path = self._path(key)
+        kv = self._hvac.secrets.kv.v2
+        try:
+            answer = self._call(
+                'read',
+                path,
+                lambda: kv.read_secret_version(
+                    path, mount_point=self.mount, raise_on_deleted_version=True
+                ),
+            )
+        except _Missing as missing:
+            # A deleted or destroyed version still reports its number,
+            # which a check-and-set write must name.
+            body = missing.body or {}
+            data = body.get('data')
+            meta = data.get('metadata') if isinstance(data, dict) else None
+            version = meta.get('version') if isinstance(meta, dict) else 0
+            return _Read(None, version if isinstance(version, int) else 0, {})
+        data = self._answer(answer, 'read', path)
+        secret, meta = data.get('data'), data.get('metadata')
+        if not isinstance(secret, dict) or not isinstance(meta, dict):
+            raise PluginUnavailableError(
+                f'Vault sent a malformed answer to read on {self._where(path)}'
+            )
+        version = meta.get('version')
+        return _Read(secret, version if isinstance(version, int) else 0, meta)
+
+    def _read_v1(self, key: str) -> dict[str, typing.Any] | None:
+        path = self._path(key)
+        kv = self._hvac.secrets.kv.v1
+        try:
+            answer = self._call(
+                'read',
+                path,
+                lambda: kv.read_secret(path, mount_point=self.mount),
+            )
+        except _Missing:
+            return None
+        return self._answer(answer, 'read', path)
+
+    def _metadata(self, key: str) -> dict[str, typing.Any] | None:
+        path = self._path(key)
+        kv = self._hvac.secrets.kv.v2
+        try:
+            answer = self._call(
+                'read metadata',
+                path,
+                lambda: kv.read_secret_metadata(path, mount_point=self.mount),
+            )
+        except _Missing:
+            return None
+        return self._answer(answer, 'read metadata', path)
+
+    def _read(self, key: str) -> Stored | None:
+        """The key's value, or None when absent, deleted or destroyed."""
+        if self.options.kv_version == 1:
+            data = self._read_v1(key)
+            if data is None:
+                return None
+            data_type, value = layout.decode(data, None, 1, self.data_types)
+            return Stored(key, data_type, value, None)
+        read = self._read_v2(key)
+        if read.data is None:
+            return None
+        custom = read.metadata.get('custom_metadata') or {}
+        data_type, value = layout.decode(
+            read.data,
+            custom.get(layout.TYPE_FIELD)
+            if isinstance(custom, dict)
+            else None,
+            2,
+            self.data_types,
+        )
+        return Stored(
+            key,
+            data_type,
+            value,
+            parse_time(read.metadata.get('created_time')),
+        )
+
+    def _listed_v2(self, key: str) -> Listed | None:
+        meta = self._metadata(key)
+        if meta is None:
+            return None
+        current = meta.get('current_version')
+        versions = meta.get('versions')
+        version = (
+            versions.get(str(current)) if isinstance(versions, dict) else None
+        )
+        if (
+            not isinstance(version, dict)
+            or version.get('deletion_time')
+            or version.get('destroyed')
+        ):
+            return None
+        custom = meta.get('custom_metadata') or {}
+        recorded = (
+            custom.get(layout.TYPE_FIELD) if isinstance(custom, dict) else None
+        )
+        return Listed(
+            key,
+            layout.data_type(recorded, self.data_types),
+            parse_time(meta.get('updated_time')),
+        )
+
+    def _listed_v1(self, key: str) -> Listed | None:
+        stored = self._read(key)
+        if stored is None:
+            return None
+        return Listed(key, stored.data_type, None)
+
+    def _refuse_foreign(
+        self, key: str, data: dict[str, typing.Any] | None
+    ) -> None:
+        if data is not None and not layout.owned_by_imbi(
+            data, self.options.kv_version
+        ):
+            raise ValueError(
+                f'key {key!r} holds Vault data that Imbi did not write '
+                '(fields other than "value"); Imbi will not overwrite it'
+            )
+
+    def _set_v1(self, key: str, value: str, data_type: str) -> Stored:
+        self._refuse_foreign(key, self._read_v1(key))
+        path = self._path(key)
+        kv = self._hvac.secrets.kv.v1
+        self._call(
+            'write',
+            path,
+            lambda: kv.create_or_update_secret(
+                path,
+                layout.stored_data(value, data_type, 1),
+                method='POST',
+                mount_point=self.mount,
+            ),
+        )
+        return Stored(key, data_type, value, None)
+
+    def _set_v2(self, key: str, value: str, data_type: str) -> Stored:
+        path = self._path(key)
+        kv = self._hvac.secrets.kv.v2
+        retried = False
+        while True:
+            read = self._read_v2(key)
+            self._refuse_foreign(key, read.data)
+            custom = read.metadata.get('custom_metadata') or {}
+            recorded = (
+                custom.get(layout.TYPE_FIELD)
+                if isinstance(custom, dict)
+                else None
+            )
+            # Which write goes first decides what a failure between the
+            # two leaves behind: never a secret value under a type that
+            # is not secret.
+            type_first = recorded != data_type and self.data_types[data_type]
+            if type_first:
+                self._record_type(key, data_type)
+            try:
+                answer = self._call(
+                    'write',
+                    path,
+                    functools.partial(
+                        kv.create_or_update_secret,
+                        path,
+                        layout.stored_data(value, data_type, 2),
+                        cas=read.version,
+                        mount_point=self.mount,
+                    ),
+                )
+            except _CasMismatch:
+                if retried:
+                    raise PluginUnavailableError(
+                        f'{self._where(path)} changed while Imbi was '
+                        'writing it; try again'
+                    ) from None
+                LOGGER.debug('CAS mismatch on %s; retrying', path)
+                retried = True
+                continue
+            if recorded != data_type and not type_first:
+                self._record_type(key, data_type)
+            written = self._answer(answer, 'write', path)
+            return Stored(
+                key, data_type, value, parse_time(written.get('created_time'))
+            )
+
+    def _record_type(self, key: str, data_type: str) -> None:
+        """Merge the data type into the key's custom_metadata."""
+        path = self._path(key)
+        meta = self._metadata(key) or {}
+        custom = meta.get('custom_metadata') or {}
+        merged = dict(custom) if isinstance(custom, dict) else {}
+        merged[layout.TYPE_FIELD] = data_type
+        kv = self._hvac.secrets.kv.v2
+        # A metadata write replaces the settings it names: send the
+        # current ones so only custom_metadata changes.
+        self._call(
+            'write metadata',
+            path,
+            lambda: kv.update_metadata(
+                path,
+                max_versions=meta.get('max_versions'),
+                cas_required=meta.get('cas_required'),
+                delete_version_after=meta.get('delete_version_after', '0s'),
+                custom_metadata=merged,
+                mount_point=self.mount,
+            ),
+        )
+
+    def _delete(self, key: str) -> None:
+        path = self._path(key)
+        kv = self._hvac.secrets.kv
+        if self.options.kv_version == 1:
+            operation = 'delete'
+
+            def request() -> typing.Any:
+                return kv.v1.delete_secret(path, mount_point=self.mount)
+
+        elif self.options.delete_mode == 'destroy':
+            operation = 'delete metadata'
+
+            def request() -> typing.Any:
+                return kv.v2.delete_metadata_and_all_versions(
+                    path, mount_point=self.mount
+                )
+
+        else:
+            operation = 'delete'
+
+            def request() -> typing.Any:
+                return kv.v2.delete_latest_version_of_secret(
+                    path, mount_point=self.mount
+                )
+
+        with contextlib.suppress(_Missing):
+            self._call(operation, path, request)
+
+
+def _valid(key: str) -> bool:
+    try:
+        key_rules.validate_key(key)
+    except ValueError:
+        LOGGER.debug('skipping a Vault entry that is not a valid Imbi key')
+        return False
+    return True
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    options: VaultOptions,
+    token: str,
+    folder: str,
+    data_types: collections.abc.Mapping[str, bool],
+) -> collections.abc.AsyncIterator[VaultClient]:
+    """A client for one call, inside the ``timeout_seconds`` budget."""
+    try:
+        async with asyncio.timeout(options.timeout_seconds):
+            client = VaultClient(options, token, folder, data_types)
+            try:
+                yield client
+            finally:
+                client.close()
+    except TimeoutError:
+        raise PluginTimeoutError(
+            f'Vault call exceeded its {options.timeout_seconds} s budget'
+        ) from None

@@ -1,0 +1,148 @@
+"""Fixtures: a served Vault stand-in with a KV v1 and a KV v2 mount."""
+
+import collections.abc
+import dataclasses
+import typing
+
+import pytest
+from imbi_plugin_testing import Host, SecretScan
+from imbi_plugin_testing.fakes.vault import VaultFake
+from imbi_plugin_testing.standin import serve_app
+from imbi_plugin_vault.plugin import VaultPlugin
+from starlette.types import Receive, Scope, Send
+
+#: The project folder of the default context (aweber/billing-api).
+FOLDER = 'aweber/billing-api'
+MOUNTS = {1: 'kv', 2: 'secret'}
+
+
+@dataclasses.dataclass
+class Vault:
+    """The served stand-in plus what a test needs to call the plugin."""
+
+    fake: VaultFake
+    url: str
+    kv_version: int
+
+    @property
+    def mount(self) -> str:
+        return MOUNTS[self.kv_version]
+
+    @property
+    def token(self) -> str:
+        return self.fake.root_token
+
+    def options(self, **overrides: typing.Any) -> dict[str, typing.Any]:
+        options: dict[str, typing.Any] = {
+            'url': self.url,
+            'mount_path': self.mount,
+            'kv_version': str(self.kv_version),
+            'timeout_seconds': 3,
+        }
+        options.update(overrides)
+        return options
+
+    def host(self, token: str | None = None, **overrides: typing.Any) -> Host:
+        return Host(
+            VaultPlugin,
+            plugin_options=self.options(**overrides),
+            credentials={'token': token or self.token},
+        )
+
+    def put(
+        self,
+        key: str,
+        data: dict[str, typing.Any],
+        custom_metadata: dict[str, str] | None = None,
+    ) -> None:
+        self.fake.put(
+            self.mount,
+            f'{FOLDER}/{key}',
+            data,
+            custom_metadata=custom_metadata,
+        )
+
+    def put_imbi(self, key: str, value: str, data_type: str) -> None:
+        """A key as Imbi writes it."""
+        if self.kv_version == 1:
+            self.put(key, {'value': value, 'imbi_data_type': data_type})
+        else:
+            self.put(key, {'value': value}, {'imbi_data_type': data_type})
+
+    def stored(self, key: str) -> dict[str, typing.Any] | None:
+        return self.fake.secret(self.mount, f'{FOLDER}/{key}')
+
+
+@pytest.fixture(autouse=True)
+def _scan(secret_scan: SecretScan) -> SecretScan:
+    """Every test runs under the secret scan."""
+    return secret_scan
+
+
+@pytest.fixture
+def secret_value(secret_scan: SecretScan) -> str:
+    """A secret value that must never reach logs or errors."""
+    value = 'pa55word-of-the-billing-database'
+    secret_scan.add(value)
+    return value
+
+
+@pytest.fixture
+def fake(secret_scan: SecretScan) -> VaultFake:
+    vault = VaultFake()
+    vault.mount('kv', 1)
+    vault.mount('secret', 2)
+    secret_scan.add(vault.root_token)
+    return vault
+
+
+class _Switch:
+    """An ASGI app handing each request to the current test's fake."""
+
+    def __init__(self) -> None:
+        self.fake: VaultFake | None = None
+
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        assert self.fake is not None, 'no Vault stand-in for this test'
+        await self.fake.app(scope, receive, send)
+
+
+@pytest.fixture(scope='session')
+def _server() -> collections.abc.Iterator[tuple[_Switch, str]]:
+    # One server for the session: starting and stopping uvicorn per
+    # test would dominate the suite's run time.
+    switch = _Switch()
+    with serve_app(switch) as url:
+        yield switch, url
+
+
+@pytest.fixture
+def served(
+    fake: VaultFake, _server: tuple[_Switch, str]
+) -> collections.abc.Iterator[str]:
+    switch, url = _server
+    switch.fake = fake
+    yield url
+    switch.fake = None
+
+
+@pytest.fixture(params=[1, 2], ids=['kv1', 'kv2'])
+def vault(
+    request: pytest.FixtureRequest, fake: VaultFake, served: str
+) -> Vault:
+    """The stand-in, once per KV version."""
+    return Vault(fake, served, typing.cast(int, request.param))
+
+
+@pytest.fixture
+def vault2(fake: VaultFake, served: str) -> Vault:
+    """KV v2 only."""
+    return Vault(fake, served, 2)
+
+
+@pytest.fixture
+def vault1(fake: VaultFake, served: str) -> Vault:
+    """KV v1 only."""
+    return Vault(fake, served, 1)
