@@ -1,0 +1,1 @@
+"""Imbi webhook plugin that writes SonarQube measures onto Imbi projects."""
