@@ -1,0 +1,1 @@
+"""Imbi logs plugin for Grafana Loki (search, schema, histogram)."""

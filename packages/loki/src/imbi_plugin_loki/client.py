@@ -1,0 +1,168 @@
+"""Loki's HTTP API over httpx: timeouts, retries and error mapping.
+
+Imported lazily by the plugin (httpx is not loaded until a call).
+"""
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+import types
+import typing
+
+import httpx
+from imbi_common.plugins import (
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
+from imbi_common.plugins.errors import PluginAuthenticationFailed
+
+from imbi_plugin_loki.options import Options
+
+LOGGER = logging.getLogger(__name__)
+
+USER_AGENT = 'imbi-plugin-loki/0.1.0'
+MAX_RETRIES = 2
+_RETRY_STATUSES = frozenset({429, 500, 502, 503})
+_REASON_CHARS = 300
+
+
+def _reason(response: httpx.Response) -> str:
+    text = ' '.join(response.text.split())
+    return text[:_REASON_CHARS] or response.reason_phrase
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get('retry-after')
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except TypeError, ValueError:
+        return None
+    return max(float(when.timestamp()) - time.time(), 0.0)
+
+
+def _backoff(attempt: int) -> float:
+    # Jitter spreads the retries of parallel environment searches.
+    return 0.2 * 2.0**attempt + random.uniform(0, 0.1)  # noqa: S311
+
+
+class LokiClient:
+    """One call's HTTP session against one Loki (or gateway)."""
+
+    def __init__(
+        self, options: Options, authorization: str | None, deadline: float
+    ) -> None:
+        headers = {'Accept': 'application/json', 'User-Agent': USER_AGENT}
+        if options.tenant:
+            headers['X-Scope-OrgID'] = options.tenant
+        if authorization:
+            headers['Authorization'] = authorization
+        self._deadline = deadline
+        self._http = httpx.AsyncClient(
+            base_url=options.url,
+            headers=headers,
+            verify=options.verify_tls,
+            timeout=httpx.Timeout(float(options.timeout_seconds)),
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> LokiClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        await self._http.aclose()
+
+    def _remaining(self) -> float:
+        return self._deadline - asyncio.get_running_loop().time()
+
+    async def get(self, path: str, params: dict[str, str]) -> typing.Any:
+        """GET an API path; the ``data`` member of a success answer."""
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                response = await self._http.get(path, params=params)
+            except httpx.TimeoutException:
+                raise PluginTimeoutError(
+                    f'Loki did not answer {path} in time'
+                ) from None
+            except httpx.TransportError as exc:
+                if attempt < MAX_RETRIES and await self._pause(
+                    _backoff(attempt)
+                ):
+                    continue
+                raise PluginUnavailableError(
+                    f'cannot reach Loki ({type(exc).__name__}: {exc})'
+                ) from None
+            if response.status_code in _RETRY_STATUSES:
+                delay = _retry_after(response)
+                if attempt < MAX_RETRIES and await self._pause(
+                    _backoff(attempt) if delay is None else delay
+                ):
+                    continue
+                raise self._retries_exhausted(response, delay)
+            return self._data(path, response)
+        raise AssertionError('unreachable')  # pragma: no cover
+
+    async def _pause(self, delay: float) -> bool:
+        """Sleep before a retry if the budget allows it."""
+        if delay >= self._remaining():
+            return False
+        LOGGER.debug('retrying a Loki request in %.2fs', delay)
+        await asyncio.sleep(delay)
+        return True
+
+    @staticmethod
+    def _retries_exhausted(
+        response: httpx.Response, delay: float | None
+    ) -> Exception:
+        if response.status_code == 429:
+            when = f'in {delay:.0f}s' if delay is not None else 'later'
+            return PluginUnavailableError(
+                f'Loki is rate limiting requests (HTTP 429: '
+                f'{_reason(response)}); retry {when}'
+            )
+        return PluginUnavailableError(
+            f'Loki is unavailable (HTTP {response.status_code}: '
+            f'{_reason(response)})'
+        )
+
+    @staticmethod
+    def _data(path: str, response: httpx.Response) -> typing.Any:
+        status = response.status_code
+        if status == 200:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict) or body.get('status') != 'success':
+                raise PluginUnavailableError(
+                    f'Loki answered {path} with a body that is not a '
+                    'success JSON document'
+                )
+            return body.get('data')
+        reason = _reason(response)
+        if status == 400:
+            raise ValueError(f'Loki rejected the query: {reason}')
+        if status == 401 and 'no org id' in reason.lower():
+            raise ValueError(
+                'Loki requires a tenant: set the plugin option `tenant` '
+                '(sent as X-Scope-OrgID)'
+            )
+        if status in (401, 403):
+            raise PluginAuthenticationFailed(
+                f'Loki refused the credentials (HTTP {status}: {reason})'
+            )
+        if status == 504:
+            raise PluginTimeoutError(f'Loki timed out (HTTP 504: {reason})')
+        raise PluginUnavailableError(
+            f'Loki answered {path} with HTTP {status}: {reason}'
+        )

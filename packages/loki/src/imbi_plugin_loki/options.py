@@ -1,0 +1,123 @@
+"""The plugin's options, read once per call with the manifest's defaults.
+
+The host never applies ``PluginOption.default`` and may pass integers and
+booleans as strings, so every value is coerced and checked here.
+"""
+
+import dataclasses
+import re
+import typing
+import urllib.parse
+
+LineFormat = typing.Literal['raw', 'json', 'logfmt']
+
+DEFAULT_SELECTOR = '{service_name="${project_slug}"}'
+DEFAULT_TIMEOUT_SECONDS = 8
+LINE_FORMATS: tuple[LineFormat, ...] = ('raw', 'json', 'logfmt')
+
+_LABEL_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+_TRUE = frozenset({'true', '1', 'yes', 'on'})
+_FALSE = frozenset({'false', '0', 'no', 'off'})
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    url: str
+    tenant: str | None
+    selector_template: str
+    line_format: LineFormat
+    level_field: str
+    message_field: str
+    timeout_seconds: int
+    verify_tls: bool
+
+
+def _string(options: typing.Mapping[str, typing.Any], name: str) -> str:
+    value = options.get(name)
+    if value is None:
+        return ''
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f'option {name!r} must be a string')
+    return str(value).strip()
+
+
+def _integer(
+    options: typing.Mapping[str, typing.Any], name: str, default: int
+) -> int:
+    value = options.get(name)
+    if value is None or value == '':
+        return default
+    if isinstance(value, bool):
+        raise ValueError(f'option {name!r} must be an integer')
+    try:
+        return int(value)
+    except TypeError, ValueError:
+        raise ValueError(f'option {name!r} must be an integer') from None
+
+
+def _boolean(
+    options: typing.Mapping[str, typing.Any], name: str, default: bool
+) -> bool:
+    value = options.get(name)
+    if value is None or value == '':
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f'option {name!r} must be a boolean')
+
+
+def field_label(name: str, option: str) -> str:
+    """A field name as Loki names it once parsed (dots become ``_``)."""
+    label = name.replace('.', '_')
+    if not _LABEL_NAME.fullmatch(label):
+        raise ValueError(
+            f'{option} {name!r} is not a valid Loki label name '
+            '(letters, digits and _; dots allowed)'
+        )
+    return label
+
+
+def read_options(options: typing.Mapping[str, typing.Any]) -> Options:
+    """Options with defaults applied; ``ValueError`` naming a bad one."""
+    url = _string(options, 'url').rstrip('/')
+    if not url:
+        raise ValueError("option 'url' is required")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ('http', 'https') or not parts.netloc:
+        raise ValueError("option 'url' must be an http(s) URL")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(
+            "option 'url' must not carry a query, fragment or credentials"
+        )
+    line_format = _string(options, 'line_format') or 'raw'
+    if line_format not in LINE_FORMATS:
+        raise ValueError(
+            f"option 'line_format' must be one of {list(LINE_FORMATS)}"
+        )
+    timeout = _integer(options, 'timeout_seconds', DEFAULT_TIMEOUT_SECONDS)
+    if not 1 <= timeout <= 60:
+        raise ValueError("option 'timeout_seconds' must be 1..60")
+    tenant = _string(options, 'tenant') or None
+    if tenant is not None and any(c in tenant for c in '\r\n'):
+        raise ValueError("option 'tenant' must be one line")
+    return Options(
+        url=url,
+        tenant=tenant,
+        selector_template=_string(options, 'selector_template')
+        or DEFAULT_SELECTOR,
+        line_format=line_format,
+        level_field=field_label(
+            _string(options, 'level_field') or 'level', "option 'level_field'"
+        ),
+        message_field=field_label(
+            _string(options, 'message_field') or 'message',
+            "option 'message_field'",
+        ),
+        timeout_seconds=timeout,
+        verify_tls=_boolean(options, 'verify_tls', True),
+    )

@@ -1,0 +1,306 @@
+"""The Grafana Loki logs plugin: manifest and handler."""
+
+import asyncio
+import collections.abc
+import datetime
+import math
+import typing
+
+from imbi_common.plugins import (
+    CredentialField,
+    LogHistogramBucket,
+    LogQuery,
+    LogResult,
+    LogsPlugin,
+    PluginContext,
+    PluginManifest,
+    PluginOption,
+    PluginTimeoutError,
+)
+
+from imbi_plugin_loki import auth, options
+from imbi_plugin_loki import query as translate
+
+if typing.TYPE_CHECKING:
+    from imbi_plugin_loki.client import LokiClient
+
+_SCHEMA_WINDOW = datetime.timedelta(hours=1)
+_SCHEMA_SAMPLE = 200
+_NS_PER_SECOND = 1_000_000_000
+
+
+class LokiPlugin(LogsPlugin):
+    """Search, describe and chart a project's logs in Grafana Loki."""
+
+    manifest = PluginManifest(
+        slug='loki',
+        name='Grafana Loki',
+        description=(
+            "Search a project's logs in Grafana Loki (self-hosted or "
+            'Grafana Cloud), with the fields to filter on and a histogram.'
+        ),
+        plugin_type='logs',
+        api_version=1,
+        supports_histogram=True,
+        options=[
+            PluginOption(
+                name='url',
+                label='Loki URL',
+                description='Loki (or gateway) base URL',
+                type='string',
+                required=True,
+            ),
+            PluginOption(
+                name='tenant',
+                label='Tenant',
+                description='X-Scope-OrgID (a|b for several tenants)',
+                type='string',
+            ),
+            PluginOption(
+                name='selector_template',
+                label='Stream selector',
+                description=(
+                    'LogQL stream selector; ${project_slug}, ${org_slug}, '
+                    '${team_slug}, ${environment}, ${project_id}'
+                ),
+                type='string',
+                default=options.DEFAULT_SELECTOR,
+            ),
+            PluginOption(
+                name='line_format',
+                label='Line format',
+                description='json or logfmt make fields inside lines '
+                'filterable',
+                type='string',
+                default='raw',
+                choices=list(options.LINE_FORMATS),
+            ),
+            PluginOption(
+                name='level_field',
+                label='Level field',
+                description='Label or parsed field holding the level '
+                '(detected_level on Loki 3)',
+                type='string',
+                default='level',
+            ),
+            PluginOption(
+                name='message_field',
+                label='Message field',
+                description='With json/logfmt, the field shown as the '
+                'message (falls back to the line)',
+                type='string',
+                default='message',
+            ),
+            PluginOption(
+                name='timeout_seconds',
+                label='Timeout (seconds)',
+                description='Budget of one whole call',
+                type='integer',
+                default=options.DEFAULT_TIMEOUT_SECONDS,
+            ),
+            PluginOption(
+                name='verify_tls',
+                label='Verify TLS',
+                type='boolean',
+                default=True,
+            ),
+        ],
+        credentials=[
+            CredentialField(
+                name='username',
+                label='Username',
+                description='Basic auth user (Grafana Cloud: the tenant id)',
+                required=False,
+            ),
+            CredentialField(
+                name='password',
+                label='Password',
+                description='Basic auth password (Grafana Cloud: a token)',
+                required=False,
+            ),
+            CredentialField(
+                name='token',
+                label='Bearer token',
+                description='Bearer token for a gateway that wants one',
+                required=False,
+            ),
+        ],
+    )
+
+    async def search(
+        self,
+        ctx: PluginContext,
+        credentials: dict[str, str],
+        query: LogQuery,
+    ) -> LogResult:
+        from imbi_plugin_loki import cursor, results
+
+        opts, authorization = _prepare(ctx, credentials)
+        selector = _selector(opts, ctx)
+        logql = _logql(opts, selector, query)
+        start_ns, end_ns = _window(query)
+        if not 1 <= query.limit <= results.MAX_ENTRIES:
+            raise ValueError(f'limit must be 1..{results.MAX_ENTRIES}')
+        key = cursor.fingerprint(
+            logql, start_ns, end_ns, opts.tenant, opts.url
+        )
+        page = results.Page(key=key, limit=query.limit)
+        if query.cursor:
+            boundary, seen = cursor.decode(key, query.cursor)
+            page = results.Page(key, query.limit, boundary, seen)
+        params = {
+            'query': logql,
+            'start': str(start_ns),
+            # Loki excludes ``end``; after a page, one past the boundary.
+            'end': str(end_ns if page.boundary is None else page.boundary + 1),
+            'limit': str(page.request_limit),
+            'direction': 'backward',
+        }
+
+        async def call(client: LokiClient) -> typing.Any:
+            return await client.get('/loki/api/v1/query_range', params)
+
+        data = await _within_budget(opts, authorization, call)
+        return results.search_result(
+            data,
+            page,
+            opts.level_field,
+            None if opts.line_format == 'raw' else opts.message_field,
+        )
+
+    async def schema(
+        self, ctx: PluginContext, credentials: dict[str, str]
+    ) -> list[dict[str, typing.Any]]:
+        from imbi_plugin_loki import results
+
+        opts, authorization = _prepare(ctx, credentials)
+        selector = _selector(opts, ctx)
+        end = datetime.datetime.now(datetime.UTC)
+        window = {
+            'start': str(results.to_ns(end - _SCHEMA_WINDOW)),
+            'end': str(results.to_ns(end)),
+        }
+
+        async def call(client: LokiClient) -> list[typing.Any]:
+            requests = [
+                client.get(
+                    '/loki/api/v1/labels', {'query': selector, **window}
+                )
+            ]
+            if opts.line_format != 'raw':
+                sample = translate.log_query(selector, f'| {opts.line_format}')
+                requests.append(
+                    client.get(
+                        '/loki/api/v1/query_range',
+                        {
+                            'query': sample,
+                            'limit': str(_SCHEMA_SAMPLE),
+                            'direction': 'backward',
+                            **window,
+                        },
+                    )
+                )
+            return list(await asyncio.gather(*requests))
+
+        answers = await _within_budget(opts, authorization, call)
+        labels = results.label_names(answers[0])
+        fields = (
+            results.sampled_fields(answers[1], set(labels))
+            if len(answers) > 1
+            else []
+        )
+        ops = translate.schema_ops()
+        return (
+            [results.schema_entry('message', 'message', ops)]
+            + [results.schema_entry(n, 'label', ops) for n in sorted(labels)]
+            + [results.schema_entry(n, 'field', ops) for n in fields]
+        )
+
+    async def histogram(
+        self,
+        ctx: PluginContext,
+        credentials: dict[str, str],
+        query: LogQuery,
+        bucket_count: int = 60,
+    ) -> list[LogHistogramBucket]:
+        from imbi_plugin_loki import results
+
+        opts, authorization = _prepare(ctx, credentials)
+        if not 1 <= bucket_count <= 1440:
+            raise ValueError('bucket_count must be 1..1440')
+        selector = _selector(opts, ctx)
+        pipeline = _pipeline(opts, query)
+        start_ns, end_ns = _window(query)
+        step_s = max(
+            1, math.ceil((end_ns - start_ns) / (bucket_count * _NS_PER_SECOND))
+        )
+        step_ns = step_s * _NS_PER_SECOND
+        params = {
+            'query': translate.histogram_query(
+                opts, selector, pipeline, step_s
+            ),
+            # Loki evaluates at start + k*step over (t - step, t]: one
+            # nanosecond before each bucket's end makes that [a, a+step).
+            'start': str(start_ns + step_ns - 1),
+            'end': str(start_ns + bucket_count * step_ns),
+            'step': str(step_s),
+        }
+
+        async def call(client: LokiClient) -> typing.Any:
+            return await client.get('/loki/api/v1/query_range', params)
+
+        data = await _within_budget(opts, authorization, call)
+        return results.histogram_buckets(
+            data, start_ns, step_ns, bucket_count, opts.level_field
+        )
+
+
+def _prepare(
+    ctx: PluginContext, credentials: dict[str, str]
+) -> tuple[options.Options, str | None]:
+    authorization = auth.authorization(credentials)
+    return options.read_options(ctx.assignment_options), authorization
+
+
+def _selector(opts: options.Options, ctx: PluginContext) -> str:
+    return translate.build_selector(opts.selector_template, ctx)
+
+
+def _pipeline(opts: options.Options, log_query: LogQuery) -> str:
+    return translate.build_pipeline(opts, log_query.filters, log_query.levels)
+
+
+def _logql(opts: options.Options, selector: str, log_query: LogQuery) -> str:
+    return translate.log_query(selector, _pipeline(opts, log_query))
+
+
+def _window(log_query: LogQuery) -> tuple[int, int]:
+    from imbi_plugin_loki import results
+
+    start_ns = results.to_ns(log_query.start_time)
+    end_ns = results.to_ns(log_query.end_time)
+    if start_ns >= end_ns:
+        raise ValueError('the start time must be before the end time')
+    return start_ns, end_ns
+
+
+async def _within_budget[T](
+    opts: options.Options,
+    authorization: str | None,
+    call: collections.abc.Callable[[LokiClient], collections.abc.Awaitable[T]],
+) -> T:
+    """Run ``call`` with a client, the whole of it inside the budget."""
+    from imbi_plugin_loki.client import LokiClient
+
+    budget = float(opts.timeout_seconds)
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(budget):
+            async with LokiClient(
+                opts, authorization, loop.time() + budget
+            ) as client:
+                return await call(client)
+    except TimeoutError:
+        raise PluginTimeoutError(
+            f'Loki did not answer within {opts.timeout_seconds}s'
+        ) from None

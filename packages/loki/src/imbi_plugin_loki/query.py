@@ -1,0 +1,345 @@
+"""Translate a project and a LogQuery into LogQL.
+
+Everything a caller or a project field supplies is escaped before it
+reaches the query text, and every regular expression is compiled with RE2
+(the engine Loki uses) first, so invalid input is a ``ValueError`` before
+any request is made.
+"""
+
+import dataclasses
+import typing
+
+from imbi_common.plugins import LogFilter, PluginContext, expand_template
+
+from imbi_plugin_loki.options import Options, field_label
+
+if typing.TYPE_CHECKING:
+    import collections.abc
+
+_GO_ESCAPES = {
+    '\\': '\\\\',
+    '"': '\\"',
+    '\n': '\\n',
+    '\r': '\\r',
+    '\t': '\\t',
+    '\a': '\\a',
+    '\b': '\\b',
+    '\f': '\\f',
+    '\v': '\\v',
+}
+_GO_TABLE = str.maketrans(
+    {
+        **{chr(c): f'\\x{c:02x}' for c in [*range(0x20), 0x7F]},
+        **_GO_ESCAPES,
+    }
+)
+# The characters RE2 gives a meaning outside a character class.
+_REGEX_TABLE = str.maketrans({c: '\\' + c for c in '\\.+*?()|[]{}^$'})
+_SIMPLE_ESCAPES = {
+    'a': '\a',
+    'b': '\b',
+    'f': '\f',
+    'n': '\n',
+    'r': '\r',
+    't': '\t',
+    'v': '\v',
+    '\\': '\\',
+    '"': '"',
+}
+_HEX_LENGTH = {'x': 2, 'u': 4, 'U': 8}
+_HEX = frozenset('0123456789abcdefABCDEF')
+_OCTAL = frozenset('01234567')
+_MATCH_OPS = ('=~', '!~', '!=', '=')
+_ALL_OPS = ['eq', 'ne', 'contains', 'starts_with', 'regex']
+
+#: Level spellings treated as one level, keyed by every spelling.
+LEVEL_SYNONYMS: dict[str, tuple[str, ...]] = {
+    name: group
+    for group in (
+        ('warn', 'warning'),
+        ('err', 'error'),
+        ('crit', 'critical', 'fatal'),
+    )
+    for name in group
+}
+
+
+def go_string(value: str) -> str:
+    """``value`` as a LogQL double-quoted string (Go escapes)."""
+    return '"' + value.translate(_GO_TABLE) + '"'
+
+
+def regex_literal(value: str) -> str:
+    """A regular expression matching ``value`` literally."""
+    return value.translate(_REGEX_TABLE)
+
+
+def check_regex(pattern: str, what: str) -> None:
+    """``ValueError`` saying why, unless RE2 accepts ``pattern``."""
+    import re2
+
+    try:
+        re2.compile(pattern)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode('utf-8', 'replace')
+        raise ValueError(
+            f'{what}: {pattern!r} is not a valid RE2 regular expression '
+            f'({reason}); RE2 has no lookaround and no backreferences'
+        ) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Matcher:
+    name: str
+    op: str
+    value: str
+
+    def render(self) -> str:
+        return f'{self.name}{self.op}{go_string(self.value)}'
+
+
+class _Scanner:
+    """Just enough of LogQL's lexer to read one stream selector."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def fail(self, message: str) -> typing.NoReturn:
+        raise ValueError(
+            f'selector {self.text!r}: {message} at column {self.pos + 1}'
+        )
+
+    def skip_space(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def expect(self, char: str) -> None:
+        self.skip_space()
+        if not self.text.startswith(char, self.pos):
+            self.fail(f'expected {char!r}')
+        self.pos += 1
+
+    def name(self) -> str:
+        self.skip_space()
+        start = self.pos
+        while self.pos < len(self.text) and (
+            self.text[self.pos].isascii()
+            and (self.text[self.pos].isalnum() or self.text[self.pos] == '_')
+        ):
+            self.pos += 1
+        name = self.text[start : self.pos]
+        if not name or name[0].isdigit():
+            self.fail('expected a label name')
+        return name
+
+    def operator(self) -> str:
+        self.skip_space()
+        for op in _MATCH_OPS:
+            if self.text.startswith(op, self.pos):
+                self.pos += len(op)
+                return op
+        self.fail('expected one of = != =~ !~')
+
+    def string(self) -> str:
+        self.skip_space()
+        quote = self.text[self.pos : self.pos + 1]
+        if quote == '`':
+            end = self.text.find('`', self.pos + 1)
+            if end < 0:
+                self.fail('unterminated string')
+            value = self.text[self.pos + 1 : end]
+            self.pos = end + 1
+            return value
+        if quote != '"':
+            self.fail('expected a quoted string')
+        self.pos += 1
+        out: list[str] = []
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            self.pos += 1
+            if char == '"':
+                return ''.join(out)
+            if char == '\n':
+                break
+            if char == '\\':
+                out.append(self._escape())
+            else:
+                out.append(char)
+        self.fail('unterminated string')
+
+    def _escape(self) -> str:
+        char = self.text[self.pos : self.pos + 1]
+        self.pos += 1
+        if char in _SIMPLE_ESCAPES:
+            return _SIMPLE_ESCAPES[char]
+        if char in _HEX_LENGTH:
+            size, digits_ok, start = _HEX_LENGTH[char], _HEX, self.pos
+        elif char and char in _OCTAL:
+            size, digits_ok, start = 3, _OCTAL, self.pos - 1
+        else:
+            self.fail('invalid escape sequence')
+        digits = self.text[start : start + size]
+        if len(digits) != size or not set(digits) <= digits_ok:
+            self.fail('invalid escape sequence')
+        code = int(digits, 16 if digits_ok is _HEX else 8)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            self.fail('invalid escape sequence')
+        self.pos = start + size
+        return chr(code)
+
+
+def parse_selector(text: str) -> list[Matcher]:
+    """The matchers of a ``{…}`` stream selector, or ``ValueError``."""
+    scanner = _Scanner(text)
+    scanner.expect('{')
+    matchers: list[Matcher] = []
+    while True:
+        name = scanner.name()
+        op = scanner.operator()
+        matchers.append(Matcher(name, op, scanner.string()))
+        scanner.skip_space()
+        if scanner.text.startswith('}', scanner.pos):
+            scanner.pos += 1
+            break
+        scanner.expect(',')
+    scanner.skip_space()
+    if scanner.pos != len(text):
+        scanner.fail('unexpected text after the selector')
+    return matchers
+
+
+def _matches_empty(matcher: Matcher) -> bool:
+    import re2
+
+    if matcher.op in ('=', '!='):
+        equal = matcher.value == ''
+        return equal if matcher.op == '=' else not equal
+    found = re2.fullmatch(f'(?s:{matcher.value})', '') is not None
+    return found if matcher.op == '=~' else not found
+
+
+def _variables(ctx: PluginContext) -> dict[str, str | None]:
+    type_slugs = getattr(ctx, 'project_type_slugs', None) or [None]
+    return {
+        'project_slug': ctx.project_slug,
+        'org_slug': ctx.org_slug,
+        'team_slug': ctx.team_slug,
+        'environment': ctx.environment,
+        'project_id': ctx.project_id,
+        'project_type_slug': type_slugs[0],
+    }
+
+
+def build_selector(template: str, ctx: PluginContext) -> str:
+    """Expand the selector template for this project and check it.
+
+    The template is parsed first, so a substituted value can only ever
+    become part of one matcher's value; values in regex matchers are
+    regex-escaped too. The result needs at least one matcher that
+    cannot match the empty string, as Loki requires.
+    """
+    variables = _variables(ctx)
+    literal = {
+        key: None if value is None else regex_literal(value)
+        for key, value in variables.items()
+    }
+    matchers = []
+    for matcher in parse_selector(template):
+        values = literal if matcher.op in ('=~', '!~') else variables
+        value = expand_template(matcher.value, values)
+        expanded = Matcher(matcher.name, matcher.op, value)
+        if matcher.op in ('=~', '!~'):
+            check_regex(value, f'selector matcher {matcher.name}')
+        matchers.append(expanded)
+    if all(_matches_empty(m) for m in matchers):
+        raise ValueError(
+            f'selector {template!r} expands to a selector with no matcher '
+            'that excludes the empty value; Loki requires at least one '
+            '(e.g. service_name="…" for a non-empty project field)'
+        )
+    return '{' + ', '.join(m.render() for m in matchers) + '}'
+
+
+def _line_filter(item: LogFilter) -> str:
+    value = item.value
+    if item.op == 'contains':
+        return f'|= {go_string(value)}'
+    if item.op == 'regex':
+        check_regex(value, 'filter message')
+        return f'|~ {go_string(value)}'
+    if item.op == 'starts_with':
+        return f'|~ {go_string("^" + regex_literal(value))}'
+    pattern = '^' + regex_literal(value) + '$'
+    return f'{"|~" if item.op == "eq" else "!~"} {go_string(pattern)}'
+
+
+def _label_filter(item: LogFilter) -> str:
+    name = field_label(item.field, 'filter field')
+    value = item.value
+    if item.op == 'eq':
+        return f'| {name}={go_string(value)}'
+    if item.op == 'ne':
+        return f'| {name}!={go_string(value)}'
+    if item.op == 'contains':
+        pattern = f'.*{regex_literal(value)}.*'
+    elif item.op == 'starts_with':
+        pattern = f'{regex_literal(value)}.*'
+    else:
+        check_regex(value, f'filter {item.field}')
+        # Loki anchors label regexes; the regex op means search.
+        pattern = f'.*(?:{value}).*'
+    check_regex(pattern, f'filter {item.field}')
+    return f'| {name}=~{go_string(pattern)}'
+
+
+def level_pattern(levels: collections.abc.Iterable[str]) -> str | None:
+    """A case-insensitive, anchored-by-Loki regex for the levels."""
+    spellings: set[str] = set()
+    for level in levels:
+        name = level.strip().lower()
+        if not name:
+            raise ValueError('levels must not contain an empty level')
+        spellings.update(LEVEL_SYNONYMS.get(name, (name,)))
+    if not spellings:
+        return None
+    alternatives = '|'.join(regex_literal(s) for s in sorted(spellings))
+    return f'(?i)(?:{alternatives})'
+
+
+def build_pipeline(
+    options: Options,
+    filters: collections.abc.Sequence[LogFilter],
+    levels: collections.abc.Sequence[str],
+) -> str:
+    """Line filters, the parser, label filters, then the level filter."""
+    line = [_line_filter(f) for f in filters if f.field == 'message']
+    labels = [_label_filter(f) for f in filters if f.field != 'message']
+    stages = list(line)
+    if options.line_format != 'raw':
+        stages.append(f'| {options.line_format}')
+    stages.extend(labels)
+    pattern = level_pattern(levels)
+    if pattern is not None:
+        stages.append(f'| {options.level_field}=~{go_string(pattern)}')
+    return ' '.join(stages)
+
+
+def log_query(selector: str, pipeline: str) -> str:
+    return f'{selector} {pipeline}' if pipeline else selector
+
+
+def histogram_query(
+    options: Options, selector: str, pipeline: str, step_seconds: int
+) -> str:
+    inner = log_query(selector, pipeline)
+    return (
+        f'sum by ({options.level_field}) '
+        f'(count_over_time({inner} [{step_seconds}s]))'
+    )
+
+
+def schema_ops() -> list[str]:
+    return list(_ALL_OPS)
