@@ -1,0 +1,1 @@
+"""Imbi logs plugin over AWS CloudWatch Logs (FilterLogEvents, Insights)."""

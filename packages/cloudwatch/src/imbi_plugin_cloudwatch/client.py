@@ -1,0 +1,523 @@
+"""AWS plumbing: credentials, per-call clients, retries, error mapping.
+
+boto3 and botocore are imported here only, and this module is imported
+by the plugin's methods, never at plugin import. One module-level boto3
+session (no credentials in it: every client gets the call's keys
+explicitly) keeps botocore's loaded service models between calls, so
+building a client per call is cheap. Blocking boto3 calls run in a
+thread pool owned by the call and shut down with it.
+"""
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import functools
+import logging
+import random
+import re
+import threading
+import typing
+
+from imbi_common.plugins import (
+    PluginCredentialsMissing,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
+from imbi_common.plugins.errors import PluginAuthenticationFailed
+
+if typing.TYPE_CHECKING:
+    import boto3.session
+    from mypy_boto3_logs import CloudWatchLogsClient
+
+    from imbi_plugin_cloudwatch.options import Options
+
+LOGGER = logging.getLogger(__name__)
+
+MAX_RETRIES = 2
+BACKOFF_SECONDS = 0.2
+CONNECT_TIMEOUT_SECONDS = 2.0
+STOP_QUERY_SECONDS = 1.0
+ROLE_SESSION_SECONDS = 900
+POLL_FIRST_SECONDS = 0.05
+POLL_MAX_SECONDS = 1.0
+USER_AGENT = 'imbi-plugin-cloudwatch/0.1.0'
+
+AUTH_CODES = frozenset(
+    {
+        'AccessDenied',
+        'AccessDeniedException',
+        'UnrecognizedClientException',
+        'InvalidClientTokenId',
+        'ExpiredToken',
+        'ExpiredTokenException',
+        'InvalidSignatureException',
+        'SignatureDoesNotMatch',
+        'IncompleteSignature',
+        'IncompleteSignatureException',
+        'MissingAuthenticationToken',
+        'MissingAuthenticationTokenException',
+    }
+)
+#: Messages AWS sends with these may quote the signed request (and so
+#: the session token): only the code is reported.
+_QUOTES_REQUEST = frozenset(
+    {'InvalidSignatureException', 'SignatureDoesNotMatch'}
+)
+THROTTLE_CODES = frozenset(
+    {
+        'ThrottlingException',
+        'Throttling',
+        'TooManyRequestsException',
+        'RequestLimitExceeded',
+    }
+)
+UNAVAILABLE_CODES = frozenset(
+    {
+        'ServiceUnavailableException',
+        'ServiceUnavailable',
+        'InternalFailure',
+        'InternalServerError',
+    }
+)
+TOKEN_INVALID = 'The specified nextToken is invalid.'  # noqa: S105
+#: Operations safe to send again after a failure that may have reached AWS.
+_IDEMPOTENT = frozenset(
+    {'FilterLogEvents', 'GetQueryResults', 'GetLogGroupFields', 'AssumeRole'}
+)
+
+_session_lock = threading.Lock()
+_shared: list[boto3.session.Session] = []
+
+
+def shared_session() -> boto3.session.Session:
+    """The module's boto3 session: service models only, no credentials."""
+    with _session_lock:
+        if not _shared:
+            import boto3.session
+
+            _shared.append(boto3.session.Session())
+        return _shared[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class AwsKeys:
+    """Static or temporary AWS keys; never shown in reprs."""
+
+    access_key_id: str = dataclasses.field(repr=False)
+    secret_access_key: str = dataclasses.field(repr=False)
+    session_token: str | None = dataclasses.field(default=None, repr=False)
+
+    def values(self) -> tuple[str, ...]:
+        return tuple(
+            v
+            for v in (
+                self.access_key_id,
+                self.secret_access_key,
+                self.session_token,
+            )
+            if v
+        )
+
+
+def resolve_keys(
+    credentials: dict[str, str], options: Options
+) -> AwsKeys | None:
+    """The stored keys, or None for the host's chain when allowed.
+
+    Raises PluginCredentialsMissing for half a key pair, or for no keys
+    unless ``use_host_credentials`` is set: never fall back silently to
+    the host's identity.
+    """
+    key_id = (credentials.get('access_key_id') or '').strip()
+    secret = (credentials.get('secret_access_key') or '').strip()
+    token = (credentials.get('session_token') or '').strip() or None
+    if key_id and not secret:
+        raise PluginCredentialsMissing(
+            'secret_access_key is missing (access_key_id is set)'
+        )
+    if secret and not key_id:
+        raise PluginCredentialsMissing(
+            'access_key_id is missing (secret_access_key is set)'
+        )
+    if key_id:
+        return AwsKeys(key_id, secret, token)
+    if token:
+        raise PluginCredentialsMissing(
+            'access_key_id and secret_access_key are missing '
+            '(session_token is set)'
+        )
+    if not options.use_host_credentials:
+        raise PluginCredentialsMissing(
+            'access_key_id and secret_access_key are missing (set '
+            "use_host_credentials to use the host's own AWS identity)"
+        )
+    return None
+
+
+class AwsError(Exception):
+    """A ClientError's essentials (never holds the request)."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(f'{code}: {message}')
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class Calls:
+    """The AWS side of one plugin call: its clients, threads and budget."""
+
+    def __init__(self, options: Options, keys: AwsKeys | None) -> None:
+        self.options = options
+        self._keys = keys
+        self._loop = asyncio.get_running_loop()
+        self._deadline = self._loop.time() + options.timeout_seconds
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix='imbi-cloudwatch'
+        )
+        self._client: CloudWatchLogsClient | None = None
+        self._secrets: list[str] = list(keys.values()) if keys else []
+
+    async def __aenter__(self) -> Calls:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        # Threads still blocked on a socket end at their read timeout,
+        # which is within the budget; queued StopQuery calls still run.
+        self._executor.shutdown(wait=False, cancel_futures=False)
+
+    def remaining(self) -> float:
+        return self._deadline - self._loop.time()
+
+    async def _thread(
+        self, func: typing.Callable[..., typing.Any], **kwargs: typing.Any
+    ) -> typing.Any:
+        return await self._loop.run_in_executor(
+            self._executor, functools.partial(func, **kwargs)
+        )
+
+    # -- clients ----------------------------------------------------------
+
+    def _config(self) -> typing.Any:
+        from botocore.config import Config
+
+        budget = float(self.options.timeout_seconds)
+        return Config(
+            connect_timeout=min(CONNECT_TIMEOUT_SECONDS, budget),
+            read_timeout=budget,
+            # Retries are ours, so they can respect the call's budget.
+            retries={'total_max_attempts': 1, 'mode': 'standard'},
+            user_agent_extra=USER_AGENT,
+        )
+
+    def build_client(self, service: str, keys: AwsKeys) -> typing.Any:
+        """A client for ``service`` with ``keys`` (blocking, cheap)."""
+        session = shared_session()
+        with _session_lock:
+            return session.client(
+                service,  # type: ignore[call-overload]
+                region_name=self.options.region,
+                endpoint_url=self.options.endpoint_url,
+                aws_access_key_id=keys.access_key_id,
+                aws_secret_access_key=keys.secret_access_key,
+                aws_session_token=keys.session_token,
+                config=self._config(),
+            )
+
+    @staticmethod
+    def _host_keys() -> AwsKeys:
+        import botocore.session
+
+        # A session of its own: the shared one must never cache the
+        # host's identity.
+        found = botocore.session.Session().get_credentials()
+        if found is None:
+            raise PluginCredentialsMissing(
+                'use_host_credentials is set but the host has no AWS '
+                'credentials'
+            )
+        frozen = found.get_frozen_credentials()
+        return AwsKeys(
+            str(frozen.access_key), str(frozen.secret_key), frozen.token
+        )
+
+    async def logs(self) -> CloudWatchLogsClient:
+        """The Logs client, after STS AssumeRole when ``role_arn`` is set."""
+        if self._client is not None:
+            return self._client
+        keys = self._keys
+        if keys is None:
+            keys = await self._thread(self._host_keys)
+            self._secrets.extend(keys.values())
+        if self.options.role_arn:
+            keys = await self._assume_role(keys)
+        self._client = await self._thread(
+            self.build_client, service='logs', keys=keys
+        )
+        return self._client
+
+    async def _assume_role(self, keys: AwsKeys) -> AwsKeys:
+        sts = await self._thread(self.build_client, service='sts', keys=keys)
+        params: dict[str, typing.Any] = {
+            'RoleArn': self.options.role_arn,
+            'RoleSessionName': self._session_name(),
+            'DurationSeconds': ROLE_SESSION_SECONDS,
+        }
+        if self.options.external_id:
+            params['ExternalId'] = self.options.external_id
+        answer = await self._with_retries(
+            'AssumeRole', sts.assume_role, params
+        )
+        try:
+            found = answer['Credentials']
+            assumed = AwsKeys(
+                found['AccessKeyId'],
+                found['SecretAccessKey'],
+                found['SessionToken'],
+            )
+        except KeyError, TypeError:
+            raise PluginUnavailableError(
+                'STS AssumeRole answered without credentials'
+            ) from None
+        self._secrets.extend(assumed.values())
+        return assumed
+
+    def _session_name(self) -> str:
+        name = re.sub(r'[^\w+=,.@-]', '-', f'imbi-{self.options.log_group}')
+        return name[:64]
+
+    # -- calls ------------------------------------------------------------
+
+    async def call(
+        self, operation: str, **params: typing.Any
+    ) -> dict[str, typing.Any]:
+        """One Logs operation with retries and AWS errors mapped."""
+        client = await self.logs()
+        method = getattr(client, _snake(operation))
+        answer: dict[str, typing.Any] = await self._with_retries(
+            operation, method, params
+        )
+        return answer
+
+    async def _with_retries(
+        self,
+        operation: str,
+        method: typing.Callable[..., typing.Any],
+        params: dict[str, typing.Any],
+    ) -> typing.Any:
+        attempt = 0
+        while True:
+            try:
+                return await self._thread(method, **params)
+            except Exception as exc:
+                error, retry = self._classify(operation, exc, attempt)
+            delay = BACKOFF_SECONDS * 2**attempt * random.uniform(0.5, 1.5)  # noqa: S311
+            if not retry or attempt >= MAX_RETRIES:
+                raise error
+            if self.remaining() < delay + CONNECT_TIMEOUT_SECONDS:
+                raise error
+            attempt += 1
+            LOGGER.debug(
+                'retrying %s after %s in %.2fs', operation, error, delay
+            )
+            await asyncio.sleep(delay)
+
+    def _classify(
+        self, operation: str, exc: Exception, attempt: int
+    ) -> tuple[Exception, bool]:
+        """The exception to raise for ``exc`` and whether to retry."""
+        from botocore import exceptions as boto_errors
+        from botocore.parsers import ResponseParserError
+
+        service = 'STS' if operation == 'AssumeRole' else 'CloudWatch Logs'
+        if isinstance(exc, boto_errors.ClientError):
+            error = exc.response.get('Error', {})
+            status = exc.response.get('ResponseMetadata', {}).get(
+                'HTTPStatusCode', 0
+            )
+            return self._map_aws(
+                operation,
+                AwsError(
+                    str(error.get('Code') or status),
+                    str(error.get('Message') or ''),
+                    int(status or 0),
+                ),
+            )
+        if isinstance(exc, boto_errors.ReadTimeoutError):
+            return PluginTimeoutError(
+                f'{service} did not answer {operation} in time'
+            ), False
+        if isinstance(
+            exc, (boto_errors.ConnectionError, boto_errors.HTTPClientError)
+        ):
+            # Nothing reached AWS unless the connection broke mid-way.
+            sent = not isinstance(
+                exc,
+                (
+                    boto_errors.EndpointConnectionError,
+                    boto_errors.ConnectTimeoutError,
+                ),
+            )
+            return PluginUnavailableError(
+                f'{service} could not be reached for {operation} '
+                f'({type(exc).__name__})'
+            ), not sent or operation in _IDEMPOTENT
+        if isinstance(exc, ResponseParserError):
+            return PluginUnavailableError(
+                f'{service} sent a response to {operation} that could not '
+                'be read'
+            ), False
+        if isinstance(exc, boto_errors.ParamValidationError):
+            return ValueError(self.scrub(str(exc))), False
+        if isinstance(exc, boto_errors.BotoCoreError):
+            return PluginUnavailableError(
+                f'{service} {operation} failed: {type(exc).__name__}: '
+                f'{self.scrub(str(exc))}'
+            ), False
+        raise exc
+
+    def _map_aws(
+        self, operation: str, error: AwsError
+    ) -> tuple[Exception, bool]:
+        service = 'STS' if operation == 'AssumeRole' else 'CloudWatch Logs'
+        message = self.scrub(error.message)
+        if error.code in AUTH_CODES:
+            detail = '' if error.code in _QUOTES_REQUEST else f': {message}'
+            return PluginAuthenticationFailed(
+                f'{service} rejected the credentials for {operation} '
+                f'({error.code}){detail}'
+            ), False
+        if error.code == 'ResourceNotFoundException' and operation in (
+            'FilterLogEvents',
+            'StartQuery',
+            'GetLogGroupFields',
+        ):
+            return ValueError(
+                f'log group {self.options.log_group!r} does not exist in '
+                f'{self.options.region} (check log_group_template)'
+            ), False
+        if error.code == 'InvalidParameterException' and (
+            TOKEN_INVALID in error.message
+        ):
+            from imbi_common.plugins import CursorExpiredError
+
+            return CursorExpiredError(
+                'the cursor has expired; start the search again'
+            ), False
+        if error.code == 'MalformedQueryException':
+            return ValueError(
+                f'CloudWatch Logs Insights rejected the query: {message}'
+            ), False
+        if error.code == 'LimitExceededException':
+            return PluginUnavailableError(
+                f'CloudWatch Logs limit exceeded ({message}); retry later'
+            ), operation == 'StartQuery'
+        if error.code in ('InvalidParameterException', 'ValidationError'):
+            return ValueError(
+                f'{service} rejected {operation}: {message}'
+            ), False
+        retry = error.code in THROTTLE_CODES or error.code in UNAVAILABLE_CODES
+        if retry or error.status >= 500:
+            return PluginUnavailableError(
+                f'{service} is unavailable ({error.code}): {message}; '
+                'retry in a few seconds'
+            ), retry or operation in _IDEMPOTENT
+        return PluginUnavailableError(
+            f'{service} {operation} failed ({error.code}): {message}'
+        ), False
+
+    def scrub(self, text: str) -> str:
+        """First line of an upstream message, without credential values."""
+        line = text.strip().splitlines()[0] if text.strip() else ''
+        for secret in self._secrets:
+            line = line.replace(secret, '***')
+        return line[:300]
+
+    # -- Logs Insights ------------------------------------------------------
+
+    async def insights(
+        self,
+        query_string: str,
+        start_seconds: int,
+        end_seconds: int,
+        limit: int,
+    ) -> list[list[dict[str, str]]]:
+        """Run an Insights query to completion; StopQuery if we give up."""
+        client = await self.logs()
+        started = await self._start_query(
+            query_string, start_seconds, end_seconds, limit
+        )
+        query_id = started.get('queryId')
+        if not query_id:
+            raise PluginUnavailableError(
+                'StartQuery answered without a queryId'
+            )
+        done = False
+        try:
+            delay = POLL_FIRST_SECONDS
+            while True:
+                answer = await self.call('GetQueryResults', queryId=query_id)
+                status = answer.get('status')
+                if status == 'Complete':
+                    done = True
+                    rows = answer.get('results')
+                    if not isinstance(rows, list):
+                        raise PluginUnavailableError(
+                            'GetQueryResults answered without results'
+                        )
+                    return rows
+                if status in ('Failed', 'Cancelled', 'Timeout', 'Unknown'):
+                    done = True
+                    raise PluginUnavailableError(
+                        f'the Logs Insights query ended {status}'
+                    )
+                if status not in ('Scheduled', 'Running'):
+                    raise PluginUnavailableError(
+                        f'GetQueryResults answered status {status!r}'
+                    )
+                await asyncio.sleep(min(delay, max(self.remaining(), 0)))
+                delay = min(delay * 2, POLL_MAX_SECONDS)
+        finally:
+            if not done:
+                await self._stop_query(client, query_id)
+
+    async def _start_query(
+        self,
+        query_string: str,
+        start_seconds: int,
+        end_seconds: int,
+        limit: int,
+    ) -> dict[str, typing.Any]:
+        return await self.call(
+            'StartQuery',
+            logGroupName=self.options.log_group,
+            startTime=start_seconds,
+            endTime=end_seconds,
+            queryString=query_string,
+            limit=limit,
+        )
+
+    async def _stop_query(
+        self, client: CloudWatchLogsClient, query_id: str
+    ) -> None:
+        """Best effort, shielded: runs on even if this task is cancelled."""
+        future = self._loop.run_in_executor(
+            self._executor, self._stop_sync, client, query_id
+        )
+        try:
+            await asyncio.wait_for(asyncio.shield(future), STOP_QUERY_SECONDS)
+        except TimeoutError:
+            LOGGER.debug('StopQuery %s still running', query_id)
+
+    @staticmethod
+    def _stop_sync(client: CloudWatchLogsClient, query_id: str) -> None:
+        try:
+            client.stop_query(queryId=query_id)
+        except Exception as exc:
+            LOGGER.debug(
+                'StopQuery %s failed: %s', query_id, type(exc).__name__
+            )
+
+
+def _snake(operation: str) -> str:
+    return re.sub(r'(?<!^)(?=[A-Z])', '_', operation).lower()

@@ -1,0 +1,87 @@
+"""Opaque, URL-safe search cursors bound to the query they continue.
+
+A cursor is ``<payload>.<check>``: the payload is base64url JSON (version,
+the query path, and either FilterLogEvents' nextToken or the Insights
+position: the last timestamp in milliseconds plus short digests of the
+``@ptr`` values already returned at it), the check a SHA-256 over the
+query's fingerprint and the payload. A cursor of another query, or one
+edited by hand, fails the check: :class:`CursorExpiredError`.
+"""
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import hmac
+import json
+import typing
+
+from imbi_common.plugins import CursorExpiredError
+
+VERSION = 1
+_PTR_DIGEST_BYTES = 9
+
+
+@dataclasses.dataclass(frozen=True)
+class FilterPosition:
+    next_token: str
+
+
+@dataclasses.dataclass(frozen=True)
+class InsightsPosition:
+    timestamp_ms: int
+    seen: frozenset[str]  # ptr digests returned at timestamp_ms
+
+
+Position = FilterPosition | InsightsPosition
+
+
+def ptr_digest(ptr: str) -> str:
+    digest = hashlib.blake2b(ptr.encode(), digest_size=_PTR_DIGEST_BYTES)
+    return base64.urlsafe_b64encode(digest.digest()).decode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip('=')
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
+
+
+def _check(fingerprint: str, payload: str) -> str:
+    digest = hashlib.sha256(f'{fingerprint}:{payload}'.encode()).digest()
+    return _b64(digest[:16])
+
+
+def encode(position: Position, fingerprint: str) -> str:
+    body: dict[str, typing.Any] = {'v': VERSION}
+    if isinstance(position, FilterPosition):
+        body.update(k='f', t=position.next_token)
+    else:
+        body.update(k='i', ts=position.timestamp_ms, p=sorted(position.seen))
+    payload = _b64(json.dumps(body, separators=(',', ':')).encode())
+    return f'{payload}.{_check(fingerprint, payload)}'
+
+
+def decode(cursor: str, fingerprint: str) -> Position:
+    """The position a cursor holds; CursorExpiredError if not this query's."""
+    payload, _, check = cursor.partition('.')
+    if not hmac.compare_digest(_check(fingerprint, payload), check):
+        raise CursorExpiredError(
+            'the cursor belongs to another query or was altered; '
+            'start the search again'
+        )
+    try:
+        body = json.loads(_unb64(payload))
+        if body['v'] != VERSION:
+            raise ValueError('version')
+        if body['k'] == 'f':
+            return FilterPosition(str(body['t']))
+        return InsightsPosition(
+            int(body['ts']), frozenset(str(p) for p in body['p'])
+        )
+    except ValueError, KeyError, TypeError, binascii.Error:
+        raise CursorExpiredError(
+            'the cursor cannot be read; start the search again'
+        ) from None
