@@ -1,0 +1,1 @@
+"""Imbi deployment plugin for GitHub Actions (github.com and GHES)."""

@@ -1,0 +1,190 @@
+"""Options, credentials and the repository of one call.
+
+The host passes the merged option layers as saved (``'8'`` or ``8``) and
+never applies the manifest defaults, so :func:`read_options` is the one
+place that does.
+"""
+
+import dataclasses
+import re
+import typing
+import urllib.parse
+
+from imbi_common.plugins import PluginContext, PluginCredentialsMissing
+
+DEFAULTS: dict[str, str | int] = {
+    'api_url': 'https://api.github.com',
+    'sha_input': 'sha',
+    'timeout_seconds': 8,
+}
+MAX_TIMEOUT_SECONDS = 300
+LINK_KEY = 'github-repository'
+_OWNER = re.compile(r'[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})')
+_NAME = re.compile(r'[A-Za-z0-9._-]{1,100}')
+_INPUT_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_-]{0,99}')
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Validated options of one call."""
+
+    api_url: str
+    repository: str | None
+    workflow: str | None
+    sha_input: str
+    correlation_input: str | None
+    timeout_seconds: int
+
+    @property
+    def web_url(self) -> str:
+        """The browser base: github.com, or the GHES host."""
+        if self.api_url.rstrip('/') == 'https://api.github.com':
+            return 'https://github.com'
+        return self.api_url.removesuffix('/api/v3')
+
+    @property
+    def graphql_url(self) -> str:
+        if self.api_url.endswith('/api/v3'):
+            return self.api_url.removesuffix('/v3') + '/graphql'
+        return self.api_url + '/graphql'
+
+
+def _raw(options: dict[str, typing.Any], name: str) -> typing.Any:
+    value = options.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULTS.get(name)
+    return value.strip() if isinstance(value, str) else value
+
+
+def _string(options: dict[str, typing.Any], name: str) -> str | None:
+    value = _raw(options, name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f'option {name!r} must be a string')
+    return str(value)
+
+
+def _integer(options: dict[str, typing.Any], name: str, top: int) -> int:
+    value = _raw(options, name)
+    if isinstance(value, bool):
+        raise ValueError(f'option {name!r} must be an integer')
+    try:
+        number = int(value)
+    except TypeError, ValueError:
+        raise ValueError(f'option {name!r} must be an integer') from None
+    if not 1 <= number <= top:
+        raise ValueError(f'option {name!r} must be between 1 and {top}')
+    return number
+
+
+def _input_name(options: dict[str, typing.Any], name: str) -> str | None:
+    value = _string(options, name)
+    if value is not None and not _INPUT_NAME.fullmatch(value):
+        raise ValueError(
+            f'option {name!r} must be a workflow input name (letters, '
+            'digits, "_" and "-")'
+        )
+    return value
+
+
+def read_options(ctx: PluginContext) -> Options:
+    """The options of ``ctx`` with defaults applied; ValueError if bad."""
+    raw = dict(ctx.assignment_options or {})
+    api_url = typing.cast(str, _string(raw, 'api_url')).rstrip('/')
+    parts = urllib.parse.urlsplit(api_url)
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        raise ValueError(
+            "option 'api_url' must be an http(s) URL such as "
+            'https://api.github.com or https://HOST/api/v3'
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(
+            "option 'api_url' must not carry a query, fragment or user info"
+        )
+    repository = _string(raw, 'repository')
+    if repository is not None:
+        split_repository(repository, "option 'repository'")
+    workflow = _string(raw, 'workflow')
+    if workflow is not None:
+        check_workflow(workflow, "option 'workflow'")
+    return Options(
+        api_url=api_url,
+        repository=repository,
+        workflow=workflow,
+        sha_input=typing.cast(str, _input_name(raw, 'sha_input')),
+        correlation_input=_input_name(raw, 'correlation_input'),
+        timeout_seconds=_integer(raw, 'timeout_seconds', MAX_TIMEOUT_SECONDS),
+    )
+
+
+def check_workflow(value: str, what: str) -> str:
+    """A workflow id or file name (``deploy.yml``)."""
+    if value.isdigit() or re.fullmatch(r'[A-Za-z0-9._-]+\.ya?ml', value):
+        return value
+    raise ValueError(
+        f'{what} must be a workflow file name such as deploy.yml or a '
+        'numeric workflow id'
+    )
+
+
+def access_token(credentials: dict[str, str]) -> str:
+    """The token to call GitHub with: the user's wins over the stored one."""
+    for field in ('access_token', 'token'):
+        value = (credentials or {}).get(field)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    raise PluginCredentialsMissing(
+        "GitHub credential missing: store a 'token' or bind a GitHub "
+        "identity (its 'access_token')"
+    )
+
+
+def split_repository(value: str, what: str) -> tuple[str, str]:
+    """``owner/name`` -> (owner, name); ValueError naming ``what``."""
+    owner, sep, name = value.strip().removesuffix('.git').partition('/')
+    if (
+        not sep
+        or not _OWNER.fullmatch(owner)
+        or not _NAME.fullmatch(name)
+        or name in ('.', '..')
+    ):
+        raise ValueError(f'{what} must be "owner/name", got {value!r}')
+    return owner, name
+
+
+def repository(options: Options, ctx: PluginContext) -> tuple[str, str]:
+    """The repository: option, else the project link, else the one link
+    on the GitHub host."""
+    if options.repository:
+        return split_repository(options.repository, "option 'repository'")
+    links = dict(ctx.project_links or {})
+    if links.get(LINK_KEY):
+        return _from_url(links[LINK_KEY], f'project link {LINK_KEY!r}')
+    host = urllib.parse.urlsplit(options.web_url).netloc.lower()
+    candidates = sorted(
+        {
+            url
+            for url in links.values()
+            if isinstance(url, str)
+            and urllib.parse.urlsplit(url).netloc.lower() == host
+        }
+    )
+    if len(candidates) == 1:
+        return _from_url(candidates[0], 'the project link on ' + host)
+    if not candidates:
+        raise ValueError(
+            f'no repository: set option "repository", or give the project a '
+            f'{LINK_KEY!r} link or one link on {host}'
+        )
+    raise ValueError(
+        f'the project has {len(candidates)} links on {host}; set option '
+        f'"repository" or a {LINK_KEY!r} link to choose one'
+    )
+
+
+def _from_url(url: str, what: str) -> tuple[str, str]:
+    path = urllib.parse.urlsplit(url).path.strip('/').split('/')
+    if len(path) < 2:
+        raise ValueError(f'{what} is not a repository URL: {url!r}')
+    return split_repository('/'.join(path[:2]), what)
