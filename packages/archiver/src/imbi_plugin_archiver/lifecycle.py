@@ -253,7 +253,7 @@ class Flow:
         }
         if self.moved_to:
             artifacts['moved_to'] = self.moved_to
-        notes = self._rename_note(healed)
+        notes = self._link_note(healed)
         if self.not_done:
             done = '; '.join(self.done) or 'nothing'
             return LifecycleResult(
@@ -283,26 +283,30 @@ class Flow:
             status='ok', message=message, artifacts=artifacts
         )
 
-    def _rename_note(self, healed: bool) -> str:
-        """Tell of a rename or move made outside this call."""
-        found = self.found
-        if found is None or _same(found.full_name, self.target.full_name):
-            if healed:
-                return (
-                    ' The project link is being updated to '
-                    f'{self._repo.html_url}.'
-                )
+    def _link_note(self, healed: bool) -> str:
+        """Where the repository is now, if not where the project says."""
+        final, target = self._repo, self.target
+        if _same(final.full_name, target.full_name):
             return ''
-        note = (
-            f' GitHub redirected {self.target.full_name} to '
-            f'{found.full_name}: it was renamed or moved.'
-        )
+        found = self.found or final
+        note = ''
+        if not _same(found.full_name, target.full_name):
+            note = (
+                f' GitHub redirected {target.full_name} to '
+                f'{found.full_name}: it was renamed or moved.'
+            )
         if healed:
-            return note + ' The project link is being updated.'
-        if self.target.link_key is not None:
+            return f'{note} The project link is being updated to ' + (
+                f'{final.html_url}.'
+            )
+        if not note:
+            # Moved by this call: the old address keeps redirecting, and
+            # unarchive needs the project to name the original owner.
+            return ''
+        if target.link_key is not None:
             return (
-                f'{note} Update the project link '
-                f'{self.target.link_key!r} to {found.html_url}.'
+                f'{note} Update the project link {target.link_key!r} to '
+                f'{found.html_url}.'
             )
         return f"{note} Update the 'repository' option to {found.full_name}."
 

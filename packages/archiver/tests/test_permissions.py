@@ -1,0 +1,142 @@
+"""Credentials, 401 and the permission refusals."""
+
+import typing
+
+import pytest
+from imbi_common.plugins import PluginCredentialsMissing
+from imbi_plugin_archiver.plugin import ArchiverPlugin
+from imbi_plugin_testing.context import make_context
+
+if typing.TYPE_CHECKING:
+    from conftest import World
+
+
+async def test_user_without_admin_rights(world: World) -> None:
+    bob = world.new_token('bob')
+
+    result = await world.archive(credentials={'token': bob})
+
+    assert result.status == 'failed'
+    assert result.message is not None
+    assert "the token's user is not an admin of acme/billing-api" in (
+        result.message
+    )
+    assert 'Must have admin rights to Repository.' in result.message
+    assert 'classic token with the `repo` scope' in result.message
+    assert '"Administration: write"' in result.message
+    assert not world.repo.archived
+
+
+async def test_fine_grained_token_without_administration(
+    world: World,
+) -> None:
+    token = world.new_token(
+        prefix='github_pat_', scopes=[], permissions={'contents': 'write'}
+    )
+
+    result = await world.archive(credentials={'token': token})
+
+    assert result.status == 'failed'
+    assert result.message is not None
+    assert 'lacks the "Administration: write" repository permission' in (
+        result.message
+    )
+    assert 'Resource not accessible by integration' in result.message
+
+
+async def test_app_token_with_administration_write(world: World) -> None:
+    token = world.new_token(
+        prefix='ghu_',
+        scopes=[],
+        kind='app',
+        permissions={'administration': 'write'},
+    )
+
+    result = await world.archive(credentials={'token': token})
+
+    assert result.status == 'ok', result.message
+
+
+async def test_classic_token_without_repo_scope(world: World) -> None:
+    world.repo.private = False
+    token = world.new_token(scopes=['read:org'])
+
+    result = await world.archive(credentials={'token': token})
+
+    assert result.status == 'failed'
+    assert result.message is not None
+    assert 'answered 404 to the change' in result.message
+    assert 'needs the `repo` scope' in result.message
+
+
+async def test_other_refusal_names_the_permission(world: World) -> None:
+    world.fake.inject(
+        path='/repos/acme/billing-api$',
+        method='PATCH',
+        status=422,
+        body={'message': 'Validation Failed', 'errors': [{'code': 'x'}]},
+    )
+
+    result = await world.archive()
+
+    assert result.status == 'failed'
+    assert 'GitHub: 422 Validation Failed: x' in (result.message or '')
+
+
+async def test_bad_token_raises_authentication_failed(world: World) -> None:
+    result = await world.archive(credentials={'token': 'ghp_' + 'x' * 36})
+
+    assert result.status == 'failed'
+    assert result.message == (
+        'PluginAuthenticationFailed: GitHub rejected the token (401 Bad '
+        'credentials): it is invalid, expired or revoked'
+    )
+
+
+async def test_bound_identity_is_refreshed_after_401(world: World) -> None:
+    stale = world.fake.issue_token('alice', ['repo'], revoked=True).value
+    fresh = world.new_token()
+    world.scan.add(stale)
+
+    host = world.host(identity_token=stale, refresh_identity=lambda: fresh)
+    result = await host.lifecycle('archived', project_links=world.link())
+
+    assert result.status == 'ok', result.message
+    assert host.calls == ['on_project_archived', 'on_project_archived']
+
+
+async def test_identity_access_token_wins_over_stored_token(
+    world: World,
+) -> None:
+    bob = world.new_token('bob')
+
+    result = await world.archive(
+        credentials={'token': bob, 'access_token': world.token}
+    )
+
+    assert result.status == 'ok', result.message
+    sent = world.fake.requests[0].headers['authorization']
+    assert sent == f'Bearer {world.token}'
+
+
+async def test_no_credentials_fails_without_a_request(world: World) -> None:
+    result = await world.archive(credentials={})
+
+    assert result.status == 'failed'
+    assert (result.message or '').startswith('PluginCredentialsMissing: ')
+    assert world.fake.requests == []
+
+
+@pytest.mark.parametrize(
+    'credentials', [{}, {'token': ''}, {'token': '  ', 'access_token': ''}]
+)
+async def test_plugin_raises_credentials_missing(
+    world: World, credentials: dict[str, str]
+) -> None:
+    ctx = make_context(
+        'lifecycle', options={'api_url': world.url}, project_links=world.link()
+    )
+
+    with pytest.raises(PluginCredentialsMissing, match='`token`'):
+        await ArchiverPlugin().on_project_unarchived(ctx, credentials)
+    assert world.fake.requests == []
