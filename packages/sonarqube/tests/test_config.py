@@ -1,0 +1,201 @@
+"""Invalid input (config, options, credentials) fails before any request."""
+
+import json
+import typing
+
+import pydantic
+import pytest
+from imbi_common.plugins import PluginCredentialsMissing
+from imbi_plugin_sonarqube import config as config_module
+from imbi_plugin_sonarqube.config import UpdateProjectConfig
+from sonarqube_helpers import CONFIG, KEY, World
+
+BAD_CONFIGS: list[tuple[typing.Any, str]] = [
+    ('', 'action_config is empty'),
+    ('   ', 'action_config is empty'),
+    ('{not json', 'invalid action_config'),
+    ('[]', 'invalid action_config'),
+    ({}, 'metrics: Field required'),
+    ({'metrics': {}}, 'metrics: Dictionary should have at least 1 item'),
+    ({'metrics': {'coverage': 'coverage'}}, 'Location must start with /'),
+    ({'metrics': {'coverage': '/a~2'}}, 'invalid escape'),
+    ({'metrics': {'coverage': ''}}, 'replace the whole project'),
+    ({'metrics': {'coverage': '/list/-'}}, 'points into an array'),
+    ({'metrics': {'coverage': '/list/0'}}, 'points into an array'),
+    ({'metrics': {'coverage': '/a//b'}}, 'empty member name'),
+    ({'metrics': {'coverage': 5}}, 'Input should be a valid string'),
+    ({'metrics': {'123': '/x'}}, "'123' is not a SonarQube metric key"),
+    ({'metrics': {'new coverage': '/x'}}, 'is not a SonarQube metric key'),
+    ({'metrics': {'coverage': '/x'}, 'extra': 1}, 'extra: Extra inputs'),
+    (
+        {'metrics': {'coverage': '/x', 'bugs': '/x'}},
+        "repeated: ['/x']",
+    ),
+    (
+        {'metrics': {'coverage': '/x'}, 'quality_gate': '/x'},
+        "repeated: ['/x']",
+    ),
+    ({'metrics': {'coverage': '/x'}, 'quality_gate': 'gate'}, 'quality_gate'),
+    ({'metrics': {'coverage': '/x'}, 'dashboard_url': 7}, 'dashboard_url'),
+    ({'metrics': {'coverage': '/x'}, 'branches': []}, 'at least 1 item'),
+    ({'metrics': {'coverage': '/x'}, 'branches': ['']}, 'must not be empty'),
+    (
+        {'metrics': {'coverage': '/x'}, 'branches': ['main', 'main']},
+        'must be unique',
+    ),
+    ({'metrics': {'coverage': '/x'}, 'branches': 'main'}, 'branches'),
+    (
+        {'metrics': {'coverage': '/x'}, 'rating_letters': 'yes'},
+        'rating_letters: Input should be a valid boolean',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ('config', 'message'),
+    BAD_CONFIGS,
+    ids=[str(i) for i in range(len(BAD_CONFIGS))],
+)
+async def test_bad_action_config_makes_no_request(
+    world: World, config: typing.Any, message: str
+) -> None:
+    text = config if isinstance(config, str) else json.dumps(config)
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY), text
+    )
+    assert response.status == 500
+    assert isinstance(response.error, ValueError)
+    assert message in str(response.error)
+    assert world.network_requests() == 0
+
+
+@pytest.mark.parametrize(
+    'config',
+    [None, 42, ['metrics']],
+)
+def test_action_config_of_the_wrong_kind(config: object) -> None:
+    with pytest.raises(ValueError, match='expected a JSON object'):
+        config_module.parse(config)
+
+
+def test_action_config_accepts_model_mapping_or_json() -> None:
+    model = UpdateProjectConfig.model_validate(CONFIG)
+    assert config_module.parse(model) is model
+    assert config_module.parse(CONFIG) == model
+    assert config_module.parse(json.dumps(CONFIG)) == model
+    assert config_module.parse(json.dumps(CONFIG).encode()) == model
+    assert model.rating_letters is True
+    assert model.branches is None
+
+
+def test_action_config_from_another_pydantic_model() -> None:
+    # A host may hand over a model it validated with a class of its own.
+    class Other(pydantic.BaseModel):
+        metrics: dict[str, str]
+
+    assert config_module.parse(
+        Other(metrics={'bugs': '/b'})
+    ) == UpdateProjectConfig(metrics={'bugs': '/b'})
+
+
+def test_pointer_escapes_are_kept() -> None:
+    model = UpdateProjectConfig.model_validate(
+        {'metrics': {'coverage': '/sonar~1qube/cov~0erage'}}
+    )
+    assert model.metrics == {'coverage': '/sonar~1qube/cov~0erage'}
+
+
+@pytest.mark.parametrize(
+    ('options', 'message'),
+    [
+        ({'imbi_url': None}, 'imbi_url: set the'),
+        ({'sonarqube_url': None}, 'sonarqube_url: set the'),
+        ({'sonarqube_auth': 'token'}, 'sonarqube_auth: expected one of'),
+        ({'sonarqube_auth': 1}, 'sonarqube_auth'),
+        ({'timeout_seconds': 'soon'}, 'timeout_seconds: expected an integer'),
+        ({'timeout_seconds': True}, 'timeout_seconds: expected an integer'),
+        ({'timeout_seconds': 2.5}, 'timeout_seconds: expected an integer'),
+        ({'timeout_seconds': 0}, 'timeout_seconds: expected 1..600'),
+        ({'timeout_seconds': '601'}, 'timeout_seconds: expected 1..600'),
+        ({'sonarqube_url': 'sonar.example'}, 'expected an http(s) base URL'),
+        ({'sonarqube_url': 8080}, 'sonarqube_url: expected a URL string'),
+        (
+            {'sonarqube_url': 'https://u:pw@sonar.example'},
+            'credentials do not belong in the URL',
+        ),
+        (
+            {'imbi_url': 'https://imbi.example/api?x=1'},
+            'imbi_url: a base URL has no query',
+        ),
+    ],
+)
+async def test_bad_options_make_no_request(
+    world: World, options: dict[str, typing.Any], message: str
+) -> None:
+    host = world.host(options)
+    for name, value in options.items():
+        if value is None:
+            host.plugin_options.pop(name)
+            host.credentials.pop(name, None)
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+    )
+    assert isinstance(response.error, ValueError), response.error
+    assert message in str(response.error)
+    assert 'pw@' not in str(response.error)
+    assert world.network_requests() == 0
+
+
+async def test_option_values_as_strings(world: World) -> None:
+    host = world.host(
+        {
+            'timeout_seconds': '5',
+            'sonarqube_auth': ' Bearer ',
+            'sonarqube_url': world.sonar_url + '/',
+            'imbi_url': '',
+        }
+    )
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+    )
+    assert response.ok, response.body
+
+
+@pytest.mark.parametrize('missing', ['api_token', 'imbi_api_key'])
+@pytest.mark.parametrize('empty', [False, True])
+async def test_missing_credential_makes_no_request(
+    world: World, missing: str, empty: bool
+) -> None:
+    host = world.host()
+    if empty:
+        host.credentials[missing] = '  '
+    else:
+        del host.credentials[missing]
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+    )
+    assert response.status == 503
+    assert isinstance(response.error, PluginCredentialsMissing)
+    assert missing in str(response.error)
+    assert world.network_requests() == 0
+
+
+@pytest.mark.parametrize(
+    ('key', 'project', 'message'),
+    [
+        ('  ', {}, 'external_identifier is empty'),
+        (KEY, {'project_id': ''}, 'names no Imbi project'),
+        (KEY, {'org_slug': ''}, 'names no Imbi project'),
+    ],
+)
+async def test_missing_identifiers_make_no_request(
+    world: World, key: str, project: dict[str, str], message: str
+) -> None:
+    host = world.host()
+    host.project.update(project)
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY), host=host, key=key
+    )
+    assert isinstance(response.error, ValueError)
+    assert message in str(response.error)
+    assert world.network_requests() == 0
