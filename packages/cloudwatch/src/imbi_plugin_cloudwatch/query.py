@@ -91,6 +91,7 @@ class Translation:
     end_ms: int
     json_mode: bool
     level_field: str
+    stream_prefix: str | None = None
 
 
 def to_ms(moment: datetime.datetime) -> int:
@@ -183,6 +184,7 @@ def translate(query: LogQuery, options: Options) -> Translation:
         end_ms=end_ms,
         json_mode=options.message_format == 'json',
         level_field=options.level_field,
+        stream_prefix=options.log_stream_prefix,
     )
 
 
@@ -338,6 +340,14 @@ def insights_filter(
         f'toMillis(@timestamp) >= {translation.start_ms}',
         f'toMillis(@timestamp) <= {upper}',
     ]
+    if translation.stream_prefix:
+        conditions.append(
+            _condition(
+                Criterion(
+                    Target('stream'), 'starts_with', translation.stream_prefix
+                )
+            )
+        )
     conditions.extend(_condition(c) for c in translation.criteria)
     if translation.level_words:
         conditions.append(_level_condition(translation))

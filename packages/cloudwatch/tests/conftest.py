@@ -1,0 +1,107 @@
+"""Fixtures: the CloudWatch Logs/STS stand-in served on 127.0.0.1, its
+keys registered with the secret scan, and ``cw``: helpers that point a
+Host at it. (Test modules cannot import each other under pytest's
+importlib mode, so shared helpers travel as the ``cw`` fixture.)"""
+
+import collections.abc
+import dataclasses
+import datetime
+import typing
+
+import pytest
+from imbi_common.plugins import LogQuery
+from imbi_plugin_testing import Host, SecretScan
+from imbi_plugin_testing.fakes.cloudwatch import CloudWatchFake, Key
+
+from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
+
+GROUP = '/aweber/billing-api'
+#: A fixed "now" for searches: cursors are bound to the time range.
+END = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
+
+
+@dataclasses.dataclass
+class CloudWatchEnv:
+    fake: CloudWatchFake
+    key: Key
+    url: str
+    group: str = GROUP
+    end: datetime.datetime = END
+    start: datetime.datetime = END - datetime.timedelta(minutes=30)
+
+    @property
+    def end_ms(self) -> int:
+        return int(self.end.timestamp() * 1000)
+
+    def at(self, seconds_before_end: float) -> int:
+        """Epoch ms ``seconds_before_end`` before ``end``."""
+        return self.end_ms - int(seconds_before_end * 1000)
+
+    def credentials(self, key: Key | None = None) -> dict[str, str]:
+        key = key or self.key
+        values = {
+            'access_key_id': key.access_key_id,
+            'secret_access_key': key.secret_access_key,
+        }
+        if key.session_token:
+            values['session_token'] = key.session_token
+        return values
+
+    def options(self, **extra: typing.Any) -> dict[str, typing.Any]:
+        return {'region': 'us-east-1', 'endpoint_url': self.url, **extra}
+
+    def host(
+        self,
+        credentials: dict[str, str] | None = None,
+        **extra: typing.Any,
+    ) -> Host:
+        return Host(
+            CloudWatchPlugin,
+            plugin_options=self.options(**extra),
+            credentials=self.credentials()
+            if credentials is None
+            else credentials,
+        )
+
+    def query(self, **fields: typing.Any) -> LogQuery:
+        fields.setdefault('start', self.start)
+        fields.setdefault('end', self.end)
+        return Host.log_query(**fields)
+
+    def put(
+        self, seconds_before_end: float, message: str | dict[str, typing.Any]
+    ) -> None:
+        self.fake.put(
+            self.group, 'web-1', self.at(seconds_before_end), message
+        )
+
+
+@pytest.fixture
+def fake() -> CloudWatchFake:
+    stand_in = CloudWatchFake()
+    stand_in.add_group(GROUP)
+    # Answer at once: the Insights life cycle has tests of its own.
+    stand_in.polls_scheduled = 0
+    stand_in.polls_running = 0
+    return stand_in
+
+
+@pytest.fixture
+def cw(fake: CloudWatchFake) -> collections.abc.Iterator[CloudWatchEnv]:
+    key = fake.add_key()
+    with fake.serve() as url:
+        yield CloudWatchEnv(fake=fake, key=key, url=url)
+
+
+@pytest.fixture(autouse=True)
+def _scan_secrets(
+    secret_scan: SecretScan, fake: CloudWatchFake
+) -> collections.abc.Iterator[None]:
+    """Every key the stand-in knows (assumed roles too) must not leak."""
+    yield
+    for known in fake.keys.values():
+        secret_scan.add(
+            known.access_key_id,
+            known.secret_access_key,
+            known.session_token,
+        )

@@ -1,0 +1,304 @@
+"""search through the Host: both query paths, paging and cursors."""
+
+import typing
+
+import pytest
+from imbi_common.plugins import CursorExpiredError
+
+Env = typing.Any
+
+
+async def test_filter_path_newest_first_with_raw(cw: Env) -> None:
+    for index in range(10):
+        cw.put(60 - index, f'INFO request {index} done')
+    response = await cw.host().search(
+        cw.query(filters=['message:contains:request'], limit=3)
+    )
+    assert response.status == 200
+    entries = response.body['entries']
+    assert [e['message'] for e in entries] == [
+        'INFO request 9 done',
+        'INFO request 8 done',
+        'INFO request 7 done',
+    ]
+    assert entries[0]['level'] == 'info'
+    raw = entries[0]['raw']
+    assert raw['log_stream'] == 'web-1'
+    assert raw['event_id'].isdigit()
+    assert raw['ingestion_time'].endswith('+00:00')
+    assert raw['environment'] == 'production'
+    assert response.body['next_cursor']
+    assert cw.fake.operations() == ['FilterLogEvents']
+    body = cw.fake.requests[0].body.decode()
+    assert '"filterPattern": "\\"request\\""' in body
+    assert '"startFromHead": false' in body
+
+
+async def test_insights_path_for_levels(cw: Env) -> None:
+    cw.put(30, 'ERROR payment failed')
+    cw.put(20, '[warn] slow')
+    cw.put(10, 'level=info ok')
+    cw.put(5, 'Errors are fine')
+    response = await cw.host().search(cw.query(levels=['error', 'WARNING']))
+    assert response.status == 200
+    assert [(e['message'], e['level']) for e in response.body['entries']] == [
+        ('[warn] slow', 'warn'),
+        ('ERROR payment failed', 'error'),
+    ]
+    raw = response.body['entries'][0]['raw']
+    assert raw['ptr'] and raw['log_stream'] == 'web-1'
+    assert raw['ingestion_time'].endswith('+00:00')
+    assert response.body['next_cursor'] is None
+    assert cw.fake.operations()[0] == 'StartQuery'
+    assert cw.fake.operations()[-1] == 'GetQueryResults'
+
+
+async def test_json_mode_fields_and_message(cw: Env) -> None:
+    cw.put(3, {'level': 'ERROR', 'msg': 'boom', 'user': {'id': 42}})
+    cw.put(2, {'level': 'info', 'msg': 'ok', 'user': {'id': 7}})
+    cw.put(1, 'not json at all')
+    host = cw.host(message_format='json', message_field='msg')
+    response = await host.search(cw.query(filters=['user.id:eq:42']))
+    assert response.status == 200
+    (entry,) = response.body['entries']
+    assert entry['message'] == 'boom'
+    assert entry['level'] == 'error'
+    assert entry['raw']['fields']['user'] == {'id': 42}
+    assert cw.fake.operations() == ['FilterLogEvents']
+    insights = await host.search(cw.query(levels=['info']))
+    assert [e['message'] for e in insights.body['entries']] == ['ok']
+    everything = await host.search(cw.query())
+    assert [e['message'] for e in everything.body['entries']] == [
+        'not json at all',
+        'ok',
+        'boom',
+    ]
+    assert everything.body['entries'][0]['level'] is None
+
+
+@pytest.mark.parametrize('mode', ['auto', 'insights'])
+async def test_both_paths_agree(cw: Env, mode: str) -> None:
+    messages = [
+        'GET /v1/users 200',
+        'GET /v2/users 500',
+        'POST /v1/orders 201',
+        'get /v1/lower 200',
+    ]
+    for index, message in enumerate(messages):
+        cw.put(10 - index, message)
+    host = cw.host(query_mode=mode)
+    found = {}
+    for name, filters in {
+        'contains': ['message:contains:/v1/'],
+        'regex': ['message:regex:^GET\\s/v[12]/users\\s[25]00$'],
+        'two': ['message:contains:GET', 'message:regex:5\\d\\d'],
+    }.items():
+        response = await host.search(cw.query(filters=filters))
+        assert response.status == 200, response.body
+        found[name] = [e['message'] for e in response.body['entries']]
+    assert found == {
+        'contains': [
+            'get /v1/lower 200',
+            'POST /v1/orders 201',
+            'GET /v1/users 200',
+        ],
+        'regex': ['GET /v2/users 500', 'GET /v1/users 200'],
+        'two': ['GET /v2/users 500'],
+    }
+    expected = 'StartQuery' if mode == 'insights' else 'FilterLogEvents'
+    assert cw.fake.operations()[0] == expected
+    assert ('StartQuery' in cw.fake.operations()) == (mode == 'insights')
+
+
+async def test_filter_mode_rejects_untranslatable_without_a_call(
+    cw: Env,
+) -> None:
+    host = cw.host(query_mode='filter')
+    response = await host.search(cw.query(levels=['error']))
+    assert response.status == 500
+    assert isinstance(response.error, ValueError)
+    assert "query_mode is 'filter'" in response.body['detail']
+    assert 'case-insensitively' in response.body['detail']
+    assert cw.fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ('filters', 'options'),
+    [
+        (['message:regex:(unclosed'], {}),
+        (['level:eq:x'], {}),
+        (['a b:eq:x'], {'message_format': 'json'}),
+    ],
+)
+async def test_invalid_input_makes_no_request(
+    cw: Env, filters: list[str], options: dict[str, str]
+) -> None:
+    response = await cw.host(**options).search(cw.query(filters=filters))
+    assert response.status == 500
+    assert isinstance(response.error, ValueError)
+    assert cw.fake.requests == []
+
+
+async def test_hostile_values_stay_values(cw: Env) -> None:
+    hostile = 'x" | stats count(*) by @logStream | filter @message like "'
+    cw.put(5, f'prefix {hostile} suffix')
+    cw.put(4, 'x other')
+    for filters in (
+        [f'message:contains:{hostile}'],
+        [f'message:eq:prefix {hostile} suffix'],
+        ['message:regex:x/ | limit 1 | filter @message like /x'],
+    ):
+        response = await cw.host(query_mode='insights').search(
+            cw.query(filters=filters)
+        )
+        assert response.status == 200, response.body
+        expected = (
+            [] if 'regex' in filters[0] else [f'prefix {hostile} suffix']
+        )
+        assert [e['message'] for e in response.body['entries']] == expected
+
+
+async def test_partial_and_empty_pages_are_followed(cw: Env) -> None:
+    for index in range(200):
+        message = 'needle' if index % 50 == 0 else 'hay'
+        cw.put(200 - index, f'{message} {index}')
+    cw.fake.scan_chunk = 10
+    response = await cw.host().search(
+        cw.query(filters=['message:contains:needle'], limit=3)
+    )
+    assert [e['message'] for e in response.body['entries']] == [
+        'needle 150',
+        'needle 100',
+        'needle 50',
+    ]
+    assert response.body['next_cursor']
+    pages = cw.fake.operations()
+    assert len(pages) > 3  # empty pages in between were paged past
+    rest = await cw.host().search(
+        cw.query(
+            filters=['message:contains:needle'],
+            limit=3,
+            cursor=response.body['next_cursor'],
+        )
+    )
+    assert [e['message'] for e in rest.body['entries']] == ['needle 0']
+    assert rest.body['next_cursor'] is None
+
+
+async def test_budget_runs_low_returns_partial_with_cursor(cw: Env) -> None:
+    for index in range(100):
+        cw.put(100 - index, f'hay {index}')
+    cw.fake.scan_chunk = 5
+    cw.fake.latency = 0.15
+    response = await cw.host(timeout_seconds=1).search(
+        cw.query(filters=['message:contains:needle'])
+    )
+    assert response.status == 200
+    assert response.body['entries'] == []
+    assert response.body['next_cursor']
+    assert 'time budget' in response.body['warnings'][0]
+    assert response.elapsed < 1.5
+
+
+@pytest.mark.parametrize(
+    ('mode', 'filters'),
+    [('filter', ['message:contains:event']), ('insights', [])],
+)
+async def test_cursor_walks_5000_events_in_few_milliseconds_once(
+    cw: Env, mode: str, filters: list[str]
+) -> None:
+    # 5000 events over 4 milliseconds, two streams: every page boundary
+    # falls inside a millisecond shared by many events.
+    for index in range(5000):
+        cw.fake.put(
+            cw.group,
+            f'web-{index % 2}',
+            cw.at(5) + index % 4,
+            f'event {index}',
+        )
+    cw.fake.scan_chunk = 700
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        response = await cw.host(query_mode=mode).search(
+            cw.query(filters=filters, limit=1000, cursor=cursor)
+        )
+        assert response.status == 200, response.body
+        seen.extend(e['message'] for e in response.body['entries'])
+        stamps = [e.timestamp for e in response.result.entries]
+        assert stamps == sorted(stamps, reverse=True)
+        pages += 1
+        cursor = response.body['next_cursor']
+        if cursor is None:
+            break
+        assert pages < 20
+    assert len(seen) == 5000
+    assert sorted(seen) == sorted(f'event {i}' for i in range(5000))
+
+
+async def test_expired_token_is_cursor_expired(cw: Env) -> None:
+    for index in range(5):
+        cw.put(10 - index, f'event {index}')
+    host = cw.host()
+    first = await host.search(
+        cw.query(filters=['message:contains:event'], limit=2)
+    )
+    cw.fake.expire_tokens()
+    second = await host.search(
+        cw.query(
+            filters=['message:contains:event'],
+            limit=2,
+            cursor=first.body['next_cursor'],
+        )
+    )
+    assert second.status == 409
+    assert second.body == {'error': 'cursor_expired'}
+    assert isinstance(second.error, CursorExpiredError)
+
+
+@pytest.mark.parametrize('mode', ['auto', 'insights'])
+async def test_foreign_and_tampered_cursors(cw: Env, mode: str) -> None:
+    for index in range(5):
+        cw.put(10 - index, f'event {index}')
+    host = cw.host(query_mode=mode)
+    first = await host.search(
+        cw.query(filters=['message:contains:event'], limit=2)
+    )
+    cursor = first.body['next_cursor']
+    before = len(cw.fake.requests)
+    payload, _, check = cursor.partition('.')
+    for bad in (
+        cursor[:-2] + ('AA' if not cursor.endswith('AA') else 'BB'),
+        payload[:-4] + 'AAAA.' + check,
+        'garbage',
+        'e30.' + check,
+    ):
+        response = await host.search(
+            cw.query(filters=['message:contains:event'], limit=2, cursor=bad)
+        )
+        assert response.status == 409, bad
+    other = await host.search(
+        cw.query(filters=['message:contains:other'], limit=2, cursor=cursor)
+    )
+    assert other.status == 409
+    other_mode = 'insights' if mode == 'auto' else 'auto'
+    switched = await cw.host(query_mode=other_mode).search(
+        cw.query(filters=['message:contains:event'], limit=2, cursor=cursor)
+    )
+    assert switched.status == 409
+    assert len(cw.fake.requests) == before
+
+
+async def test_stream_prefix_and_group_templates(cw: Env) -> None:
+    group = '/aweber/production/billing-api'
+    cw.fake.add_group(group)
+    cw.fake.put(group, 'production-web', cw.at(3), 'wanted')
+    cw.fake.put(group, 'staging-web', cw.at(2), 'other stream')
+    host = cw.host(
+        log_group_template='/${org_slug}/${environment}/${project_slug}',
+        log_stream_prefix_template='${environment}-',
+    )
+    for mode_filters in (['message:contains:e'], []):
+        response = await host.search(cw.query(filters=mode_filters))
+        assert [e['message'] for e in response.body['entries']] == ['wanted']
