@@ -306,7 +306,11 @@ def wheels(session: nox.Session) -> None:
             loaded = json.loads(str(report))
             session.log(f'imbi-common {version}: {loaded}')
             names = {p['slug'] for p in loaded['plugins']}
-            if loaded['errors'] or loaded['skipped'] or names != set(slugs):
+            if (
+                loaded['errors']
+                or loaded['skipped']
+                or names != set(slugs.values())
+            ):
                 session.error(f'imbi-common {version}: not all plugins load')
         for name, whl in sorted(plugins.items()):
             python = _venv_with(
