@@ -10,10 +10,9 @@ import typing
 
 import pytest
 from imbi_common.plugins import LogQuery
+from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
 from imbi_plugin_testing import Host, SecretScan
 from imbi_plugin_testing.fakes.cloudwatch import CloudWatchFake, Key
-
-from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
 
 GROUP = '/aweber/billing-api'
 #: A fixed "now" for searches: cursors are bound to the time range.

@@ -46,7 +46,8 @@ async def test_insights_path_for_levels(cw: Env) -> None:
         ('ERROR payment failed', 'error'),
     ]
     raw = response.body['entries'][0]['raw']
-    assert raw['ptr'] and raw['log_stream'] == 'web-1'
+    assert raw['ptr']
+    assert raw['log_stream'] == 'web-1'
     assert raw['ingestion_time'].endswith('+00:00')
     assert response.body['next_cursor'] is None
     assert cw.fake.operations()[0] == 'StartQuery'

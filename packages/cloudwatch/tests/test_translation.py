@@ -5,11 +5,10 @@ import typing
 
 import pytest
 from imbi_common.plugins import LogFilter, LogQuery
-from imbi_plugin_testing import make_context
-from imbi_plugin_testing.fakes.cloudwatch import compile_insights
-
 from imbi_plugin_cloudwatch import options as options_module
 from imbi_plugin_cloudwatch import query as q
+from imbi_plugin_testing import make_context
+from imbi_plugin_testing.fakes.cloudwatch import compile_insights
 
 END = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
 START = END - datetime.timedelta(minutes=30)
@@ -31,7 +30,7 @@ def log_query(
     parsed = []
     for text in filters:
         field, op, value = text.split(':', 2)
-        parsed.append(LogFilter(field=field, op=op, value=value))  # type: ignore[arg-type]
+        parsed.append(LogFilter(field=field, op=op, value=value))
     return LogQuery(
         start_time=start,
         end_time=END,
@@ -85,7 +84,10 @@ def test_text_filter_patterns(filters: tuple[str, ...], expected: str) -> None:
     ],
 )
 def test_json_filter_patterns(filters: tuple[str, ...], expected: str) -> None:
-    raw = {'message_format': 'json', 'message_field': 'msg'}
+    raw: dict[str, typing.Any] = {
+        'message_format': 'json',
+        'message_field': 'msg',
+    }
     if 'severity' in expected:
         raw['level_field'] = 'severity'
     assert pattern(*filters, **raw) == expected
