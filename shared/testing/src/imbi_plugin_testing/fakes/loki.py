@@ -590,15 +590,22 @@ class LokiFake(StandIn):
 
     def __init__(self, *, auth_enabled: bool = True) -> None:
         super().__init__()
-        self.auth_enabled = auth_enabled
-        self.users: dict[str, str] = {}
-        self.tokens: set[str] = set()
-        self.max_entries = MAX_ENTRIES
         self.lock = threading.RLock()
-        #: tenant -> labels key -> stream
-        self.tenants: dict[str, dict[str, Stream]] = {}
-        #: What "now" is for default time ranges (None: the clock).
-        self.now_ns: int | None = None
+        self.auth_enabled = auth_enabled
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every stream, request, fault and gateway credential."""
+        with self.lock:
+            self.users: dict[str, str] = {}
+            self.tokens: set[str] = set()
+            self.max_entries = MAX_ENTRIES
+            #: tenant -> labels key -> stream
+            self.tenants: dict[str, dict[str, Stream]] = {}
+            #: What "now" is for default time ranges (None: the clock).
+            self.now_ns: int | None = None
+            self.requests.clear()
+            self.clear_faults()
 
     # -- state ----------------------------------------------------------
 
