@@ -1,0 +1,65 @@
+"""Option coercion and defaults (the host applies none)."""
+
+import pytest
+from imbi_plugin_github_identity.options import Options, read_options
+
+
+def test_defaults() -> None:
+    assert read_options({}) == Options(
+        github_url='https://github.com',
+        api_url='https://api.github.com',
+        use_pkce=True,
+        allow_signup=False,
+        include_organizations=True,
+        timeout_seconds=8,
+    )
+
+
+@pytest.mark.parametrize(
+    ('github_url', 'api_url'),
+    [
+        ('https://github.com', 'https://api.github.com'),
+        ('https://github.example.com/', 'https://github.example.com/api/v3'),
+        ('http://10.0.0.5:8080', 'http://10.0.0.5:8080/api/v3'),
+        ('https://acme.ghe.com', 'https://api.acme.ghe.com'),
+    ],
+)
+def test_api_url_is_derived(github_url: str, api_url: str) -> None:
+    assert read_options({'github_url': github_url}).api_url == api_url
+
+
+def test_api_url_can_be_set() -> None:
+    options = read_options(
+        {'github_url': 'https://g.example.com', 'api_url': 'https://api.g/'}
+    )
+    assert options.api_url == 'https://api.g'
+
+
+@pytest.mark.parametrize(
+    ('value', 'expected'),
+    [(True, True), (0, False), (1, True), ('Yes', True), ('off', False)],
+)
+def test_booleans(value: object, expected: bool) -> None:
+    assert read_options({'allow_signup': value}).allow_signup is expected
+
+
+@pytest.mark.parametrize(('value', 'expected'), [(3, 3), ('12', 12), ('', 8)])
+def test_timeout(value: object, expected: int) -> None:
+    assert read_options({'timeout_seconds': value}).timeout_seconds == expected
+
+
+@pytest.mark.parametrize(
+    ('raw', 'name'),
+    [
+        ({'allow_signup': 2}, 'allow_signup'),
+        ({'include_organizations': 'sometimes'}, 'include_organizations'),
+        ({'timeout_seconds': 0}, 'timeout_seconds'),
+        ({'timeout_seconds': True}, 'timeout_seconds'),
+        ({'timeout_seconds': '1.5'}, 'timeout_seconds'),
+        ({'github_url': 42}, 'github_url'),
+        ({'github_url': 'https://github.example.com/?x=1'}, 'github_url'),
+    ],
+)
+def test_invalid(raw: dict[str, object], name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        read_options(raw)
