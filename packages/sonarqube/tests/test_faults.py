@@ -410,3 +410,72 @@ async def test_unreachable_imbi(world: World) -> None:
     )
     assert isinstance(response.error, PluginUnavailableError)
     assert 'unreachable' in str(response.error)
+
+
+@pytest.mark.parametrize(
+    ('body', 'message'),
+    [
+        ({'detail': {'odd': 'shape'}}, 'HTTP 400): Bad Request'),
+        ({'detail': ['plain text']}, 'HTTP 400): plain text'),
+        ({'detail': [{'msg': 'no location'}]}, 'HTTP 400): no location'),
+        ('not json at all', 'HTTP 400): Bad Request'),
+    ],
+)
+async def test_imbi_error_bodies_of_other_shapes(
+    world: World, body: object, message: str
+) -> None:
+    world.imbi.inject(path=PATCH, status=400, body=body)
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY)
+    )
+    assert isinstance(response.error, ValueError)
+    assert message in str(response.error)
+
+
+async def test_other_sonarqube_status_is_unavailable(world: World) -> None:
+    world.sonarqube.inject(path=MEASURES, status=409, body={'errors': []})
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY)
+    )
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'HTTP 409' in str(response.error)
+    assert len(world.sonarqube.requests) == 1
+
+
+async def test_unparsable_retry_after_gets_a_short_backoff(
+    world: World,
+) -> None:
+    world.sonarqube.inject(
+        path=MEASURES, status=503, headers={'Retry-After': 'soon'}
+    )
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY)
+    )
+    assert response.ok, response.body
+
+
+async def test_measures_of_odd_shapes_are_ignored(world: World) -> None:
+    world.sonarqube.inject(
+        path=MEASURES,
+        status=200,
+        body={
+            'component': {
+                'key': KEY,
+                'measures': [
+                    'junk',
+                    {'metric': 'bugs', 'value': '4'},
+                    {'metric': 'coverage'},
+                    {'value': '1'},
+                ],
+            },
+            'metrics': ['junk', {'key': 'bugs', 'type': 'INT'}],
+        },
+    )
+    response = await world.call(
+        'run_action',
+        world.sonarqube.webhook_payload(KEY),
+        {'metrics': {'bugs': '/b', 'coverage': '/c'}},
+    )
+    assert response.ok, response.body
+    assert world.project()['b'] == 4
+    assert 'c' not in world.project()

@@ -5,6 +5,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import types
 import typing
 
 import pydantic
@@ -126,6 +127,21 @@ async def test_callable_ignores_keywords_a_later_gateway_adds(
         attributed_to='usr-1',
     )
     assert world.project()['sonarqube_bugs'] == 3
+
+
+async def test_event_given_as_an_object(world: World) -> None:
+    host = world.host()
+    payload = world.sonarqube.webhook_payload(KEY, branch='release')
+    await actions.update_project_from_webhook(
+        ctx=host.context('webhook'),
+        credentials=host.credentials,
+        external_identifier=KEY,
+        action_config=UpdateProjectConfig.model_validate(
+            {**CONFIG, 'branches': ['release']}
+        ),
+        event=types.SimpleNamespace(type='analysis', payload=payload),
+    )
+    assert world.project()['sonarqube_bugs'] == 5
 
 
 def _run_action(config: str) -> typing.Any:

@@ -124,7 +124,7 @@ async def test_skipped_deliveries_touch_nothing(
     reason: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    payload = world.sonarqube.webhook_payload(KEY, **delivery)  # type: ignore[arg-type]
+    payload = world.sonarqube.webhook_payload(KEY, **delivery)
     before = dict(world.project())
     with caplog.at_level(logging.INFO, logger='imbi_plugin_sonarqube'):
         response = await world.call(
