@@ -87,14 +87,48 @@ _IDEMPOTENT = frozenset(
 
 _session_lock = threading.Lock()
 _shared: list[boto3.session.Session] = []
+#: botocore's DEBUG wire dumps: signed headers, canonical requests and
+#: response bodies (STS answers hold the assumed role's secret key).
+WIRE_LOGGERS = ('botocore.endpoint', 'botocore.auth', 'botocore.parsers')
+_WIRE_SECRETS = (
+    (re.compile(r'(Credential=)[^/\s,]+'), r'\1***'),
+    (
+        re.compile(
+            r'(x-amz-security-token[\'"]?\s*[:=]\s*b?[\'"]?)[^\'"\s,}]+',
+            re.IGNORECASE,
+        ),
+        r'\1***',
+    ),
+    (
+        re.compile(r'<(AccessKeyId|SecretAccessKey|SessionToken)>[^<]*'),
+        r'<\1>***',
+    ),
+)
+
+
+class RedactWireDumps(logging.Filter):
+    """Mask AWS keys in botocore's DEBUG request and response dumps."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.DEBUG:
+            text = record.getMessage()
+            for pattern, replacement in _WIRE_SECRETS:
+                text = pattern.sub(replacement, text)
+            record.msg, record.args = text, None
+        return True
 
 
 def shared_session() -> boto3.session.Session:
-    """The module's boto3 session: service models only, no credentials."""
+    """The module's boto3 session: service models only, no credentials.
+
+    Created on first use, when the wire-dump redaction is installed too.
+    """
     with _session_lock:
         if not _shared:
             import boto3.session
 
+            for name in WIRE_LOGGERS:
+                logging.getLogger(name).addFilter(RedactWireDumps())
             _shared.append(boto3.session.Session())
         return _shared[0]
 
@@ -310,9 +344,9 @@ class Calls:
             try:
                 return await self._thread(method, **params)
             except Exception as exc:
-                error, retry = self._classify(operation, exc, attempt)
+                error, retries = self._classify(operation, exc)
             delay = BACKOFF_SECONDS * 2**attempt * random.uniform(0.5, 1.5)  # noqa: S311
-            if not retry or attempt >= MAX_RETRIES:
+            if attempt >= retries:
                 raise error
             if self.remaining() < delay + CONNECT_TIMEOUT_SECONDS:
                 raise error
@@ -323,9 +357,9 @@ class Calls:
             await asyncio.sleep(delay)
 
     def _classify(
-        self, operation: str, exc: Exception, attempt: int
-    ) -> tuple[Exception, bool]:
-        """The exception to raise for ``exc`` and whether to retry."""
+        self, operation: str, exc: Exception
+    ) -> tuple[Exception, int]:
+        """The exception to raise for ``exc`` and how often to retry."""
         from botocore import exceptions as boto_errors
         from botocore.parsers import ResponseParserError
 
@@ -346,7 +380,7 @@ class Calls:
         if isinstance(exc, boto_errors.ReadTimeoutError):
             return PluginTimeoutError(
                 f'{service} did not answer {operation} in time'
-            ), False
+            ), 0
         if isinstance(
             exc, (boto_errors.ConnectionError, boto_errors.HTTPClientError)
         ):
@@ -361,24 +395,24 @@ class Calls:
             return PluginUnavailableError(
                 f'{service} could not be reached for {operation} '
                 f'({type(exc).__name__})'
-            ), not sent or operation in _IDEMPOTENT
+            ), MAX_RETRIES if not sent or operation in _IDEMPOTENT else 0
         if isinstance(exc, ResponseParserError):
             return PluginUnavailableError(
                 f'{service} sent a response to {operation} that could not '
                 'be read'
-            ), False
+            ), 0
         if isinstance(exc, boto_errors.ParamValidationError):
-            return ValueError(self.scrub(str(exc))), False
+            return ValueError(self.scrub(str(exc))), 0
         if isinstance(exc, boto_errors.BotoCoreError):
             return PluginUnavailableError(
                 f'{service} {operation} failed: {type(exc).__name__}: '
                 f'{self.scrub(str(exc))}'
-            ), False
+            ), 0
         raise exc
 
     def _map_aws(
         self, operation: str, error: AwsError
-    ) -> tuple[Exception, bool]:
+    ) -> tuple[Exception, int]:
         service = 'STS' if operation == 'AssumeRole' else 'CloudWatch Logs'
         message = self.scrub(error.message)
         if error.code in AUTH_CODES:
@@ -386,7 +420,7 @@ class Calls:
             return PluginAuthenticationFailed(
                 f'{service} rejected the credentials for {operation} '
                 f'({error.code}){detail}'
-            ), False
+            ), 0
         if error.code == 'ResourceNotFoundException' and operation in (
             'FilterLogEvents',
             'StartQuery',
@@ -395,7 +429,7 @@ class Calls:
             return ValueError(
                 f'log group {self.options.log_group!r} does not exist in '
                 f'{self.options.region} (check log_group_template)'
-            ), False
+            ), 0
         if error.code == 'InvalidParameterException' and (
             TOKEN_INVALID in error.message
         ):
@@ -403,28 +437,26 @@ class Calls:
 
             return CursorExpiredError(
                 'the cursor has expired; start the search again'
-            ), False
+            ), 0
         if error.code == 'MalformedQueryException':
             return ValueError(
                 f'CloudWatch Logs Insights rejected the query: {message}'
-            ), False
+            ), 0
         if error.code == 'LimitExceededException':
             return PluginUnavailableError(
                 f'CloudWatch Logs limit exceeded ({message}); retry later'
-            ), operation == 'StartQuery'
+            ), 1
         if error.code in ('InvalidParameterException', 'ValidationError'):
-            return ValueError(
-                f'{service} rejected {operation}: {message}'
-            ), False
+            return ValueError(f'{service} rejected {operation}: {message}'), 0
         retry = error.code in THROTTLE_CODES or error.code in UNAVAILABLE_CODES
         if retry or error.status >= 500:
             return PluginUnavailableError(
                 f'{service} is unavailable ({error.code}): {message}; '
                 'retry in a few seconds'
-            ), retry or operation in _IDEMPOTENT
+            ), MAX_RETRIES if retry or operation in _IDEMPOTENT else 0
         return PluginUnavailableError(
             f'{service} {operation} failed ({error.code}): {message}'
-        ), False
+        ), 0
 
     def scrub(self, text: str) -> str:
         """First line of an upstream message, without credential values."""

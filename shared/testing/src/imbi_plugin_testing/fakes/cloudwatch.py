@@ -656,6 +656,8 @@ class CloudWatchFake(StandIn):
         self.polls_scheduled = 1
         self.polls_running = 1
         self.max_concurrent_queries = 30
+        #: How new queries end: Complete, Failed, Cancelled or Timeout.
+        self.query_outcome = 'Complete'
         self.rng = random.Random(6)  # noqa: S311
         self._faults_by_op: dict[str, list[_OpFault]] = {}
         self._ids = itertools.count(1)
@@ -1051,6 +1053,7 @@ class CloudWatchFake(StandIn):
             rows=rows,
             matched=matched,
             scanned=len(events),
+            final_status=self.query_outcome,
         )
         self.queries[query.query_id] = query
         return {'queryId': query.query_id}
