@@ -39,6 +39,8 @@ MAX_RETRIES = 2
 BACKOFF_SECONDS = 0.25
 _CAS_MISMATCH = 'check-and-set parameter did not match'
 _NO_HANDLER = 'no handler for route'
+#: Older Vaults wrap messages: '1 error occurred:\n\t* permission denied'
+_FRAMING = ('error occurred:', 'errors occurred:')
 
 R = typing.TypeVar('R')
 
@@ -115,7 +117,7 @@ class VaultResponseError(Exception):
         for error in self.errors:
             for line in error.splitlines():
                 line = line.strip().removeprefix('* ').strip()
-                if line and not line.endswith('error occurred:'):
+                if line and not line.endswith(_FRAMING):
                     lines.append(line)
         return '; '.join(lines) or f'HTTP {self.status}'
 

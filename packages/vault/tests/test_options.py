@@ -1,0 +1,155 @@
+"""The options accessor: defaults, coercion, validation, the folder."""
+
+import typing
+
+import pytest
+from imbi_plugin_testing import make_context
+from imbi_plugin_vault import options as plugin_options
+from imbi_plugin_vault.plugin import VaultPlugin
+
+URL = 'https://vault.example.com:8200'
+
+
+def read(**values: typing.Any) -> plugin_options.VaultOptions:
+    return plugin_options.read_options(
+        make_context('configuration', options={'url': URL, **values})
+    )
+
+
+def test_defaults_are_the_manifest_defaults() -> None:
+    options = read()
+    assert options == plugin_options.VaultOptions(
+        url=URL,
+        mount_path='secret',
+        kv_version=2,
+        path_template='${org_slug}/${project_slug}',
+        namespace=None,
+        delete_mode='soft',
+        max_concurrency=8,
+        timeout_seconds=8,
+        verify_tls=True,
+    )
+    manifest_defaults = {
+        o.name: o.default
+        for o in VaultPlugin.manifest.options
+        if o.default is not None
+    }
+    assert manifest_defaults == plugin_options.DEFAULTS
+
+
+@pytest.mark.parametrize(
+    ('values', 'expected'),
+    [
+        ({'kv_version': 1}, {'kv_version': 1}),
+        ({'kv_version': '1'}, {'kv_version': 1}),
+        ({'kv_version': ' 2 '}, {'kv_version': 2}),
+        ({'max_concurrency': '16'}, {'max_concurrency': 16}),
+        ({'timeout_seconds': 3}, {'timeout_seconds': 3}),
+        ({'verify_tls': 'false'}, {'verify_tls': False}),
+        ({'verify_tls': 'True'}, {'verify_tls': True}),
+        ({'verify_tls': False}, {'verify_tls': False}),
+        ({'verify_tls': 0}, {'verify_tls': False}),
+        ({'verify_tls': '1'}, {'verify_tls': True}),
+        ({'delete_mode': 'destroy'}, {'delete_mode': 'destroy'}),
+        ({'delete_mode': ''}, {'delete_mode': 'soft'}),
+        ({'namespace': 'team-a/'}, {'namespace': 'team-a'}),
+        ({'namespace': '  '}, {'namespace': None}),
+        ({'mount_path': '/teams/kv/'}, {'mount_path': 'teams/kv'}),
+        ({'url': URL + '/'}, {'url': URL}),
+        ({'max_concurrency': None}, {'max_concurrency': 8}),
+    ],
+)
+def test_coercion(
+    values: dict[str, typing.Any], expected: dict[str, typing.Any]
+) -> None:
+    options = read(**values)
+    for name, value in expected.items():
+        assert getattr(options, name) == value
+
+
+@pytest.mark.parametrize(
+    ('values', 'option'),
+    [
+        ({'url': ''}, 'url'),
+        ({'url': 'vault.example.com'}, 'url'),
+        ({'url': 'ftp://vault.example.com'}, 'url'),
+        ({'url': 'https://user:pw@vault.example.com'}, 'url'),
+        ({'url': 'https://vault.example.com?token=x'}, 'url'),
+        ({'url': 8200}, 'url'),
+        ({'mount_path': '../sys'}, 'mount_path'),
+        ({'mount_path': 'a//b'}, 'mount_path'),
+        ({'mount_path': '/'}, 'mount_path'),
+        ({'kv_version': '3'}, 'kv_version'),
+        ({'kv_version': True}, 'kv_version'),
+        ({'kv_version': 2.0}, 'kv_version'),
+        ({'delete_mode': 'purge'}, 'delete_mode'),
+        ({'max_concurrency': 0}, 'max_concurrency'),
+        ({'max_concurrency': '65'}, 'max_concurrency'),
+        ({'max_concurrency': 'many'}, 'max_concurrency'),
+        ({'max_concurrency': True}, 'max_concurrency'),
+        ({'timeout_seconds': -1}, 'timeout_seconds'),
+        ({'timeout_seconds': []}, 'timeout_seconds'),
+        ({'verify_tls': 'maybe'}, 'verify_tls'),
+        ({'verify_tls': 2}, 'verify_tls'),
+        ({'namespace': 5}, 'namespace'),
+        ({'path_template': 7}, 'path_template'),
+        ({'path_template': '${org_slug}/${secret}'}, 'path_template'),
+    ],
+)
+def test_invalid_option_names_it(
+    values: dict[str, typing.Any], option: str
+) -> None:
+    with pytest.raises(ValueError, match=f"'{option}'"):
+        read(**values)
+
+
+def test_url_is_required() -> None:
+    with pytest.raises(ValueError, match="'url' is required"):
+        plugin_options.read_options(make_context('configuration'))
+
+
+@pytest.mark.parametrize(
+    ('template', 'fields', 'folder'),
+    [
+        ('${org_slug}/${project_slug}', {}, 'aweber/billing-api'),
+        ('/apps/${project_id}/', {}, 'apps/prj-0001'),
+        ('${team_slug}/${environment}', {}, 'payments/production'),
+        ('fixed', {}, 'fixed'),
+    ],
+)
+def test_project_folder(
+    template: str, fields: dict[str, typing.Any], folder: str
+) -> None:
+    ctx = make_context(
+        'configuration',
+        options={'url': URL, 'path_template': template},
+        **fields,
+    )
+    options = plugin_options.read_options(ctx)
+    assert plugin_options.project_folder(options, ctx) == folder
+
+
+@pytest.mark.parametrize(
+    ('template', 'fields', 'message'),
+    [
+        ('${org_slug}/${environment}', {'environment': None}, 'empty'),
+        ('${org_slug}/${team_slug}', {'team_slug': ''}, 'empty'),
+        ('${org_slug}/../other', {}, '".."'),
+        ('${org_slug}//${project_slug}', {}, 'empty segment'),
+        ('${org_slug}/./x', {}, '"."'),
+        ('x/${project_slug}', {'project_slug': '..'}, '".."'),
+        ('x/\ty', {}, 'control'),
+    ],
+)
+def test_bad_folder(
+    template: str, fields: dict[str, typing.Any], message: str
+) -> None:
+    ctx = make_context(
+        'configuration',
+        options={'url': URL, 'path_template': template},
+        **fields,
+    )
+    options = plugin_options.read_options(ctx)
+    with pytest.raises(ValueError, match="'path_template'") as caught:
+        plugin_options.project_folder(options, ctx)
+    assert message in str(caught.value)
