@@ -148,6 +148,11 @@ def _redirect(url: str, params: dict[str, str]) -> str:
     )
 
 
+def _found(location: str) -> starlette.responses.Response:
+    """GitHub's browser redirects are 302 Found."""
+    return starlette.responses.RedirectResponse(location, 302)
+
+
 def _callback_matches(app: OAuthApp, redirect_uri: str) -> bool:
     """GitHub's rules: GitHub Apps match a callback URL exactly; OAuth
     Apps need the same scheme, host and port and a path below the
@@ -191,7 +196,9 @@ def _validate_authorize(
                 **back,
             },
         )
-        raise AuthorizeError(starlette.responses.RedirectResponse(location))
+        raise AuthorizeError(
+            starlette.responses.RedirectResponse(location, 302)
+        )
     problem = None
     if app.suspended:
         problem = (
@@ -212,7 +219,9 @@ def _validate_authorize(
             callback,
             {'error': problem[0], 'error_description': problem[1], **back},
         )
-        raise AuthorizeError(starlette.responses.RedirectResponse(location))
+        raise AuthorizeError(
+            starlette.responses.RedirectResponse(location, 302)
+        )
     return app, callback
 
 
@@ -388,9 +397,7 @@ def _refresh(
     ):
         return _oauth_error(request, 'bad_refresh_token')
     refresh.dead = True
-    old = fake.tokens.get(refresh.access_token)
-    if old is not None:
-        old.revoked = True
+    fake.tokens[refresh.access_token].revoked = True
     return _token_answer(request, _issue(fake, app, refresh.user_login, []))
 
 
@@ -485,7 +492,7 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
             return starlette.responses.HTMLResponse(
                 '<p>Incorrect username or password.</p>', 422
             )
-        return starlette.responses.RedirectResponse(location, 302)
+        return _found(location)
 
     async def access_token(
         request: starlette.requests.Request,
