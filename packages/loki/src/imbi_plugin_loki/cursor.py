@@ -54,8 +54,10 @@ def encode(key: bytes, boundary_ns: int, seen: set[bytes]) -> str:
 def decode(key: bytes, cursor: str) -> tuple[int, frozenset[bytes]]:
     """(boundary ns, ids seen there), or ``CursorExpiredError``."""
     try:
-        raw = base64.urlsafe_b64decode(
-            cursor.encode('ascii') + b'=' * (-len(cursor) % 4)
+        raw = base64.b64decode(
+            cursor.encode('ascii') + b'=' * (-len(cursor) % 4),
+            altchars=b'-_',
+            validate=True,
         )
     except binascii.Error, UnicodeEncodeError, ValueError:
         raise CursorExpiredError('the cursor is not valid') from None

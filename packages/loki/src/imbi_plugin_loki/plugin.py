@@ -205,7 +205,7 @@ class LokiPlugin(LogsPlugin):
         answers = await _within_budget(opts, authorization, call)
         labels = results.label_names(answers[0])
         fields = (
-            results.sampled_fields(answers[1], set(labels))
+            results.sampled_fields(answers[1], {'message', *labels})
             if len(answers) > 1
             else []
         )

@@ -177,15 +177,15 @@ def label_names(data: typing.Any) -> list[str]:
     return [name for name in data if not name.startswith('__')]
 
 
-def sampled_fields(data: typing.Any, stream_labels: set[str]) -> list[str]:
-    """Names parsed out of sampled lines (labels not on the stream)."""
+def sampled_fields(data: typing.Any, known: set[str]) -> list[str]:
+    """Names parsed out of sampled lines that are not ``known`` already."""
     names: set[str] = set()
     try:
         for stream in _result(data, 'streams'):
             names.update(stream['stream'])
     except KeyError, TypeError:
         raise _unexpected('stream in the sample') from None
-    return sorted(n for n in names - stream_labels if not n.startswith('__'))
+    return sorted(n for n in names - known if not n.startswith('__'))
 
 
 def humanize(name: str) -> str:

@@ -1,0 +1,143 @@
+"""The cursor: opaque, URL-safe, versioned and bound to its query."""
+
+import base64
+import datetime
+import re
+import typing
+
+import pytest
+from imbi_common.plugins import CursorExpiredError
+from imbi_plugin_loki import cursor
+
+if typing.TYPE_CHECKING:
+    from conftest import Loki
+
+SECOND = 1_000_000_000
+KEY = cursor.fingerprint('{a="b"}', 1, 2, 'tenant', 'http://loki')
+
+
+def test_round_trip_and_url_safety() -> None:
+    seen = {cursor.entry_id('s', f'line {i}') for i in range(3)}
+    token = cursor.encode(KEY, 123_456_789, seen)
+    assert re.fullmatch(r'[A-Za-z0-9_-]+', token)
+    assert cursor.decode(KEY, token) == (123_456_789, frozenset(seen))
+
+
+def test_fingerprint_covers_every_part_of_the_query() -> None:
+    parts: list[tuple[str, int, int, str | None, str]] = [
+        ('{a="b"}', 1, 2, 'tenant', 'http://loki'),
+        ('{a="c"}', 1, 2, 'tenant', 'http://loki'),
+        ('{a="b"}', 0, 2, 'tenant', 'http://loki'),
+        ('{a="b"}', 1, 3, 'tenant', 'http://loki'),
+        ('{a="b"}', 1, 2, None, 'http://loki'),
+        ('{a="b"}', 1, 2, 'tenant', 'http://other'),
+    ]
+    assert len({cursor.fingerprint(*p) for p in parts}) == len(parts)
+
+
+def _reencoded(token: str, change: typing.Callable[[bytearray], None]) -> str:
+    raw = bytearray(base64.urlsafe_b64decode(token + '=' * (-len(token) % 4)))
+    change(raw)
+    return base64.urlsafe_b64encode(bytes(raw)).rstrip(b'=').decode()
+
+
+@pytest.mark.parametrize(
+    ('mangle', 'reason'),
+    [
+        (lambda t: t[:-2], 'not valid'),
+        (lambda t: '!!' + t, 'not valid'),
+        (lambda t: 'é', 'not valid'),
+        (lambda t: 'AQ', 'not valid'),
+        (lambda t: '', 'another version'),
+        (
+            lambda t: _reencoded(t, lambda raw: raw.__setitem__(0, 2)),
+            'another version',
+        ),
+        (
+            lambda t: _reencoded(
+                t, lambda raw: raw.__setitem__(20, raw[20] ^ 1)
+            ),
+            'altered',
+        ),
+        (
+            lambda t: _reencoded(t, lambda raw: raw.extend(b'12345678')),
+            'altered',
+        ),
+    ],
+)
+def test_bad_tokens(mangle: typing.Callable[[str], str], reason: str) -> None:
+    token = cursor.encode(KEY, 42, {cursor.entry_id('s', 'x')})
+    with pytest.raises(CursorExpiredError, match=reason):
+        cursor.decode(KEY, mangle(token))
+
+
+async def _first_cursor(loki: Loki, **query: typing.Any) -> str:
+    loki.push(
+        [(loki.now_ns - (i + 1) * SECOND, f'line {i}') for i in range(5)],
+        level='error',
+    )
+    response = await loki.host().search(loki.query(limit=2, **query))
+    token = response.result.next_cursor
+    assert token is not None
+    return typing.cast(str, token)
+
+
+@pytest.mark.parametrize(
+    ('options', 'change'),
+    [
+        ({}, {'filters': ['message:contains:line 3']}),
+        ({}, {'levels': ['warn']}),
+        ({}, {'start': datetime.datetime(2026, 11, 25, 11, 54)}),
+        ({}, {'end': datetime.datetime(2026, 11, 25, 11, 59, 59)}),
+        ({'selector_template': '{service_name=~"billing.*"}'}, {}),
+        ({'tenant': 'team-b'}, {}),
+        ({'line_format': 'logfmt'}, {}),
+    ],
+)
+async def test_cursor_of_another_query_is_expired(
+    loki: Loki, options: dict[str, str], change: dict[str, typing.Any]
+) -> None:
+    token = await _first_cursor(loki)
+    before = len(loki.fake.requests)
+    query = loki.query(limit=2, **change).model_copy(update={'cursor': token})
+    response = await loki.host(**options).search(query)
+    assert response.status == 409
+    assert response.body == {'error': 'cursor_expired'}
+    assert isinstance(response.error, CursorExpiredError)
+    assert len(loki.fake.requests) == before
+
+
+async def test_tampered_cursor_is_expired_without_a_request(
+    loki: Loki,
+) -> None:
+    token = await _first_cursor(loki)
+    before = len(loki.fake.requests)
+    flipped = token[:-3] + ('A' if token[-3] != 'A' else 'B') + token[-2:]
+    query = loki.query(limit=2).model_copy(update={'cursor': flipped})
+    response = await loki.host().search(query)
+    assert response.status == 409
+    assert len(loki.fake.requests) == before
+
+
+async def test_cursor_survives_a_new_limit(loki: Loki) -> None:
+    token = await _first_cursor(loki)
+    query = loki.query(limit=10).model_copy(update={'cursor': token})
+    response = await loki.host().search(query)
+    assert [e.message for e in response.result.entries] == [
+        'line 2',
+        'line 3',
+        'line 4',
+    ]
+    assert response.result.next_cursor is None
+    assert loki.queries()[-1]['end'] == str(loki.now_ns - 2 * SECOND + 1)
+
+
+async def test_cursor_with_several_environments_is_a_host_400(
+    loki: Loki,
+) -> None:
+    token = await _first_cursor(loki)
+    query = loki.query(limit=2).model_copy(update={'cursor': token})
+    response = await loki.host().search(
+        query, environments=['production', 'staging']
+    )
+    assert response.status == 400

@@ -1,0 +1,160 @@
+"""histogram(): deterministic buckets, exact edges, levels, summing."""
+
+import datetime
+import typing
+
+import pytest
+from imbi_plugin_loki.plugin import LokiPlugin
+from imbi_plugin_testing import make_context
+
+if typing.TYPE_CHECKING:
+    from conftest import Loki
+
+SECOND = 1_000_000_000
+START = datetime.datetime(2026, 11, 25, 11, 0, tzinfo=datetime.UTC)
+START_NS = int(START.timestamp()) * SECOND
+
+
+def _query(loki: Loki, minutes: int = 10, **fields: typing.Any) -> typing.Any:
+    return loki.query(
+        start=START, end=START + datetime.timedelta(minutes=minutes), **fields
+    )
+
+
+async def test_request_and_zero_filled_buckets(loki: Loki) -> None:
+    response = await loki.host().histogram(_query(loki), bucket_count=10)
+    assert response.status == 200, response.body
+    buckets = response.result
+    assert [b.timestamp for b in buckets] == [
+        START + datetime.timedelta(minutes=k) for k in range(10)
+    ]
+    assert all(b.count == 0 and b.levels == {} for b in buckets)
+    (params,) = loki.queries()
+    assert params == {
+        'query': (
+            'sum by (level) (count_over_time({service_name="billing-api"} '
+            '[60s]))'
+        ),
+        'start': str(START_NS + 60 * SECOND - 1),
+        'end': str(START_NS + 600 * SECOND),
+        'step': '60',
+    }
+
+
+async def test_an_entry_on_a_bucket_edge_lands_in_one_bucket(
+    loki: Loki,
+) -> None:
+    step = 60 * SECOND
+    loki.push(
+        [
+            (START_NS - 1, 'before the range'),
+            (START_NS, 'first instant of bucket 0'),
+            (START_NS + step - 1, 'last instant of bucket 0'),
+            (START_NS + step, 'first instant of bucket 1'),
+            (START_NS + 5 * step, 'first instant of bucket 5'),
+            (START_NS + 10 * step - 1, 'last instant of bucket 9'),
+            (START_NS + 10 * step, 'the end, excluded'),
+        ]
+    )
+    response = await loki.host().histogram(_query(loki), bucket_count=10)
+    counts = [b.count for b in response.result]
+    assert counts == [2, 1, 0, 0, 0, 1, 0, 0, 0, 1]
+    assert sum(counts) == 5
+
+
+@pytest.mark.parametrize(
+    ('minutes', 'bucket_count', 'step_seconds'),
+    [
+        (5, 7, 43),  # ceil(300 / 7)
+        (1, 120, 1),  # at least one second
+        (60, 60, 60),
+        (60 * 24, 1440, 60),
+        (10, 1, 600),
+    ],
+)
+async def test_step_is_whole_seconds_rounded_up(
+    loki: Loki, minutes: int, bucket_count: int, step_seconds: int
+) -> None:
+    response = await loki.host().histogram(
+        _query(loki, minutes), bucket_count=bucket_count
+    )
+    assert response.status == 200, response.body
+    buckets = response.result
+    assert len(buckets) == bucket_count
+    step = datetime.timedelta(seconds=step_seconds)
+    assert [b.timestamp for b in buckets] == [
+        START + k * step for k in range(bucket_count)
+    ]
+    assert loki.queries()[0]['step'] == str(step_seconds)
+
+
+async def test_levels_per_bucket(loki: Loki) -> None:
+    minute = 60 * SECOND
+    loki.push([(START_NS + 1, 'a'), (START_NS + 2, 'b')], level='ERROR')
+    loki.push([(START_NS + 3, 'c')], level='error')
+    loki.push([(START_NS + minute, 'd')], level='info')
+    loki.push([(START_NS + minute + 1, 'e')])
+    response = await loki.host().histogram(_query(loki, 2), bucket_count=2)
+    first, second = response.result
+    assert (first.count, first.levels) == (3, {'error': 3})
+    assert (second.count, second.levels) == (2, {'info': 1})
+
+
+async def test_filters_and_levels_as_in_search(loki: Loki) -> None:
+    loki.push([(START_NS + 1, 'boom'), (START_NS + 2, 'fine')], level='warn')
+    loki.push([(START_NS + 3, 'boom')], level='WARNING')
+    loki.push([(START_NS + 4, 'boom')], level='error')
+    query = _query(
+        loki, 1, filters=['message:contains:boom'], levels=['warning']
+    )
+    response = await loki.host().histogram(query, bucket_count=1)
+    (bucket,) = response.result
+    assert (bucket.count, bucket.levels) == (2, {'warn': 1, 'warning': 1})
+    assert loki.queries()[0]['query'] == (
+        'sum by (level) (count_over_time({service_name="billing-api"} '
+        '|= "boom" | level=~"(?i)(?:warn|warning)" [60s]))'
+    )
+
+
+async def test_environments_are_summed_by_the_host(loki: Loki) -> None:
+    loki.push([(START_NS + 1, 'p')], env='production', level='info')
+    loki.push(
+        [(START_NS + 2, 's'), (START_NS + 61 * SECOND, 't')],
+        env='staging',
+        level='info',
+    )
+    host = loki.host(
+        selector_template='{service_name="${project_slug}", env="${environment}"}'
+    )
+    response = await host.histogram(
+        _query(loki, 2), environments=['production', 'staging'], bucket_count=2
+    )
+    assert response.status == 200, response.body
+    assert [(b.count, b.levels) for b in response.result] == [
+        (2, {'info': 2}),
+        (1, {'info': 1}),
+    ]
+
+
+@pytest.mark.parametrize('bucket_count', [0, 1441])
+async def test_bucket_count_is_checked_before_any_request(
+    loki: Loki, bucket_count: int
+) -> None:
+    ctx = make_context('logs', options=loki.options())
+    with pytest.raises(ValueError, match='bucket_count'):
+        await LokiPlugin().histogram(ctx, {}, _query(loki), bucket_count)
+    assert loki.fake.requests == []
+
+
+async def test_json_lines_count_by_parsed_level(loki: Loki) -> None:
+    loki.push(
+        [
+            (START_NS + 1, '{"level": "Error", "message": "x"}'),
+            (START_NS + 2, 'not json'),
+        ]
+    )
+    response = await loki.host(line_format='json').histogram(
+        _query(loki, 1), bucket_count=1
+    )
+    (bucket,) = response.result
+    assert (bucket.count, bucket.levels) == (2, {'error': 1})
