@@ -136,7 +136,7 @@ async def test_cas_mismatch_is_retried_once(
     """Someone writes the key between Imbi's read and write."""
     vault2.put_imbi('k', 'theirs', 'string')
     real_read = client.VaultClient._read_v2
-    raced = []
+    raced: list[str] = []
 
     def racing_read(self: client.VaultClient, key: str) -> typing.Any:
         read = real_read(self, key)
