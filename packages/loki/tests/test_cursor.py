@@ -95,7 +95,9 @@ async def _first_cursor(loki: Loki, **query: typing.Any) -> str:
     ],
 )
 async def test_cursor_of_another_query_is_expired(
-    loki: Loki, options: dict[str, str], change: dict[str, typing.Any]
+    loki: Loki,
+    options: dict[str, typing.Any],
+    change: dict[str, typing.Any],
 ) -> None:
     token = await _first_cursor(loki)
     before = len(loki.fake.requests)

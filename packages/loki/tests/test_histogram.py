@@ -123,9 +123,8 @@ async def test_environments_are_summed_by_the_host(loki: Loki) -> None:
         env='staging',
         level='info',
     )
-    host = loki.host(
-        selector_template='{service_name="${project_slug}", env="${environment}"}'
-    )
+    template = '{service_name="${project_slug}", env="${environment}"}'
+    host = loki.host(selector_template=template)
     response = await host.histogram(
         _query(loki, 2), environments=['production', 'staging'], bucket_count=2
     )

@@ -19,7 +19,7 @@ def _filters(*specs: str) -> list[LogFilter]:
     out = []
     for spec in specs:
         field, op, value = spec.split(':', 2)
-        out.append(LogFilter(field=field, op=op, value=value))  # type: ignore[arg-type]
+        out.append(LogFilter(field=field, op=op, value=value))
     return out
 
 

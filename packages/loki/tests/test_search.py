@@ -125,7 +125,7 @@ async def test_custom_message_and_level_fields(loki: Loki) -> None:
     )
 
 
-LINES = [
+LINES: list[dict[str, typing.Any]] = [
     {'message': 'GET /health', 'status': '200', 'user': 'admin'},
     {'message': 'POST /api/v1/pay', 'status': '500', 'user': 'madmax'},
     {'message': 'a.b literal', 'status': '404', 'user': 'bob'},

@@ -1,0 +1,92 @@
+"""Options: manifest defaults applied, values coerced, bad ones named."""
+
+import re
+import typing
+
+import pytest
+from imbi_plugin_loki.options import Options, read_options
+from imbi_plugin_loki.plugin import LokiPlugin
+
+URL = 'https://logs.example.com/'
+
+
+def test_defaults_match_the_manifest() -> None:
+    options = read_options({'url': URL})
+    assert options == Options(
+        url='https://logs.example.com',
+        tenant=None,
+        selector_template='{service_name="${project_slug}"}',
+        line_format='raw',
+        level_field='level',
+        message_field='message',
+        timeout_seconds=8,
+        verify_tls=True,
+    )
+    defaults = {
+        o.name: o.default
+        for o in LokiPlugin.manifest.options
+        if o.default is not None
+    }
+    assert defaults == {
+        'selector_template': options.selector_template,
+        'line_format': options.line_format,
+        'level_field': options.level_field,
+        'message_field': options.message_field,
+        'timeout_seconds': options.timeout_seconds,
+        'verify_tls': options.verify_tls,
+    }
+
+
+def test_values_are_coerced() -> None:
+    options = read_options(
+        {
+            'url': URL,
+            'tenant': ' a|b ',
+            'line_format': 'json',
+            'level_field': 'log.level',
+            'message_field': 'msg',
+            'timeout_seconds': '5',
+            'verify_tls': 'false',
+        }
+    )
+    assert options.tenant == 'a|b'
+    assert options.level_field == 'log_level'
+    assert options.timeout_seconds == 5
+    assert options.verify_tls is False
+    assert read_options({'url': URL, 'verify_tls': True}).verify_tls is True
+    assert read_options({'url': URL, 'verify_tls': 'Yes'}).verify_tls is True
+    assert (
+        read_options({'url': URL, 'timeout_seconds': 3}).timeout_seconds == 3
+    )
+    assert (
+        read_options({'url': URL, 'timeout_seconds': ''}).timeout_seconds == 8
+    )
+
+
+@pytest.mark.parametrize(
+    ('overrides', 'message'),
+    [
+        ({'url': None}, "'url' is required"),
+        ({'url': 'ftp://logs'}, "'url' must be an http(s) URL"),
+        ({'url': 'https://'}, "'url' must be an http(s) URL"),
+        ({'url': 'https://u:p@logs'}, "'url' must not carry"),
+        ({'url': 'https://logs?x=1'}, "'url' must not carry"),
+        ({'url': ['https://logs']}, "'url' must be a string"),
+        ({'url': True}, "'url' must be a string"),
+        ({'line_format': 'xml'}, "'line_format' must be one of"),
+        ({'timeout_seconds': 'soon'}, "'timeout_seconds' must be an integer"),
+        ({'timeout_seconds': True}, "'timeout_seconds' must be an integer"),
+        ({'timeout_seconds': 0}, "'timeout_seconds' must be 1..60"),
+        ({'timeout_seconds': 61}, "'timeout_seconds' must be 1..60"),
+        ({'verify_tls': 'maybe'}, "'verify_tls' must be a boolean"),
+        ({'tenant': 'a\nb'}, "'tenant' must be one line"),
+        ({'level_field': 'log-level'}, "option 'level_field'"),
+        ({'message_field': '1st'}, "option 'message_field'"),
+    ],
+)
+def test_bad_options_are_named(
+    overrides: dict[str, typing.Any], message: str
+) -> None:
+    raw = {k: v for k, v in {'url': URL, **overrides}.items() if v is not None}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_options(raw)
