@@ -1097,7 +1097,7 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         ref = body.get('ref')
         if not isinstance(ref, str):
             return invalid('"ref" wasn\'t supplied.')
-        inputs = body.get('inputs') or {}
+        inputs = body.get('inputs', {})
         if not isinstance(inputs, dict):
             return invalid("For 'properties/inputs', it is not an object.")
         if not workflow.dispatchable:
