@@ -1,0 +1,165 @@
+"""The contract suite, the host's multi-environment fan-out, the demo."""
+
+import pathlib
+import subprocess
+import sys
+import typing
+
+from imbi_common.plugins import LogQuery, PluginContext
+from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
+from imbi_plugin_testing import (
+    ContractSpec,
+    Host,
+    check_plugin_contract_async,
+)
+from imbi_plugin_testing.scenarios import Steps, scenario_for
+
+Env = typing.Any
+README = pathlib.Path(__file__).parent.parent / 'README.md'
+TEMPLATE = '/${org_slug}/${environment}/${project_slug}'
+
+
+async def _search(
+    instance: CloudWatchPlugin, ctx: PluginContext, credentials: dict[str, str]
+) -> typing.Any:
+    return await instance.search(ctx, credentials, Host.log_query())
+
+
+async def test_contract() -> None:
+    await check_plugin_contract_async(
+        ContractSpec(
+            plugin=CloudWatchPlugin,
+            readme=README,
+            credentials={
+                'access_key_id': 'AKIACONTRACTSUITE001',
+                'secret_access_key': 'contract-suite-secret',
+            },
+            options=lambda url: {'region': 'us-east-1', 'endpoint_url': url},
+            call=_search,
+            context_kind='logs',
+            missing_credentials=[
+                {},
+                {'access_key_id': 'AKIACONTRACTSUITE001'},
+                {'secret_access_key': 'contract-suite-secret'},
+                {'session_token': 'contract-suite-token'},
+                {'access_key_id': '', 'secret_access_key': ''},
+            ],
+        )
+    )
+
+
+async def test_histogram_and_schema_contract() -> None:
+    """The budget holds for every method, not only search."""
+
+    async def histogram(
+        instance: CloudWatchPlugin,
+        ctx: PluginContext,
+        credentials: dict[str, str],
+    ) -> typing.Any:
+        return await instance.histogram(ctx, credentials, Host.log_query())
+
+    async def schema(
+        instance: CloudWatchPlugin,
+        ctx: PluginContext,
+        credentials: dict[str, str],
+    ) -> typing.Any:
+        return await instance.schema(ctx, credentials)
+
+    for call in (histogram, schema):
+        await check_plugin_contract_async(
+            ContractSpec(
+                plugin=CloudWatchPlugin,
+                readme=README,
+                credentials={
+                    'access_key_id': 'AKIACONTRACTSUITE001',
+                    'secret_access_key': 'contract-suite-secret',
+                },
+                options=lambda url: {
+                    'region': 'us-east-1',
+                    'endpoint_url': url,
+                },
+                call=call,
+                context_kind='logs',
+            )
+        )
+
+
+def _two_environments(cw: Env) -> Host:
+    for environment, count in (('production', 3), ('staging', 2)):
+        group = f'/aweber/{environment}/billing-api'
+        cw.fake.add_group(group)
+        for index in range(count):
+            cw.fake.put(
+                group,
+                'web-1',
+                cw.at(100 + 10 * index + (environment == 'staging')),
+                f'ERROR {environment} {index}',
+            )
+    return cw.host(log_group_template=TEMPLATE)
+
+
+async def test_search_over_two_environments(cw: Env) -> None:
+    host = _two_environments(cw)
+    query: LogQuery = cw.query(filters=['message:contains:ERROR'])
+    response = await host.search(query, environments=['production', 'staging'])
+    assert response.status == 200
+    entries = response.body['entries']
+    assert len(entries) == 5
+    assert {e['raw']['environment'] for e in entries} == {
+        'production',
+        'staging',
+    }
+    assert response.body['next_cursor'] is None
+    insights = await host.search(
+        cw.query(levels=['error']), environments=['production', 'staging']
+    )
+    assert len(insights.body['entries']) == 5
+
+
+async def test_histograms_sum_across_environments(cw: Env) -> None:
+    host = _two_environments(cw)
+    response = await host.histogram(
+        cw.query(), environments=['production', 'staging'], bucket_count=30
+    )
+    assert response.status == 200
+    assert sum(b.count for b in response.result) == 5
+    assert len(response.result) <= 31
+    assert sum(b.levels.get('error', 0) for b in response.result) == 5
+
+
+async def test_a_failing_environment_is_a_warning(cw: Env) -> None:
+    host = _two_environments(cw)
+    response = await host.search(
+        cw.query(filters=['message:contains:ERROR']),
+        environments=['production', 'qa'],
+    )
+    assert response.status == 200
+    assert len(response.body['entries']) == 3
+    (warning,) = response.body['warnings']
+    assert warning.startswith('qa: ')
+    assert "'/aweber/qa/billing-api' does not exist" in warning
+
+
+async def test_demo_scenario() -> None:
+    module = scenario_for('cloudwatch')
+    assert module is not None
+    steps = Steps('cloudwatch')
+    await module.run(steps)
+    assert steps.results
+    assert all(result.ok for result in steps.results), steps.results
+
+
+def test_import_does_not_load_boto3() -> None:
+    code = (
+        'import sys, imbi_plugin_cloudwatch.plugin as p; '
+        'assert p.CloudWatchPlugin.manifest.slug == "cloudwatch"; '
+        'loaded = [m for m in ("boto3", "botocore") if m in sys.modules]; '
+        'print(loaded); sys.exit(1 if loaded else 0)'
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

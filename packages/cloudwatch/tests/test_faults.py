@@ -1,0 +1,198 @@
+"""The fault matrix: what each upstream failure becomes."""
+
+import socket
+import typing
+
+import pytest
+from imbi_common.plugins import (
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
+from imbi_common.plugins.errors import PluginAuthenticationFailed
+from imbi_plugin_testing import Fault
+
+Env = typing.Any
+FILTER = ['message:contains:event']
+
+
+@pytest.fixture
+def events(cw: Env) -> Env:
+    for index in range(3):
+        cw.put(10 - index, f'event {index}')
+    return cw
+
+
+@pytest.mark.parametrize(
+    ('code', 'status'),
+    [
+        ('ThrottlingException', 400),
+        ('ServiceUnavailableException', 500),
+        ('InternalFailure', 500),
+    ],
+)
+async def test_transient_errors_are_retried(
+    events: Env, code: str, status: int
+) -> None:
+    events.fake.fail_next('FilterLogEvents', code, 'busy', status=status)
+    response = await events.host().search(events.query(filters=FILTER))
+    assert response.status == 200
+    assert len(response.body['entries']) == 3
+    assert events.fake.operations() == ['FilterLogEvents'] * 2
+
+
+@pytest.mark.parametrize(
+    ('code', 'status'),
+    [('ThrottlingException', 400), ('ServiceUnavailableException', 500)],
+)
+async def test_persistent_errors_are_unavailable(
+    events: Env, code: str, status: int
+) -> None:
+    events.fake.fail_next(
+        'FilterLogEvents', code, 'Rate exceeded', status=status, times=3
+    )
+    response = await events.host().search(events.query(filters=FILTER))
+    assert response.status == 500
+    assert isinstance(response.error, PluginUnavailableError)
+    assert code in response.body['detail']
+    assert 'retry' in response.body['detail']
+    assert events.fake.operations() == ['FilterLogEvents'] * 3
+
+
+@pytest.mark.parametrize(
+    'fault',
+    [
+        Fault(status=502, body='Bad gateway'),
+        Fault(drop=True),
+    ],
+    ids=['502', 'dropped'],
+)
+async def test_gateway_errors_and_drops(events: Env, fault: Fault) -> None:
+    events.fake.inject(fault)
+    response = await events.host().search(events.query(filters=FILTER))
+    assert response.status == 200
+    events.fake.inject(
+        Fault(
+            status=fault.status,
+            body=fault.body,
+            drop=fault.drop,
+            times=3,
+        )
+    )
+    failed = await events.host().search(events.query(filters=FILTER))
+    assert isinstance(failed.error, PluginUnavailableError)
+
+
+async def test_start_query_is_not_resent_after_a_drop(events: Env) -> None:
+    events.fake.inject(Fault(drop=True))
+    response = await events.host().search(events.query(levels=['error']))
+    assert isinstance(response.error, PluginUnavailableError)
+    assert events.fake.operations() == ['StartQuery']
+
+
+async def test_malformed_body_is_unavailable(events: Env) -> None:
+    events.fake.inject(Fault(malformed=True))
+    response = await events.host().search(events.query(filters=FILTER))
+    assert isinstance(response.error, PluginUnavailableError)
+    events.fake.inject(Fault(malformed=True))
+    schema = await events.host().schema()
+    assert isinstance(schema.error, PluginUnavailableError)
+    events.fake.inject(Fault(malformed=True))
+    insights = await events.host().search(events.query(levels=['error']))
+    assert isinstance(insights.error, PluginUnavailableError)
+
+
+async def test_unexpected_query_status(events: Env) -> None:
+    events.fake.fail_next('GetQueryResults', 'x', status=200)
+    response = await events.host().search(events.query(levels=['error']))
+    assert isinstance(response.error, PluginUnavailableError)
+
+
+async def test_stalled_upstream_times_out_in_budget(events: Env) -> None:
+    events.fake.inject(Fault(stall=True))
+    response = await events.host(timeout_seconds=1).search(
+        events.query(filters=FILTER)
+    )
+    assert isinstance(response.error, PluginTimeoutError)
+    assert response.elapsed < 1.5
+
+
+async def test_connection_refused(events: Env) -> None:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    host = events.host(endpoint_url=f'http://127.0.0.1:{port}')
+    response = await host.search(events.query(filters=FILTER))
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'could not be reached' in response.body['detail']
+
+
+async def test_missing_log_group_names_it(events: Env) -> None:
+    host = events.host(log_group_template='/${org_slug}/missing')
+    for call in (
+        host.search(events.query(filters=FILTER)),
+        host.search(events.query(levels=['error'])),
+    ):
+        response = await call
+        assert isinstance(response.error, ValueError)
+        assert (
+            "log group '/aweber/missing' does not exist"
+            in (response.body['detail'])
+        )
+
+
+async def test_other_errors(events: Env) -> None:
+    events.fake.fail_next(
+        'FilterLogEvents', 'InvalidParameterException', 'bad prefix'
+    )
+    response = await events.host().search(events.query(filters=FILTER))
+    assert isinstance(response.error, ValueError)
+    assert 'bad prefix' in response.body['detail']
+    events.fake.fail_next('FilterLogEvents', 'WeirdException', 'odd')
+    odd = await events.host().search(events.query(filters=FILTER))
+    assert isinstance(odd.error, PluginUnavailableError)
+    assert 'WeirdException' in odd.body['detail']
+    assert events.fake.operations() == ['FilterLogEvents'] * 2
+
+
+async def test_wrong_secret(events: Env) -> None:
+    credentials = events.credentials()
+    credentials['secret_access_key'] = 'not-the-secret-at-all'
+    response = await events.host(credentials).search(
+        events.query(filters=FILTER)
+    )
+    assert isinstance(response.error, PluginAuthenticationFailed)
+    assert 'InvalidSignatureException' in response.body['detail']
+    assert 'signature we calculated' not in response.body['detail']
+
+
+async def test_unknown_key(events: Env) -> None:
+    unknown = {
+        'access_key_id': 'AKIAUNKNOWNUNKNOWN00',
+        'secret_access_key': 'unknown-secret-value',
+    }
+    response = await events.host(unknown).search(events.query(filters=FILTER))
+    assert isinstance(response.error, PluginAuthenticationFailed)
+    assert 'UnrecognizedClientException' in response.body['detail']
+
+
+async def test_expired_session_token(events: Env) -> None:
+    expired = events.fake.add_key(
+        access_key_id='ASIAEXPIREDEXPIRED01',
+        session_token='expired-session-token-value',
+        expires_at=1.0,
+    )
+    response = await events.host(events.credentials(expired)).search(
+        events.query(filters=FILTER)
+    )
+    assert isinstance(response.error, PluginAuthenticationFailed)
+    assert 'ExpiredTokenException' in response.body['detail']
+
+
+async def test_access_denied(events: Env) -> None:
+    limited = events.fake.add_key(actions={'StartQuery', 'GetQueryResults'})
+    host = events.host(events.credentials(limited))
+    response = await host.search(events.query(filters=FILTER))
+    assert isinstance(response.error, PluginAuthenticationFailed)
+    assert 'logs:FilterLogEvents' in response.body['detail']
+    insights = await host.search(events.query(levels=['error']))
+    assert insights.status == 200
