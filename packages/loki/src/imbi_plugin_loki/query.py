@@ -74,12 +74,21 @@ def regex_literal(value: str) -> str:
     return value.translate(_REGEX_TABLE)
 
 
+def _compile(pattern: str) -> typing.Any:
+    import re2
+
+    options = re2.Options()
+    # Errors are reported as ValueError; RE2 would also print them.
+    options.log_errors = False
+    return re2.compile(pattern, options=options)
+
+
 def check_regex(pattern: str, what: str) -> None:
     """``ValueError`` saying why, unless RE2 accepts ``pattern``."""
     import re2
 
     try:
-        re2.compile(pattern)
+        _compile(pattern)
     except re2.error as exc:
         reason = exc.args[0] if exc.args else exc
         if isinstance(reason, bytes):
@@ -212,12 +221,10 @@ def parse_selector(text: str) -> list[Matcher]:
 
 
 def _matches_empty(matcher: Matcher) -> bool:
-    import re2
-
     if matcher.op in ('=', '!='):
         equal = matcher.value == ''
         return equal if matcher.op == '=' else not equal
-    found = re2.fullmatch(f'(?s:{matcher.value})', '') is not None
+    found = _compile(f'(?s:{matcher.value})').fullmatch('') is not None
     return found if matcher.op == '=~' else not found
 
 

@@ -39,6 +39,14 @@ MAX_QUERY_LENGTH_NS = (30 * 24 + 1) * 3600 * 1_000_000_000
 DEFAULT_LIMIT = 100
 _NS = 1_000_000_000
 
+
+def compile_re2(pattern: str) -> typing.Any:
+    """RE2 as Loki uses it (Go's regexp is RE2), without stderr noise."""
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options=options)
+
+
 # -- LogQL lexer ---------------------------------------------------------
 
 _SIMPLE_ESCAPES = {
@@ -169,7 +177,7 @@ class LabelMatcher:
         regex = None
         if op in ('=~', '!~'):
             # Prometheus label matchers are fully anchored, dot-all.
-            regex = re2.compile(f'^(?s:{value})$')
+            regex = compile_re2(f'^(?s:{value})$')
         return cls(name, op, value, regex)
 
     def matches(self, labels: dict[str, str]) -> bool:
@@ -268,7 +276,7 @@ class _Parser:
 
     def regex(self, value: str, token: _Token) -> typing.Any:
         try:
-            return re2.compile(value)
+            return compile_re2(value)
         except re2.error as exc:
             reason = exc.args[0] if exc.args else exc
             if isinstance(reason, bytes):
