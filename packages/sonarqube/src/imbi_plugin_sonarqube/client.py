@@ -105,20 +105,21 @@ class Upstreams:
         self, path: str, params: dict[str, str]
     ) -> collections.abc.Mapping[str, typing.Any]:
         token = self._secrets.api_token
-        auth: dict[str, typing.Any]
+        headers = {'Accept': 'application/json'}
+        auth: httpx.Auth | None = None
         if self._options.sonarqube_auth == 'bearer':
-            auth = {'headers': {'Authorization': f'Bearer {token}'}}
+            headers['Authorization'] = f'Bearer {token}'
         else:
             # SonarQube 9.9 and older: the token is the login, no password.
-            auth = {'auth': httpx.BasicAuth(token, ''), 'headers': {}}
-        auth['headers']['Accept'] = 'application/json'
+            auth = httpx.BasicAuth(token, '')
         response = await self._send(
             'GET',
             self._options.sonarqube_url + path,
             'SonarQube',
             params=params,
+            headers=headers,
+            auth=auth,
             retry=True,
-            **auth,
         )
         if response.status_code == httpx.codes.OK:
             return self._json(response, 'SonarQube')
