@@ -95,7 +95,8 @@ def _two_environments(cw: Env) -> Host:
                 cw.at(100 + 10 * index + (environment == 'staging')),
                 f'ERROR {environment} {index}',
             )
-    return cw.host(log_group_template=TEMPLATE)
+    host: Host = cw.host(log_group_template=TEMPLATE)
+    return host
 
 
 async def test_search_over_two_environments(cw: Env) -> None:

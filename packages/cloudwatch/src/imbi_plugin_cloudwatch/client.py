@@ -188,6 +188,32 @@ def resolve_keys(
     return None
 
 
+def build_client(options: Options, service: str, keys: AwsKeys) -> typing.Any:
+    """A boto3 client for ``service`` with ``keys`` (no network, cheap)."""
+    from botocore.config import Config
+
+    budget = float(options.timeout_seconds)
+    config = Config(
+        connect_timeout=min(CONNECT_TIMEOUT_SECONDS, budget),
+        read_timeout=budget,
+        # Retries are ours, so they can respect the call's budget.
+        retries={'total_max_attempts': 1, 'mode': 'standard'},
+        user_agent_extra=USER_AGENT,
+    )
+    session = shared_session()
+    # botocore sessions are not thread-safe; clients are.
+    with _session_lock:
+        return session.client(
+            service,  # type: ignore[call-overload]
+            region_name=options.region,
+            endpoint_url=options.endpoint_url,
+            aws_access_key_id=keys.access_key_id,
+            aws_secret_access_key=keys.secret_access_key,
+            aws_session_token=keys.session_token,
+            config=config,
+        )
+
+
 class AwsError(Exception):
     """A ClientError's essentials (never holds the request)."""
 
@@ -232,31 +258,8 @@ class Calls:
 
     # -- clients ----------------------------------------------------------
 
-    def _config(self) -> typing.Any:
-        from botocore.config import Config
-
-        budget = float(self.options.timeout_seconds)
-        return Config(
-            connect_timeout=min(CONNECT_TIMEOUT_SECONDS, budget),
-            read_timeout=budget,
-            # Retries are ours, so they can respect the call's budget.
-            retries={'total_max_attempts': 1, 'mode': 'standard'},
-            user_agent_extra=USER_AGENT,
-        )
-
     def build_client(self, service: str, keys: AwsKeys) -> typing.Any:
-        """A client for ``service`` with ``keys`` (blocking, cheap)."""
-        session = shared_session()
-        with _session_lock:
-            return session.client(
-                service,  # type: ignore[call-overload]
-                region_name=self.options.region,
-                endpoint_url=self.options.endpoint_url,
-                aws_access_key_id=keys.access_key_id,
-                aws_secret_access_key=keys.secret_access_key,
-                aws_session_token=keys.session_token,
-                config=self._config(),
-            )
+        return build_client(self.options, service, keys)
 
     @staticmethod
     def _host_keys() -> AwsKeys:
