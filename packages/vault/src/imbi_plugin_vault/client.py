@@ -16,6 +16,7 @@ import dataclasses
 import datetime
 import functools
 import logging
+import os
 import random
 import threading
 import time
@@ -25,6 +26,7 @@ import hvac
 import hvac.adapters
 import requests
 import requests.adapters
+import requests.utils
 from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 from imbi_common.plugins.errors import PluginAuthenticationFailed
 
@@ -208,14 +210,25 @@ def _new_client(
     )
     session.mount('https://', pool)
     session.mount('http://', pool)
+    # requests reads the proxy and CA bundle variables (and ~/.netrc) on
+    # every request when trust_env is on; resolve them once per call.
+    session.trust_env = False
+    session.proxies = requests.utils.get_environ_proxies(options.url)
+    verify: bool | str = options.verify_tls
+    if verify:
+        verify = (
+            os.environ.get('REQUESTS_CA_BUNDLE')
+            or os.environ.get('CURL_CA_BUNDLE')
+            or True
+        )
     # hvac takes verify from the session when it is truthy.
-    session.verify = options.verify_tls
+    session.verify = verify
     # Every value explicit: hvac falls back to VAULT_ADDR, VAULT_TOKEN
     # and VAULT_CACERT from the environment otherwise.
     return hvac.Client(
         url=options.url,
         token=token,
-        verify=options.verify_tls,
+        verify=verify,
         namespace=options.namespace,
         session=session,
         adapter=_Adapter,
