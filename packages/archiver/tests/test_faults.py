@@ -209,3 +209,14 @@ async def test_no_request_once_the_budget_is_spent(world: World) -> None:
             await github.repository('acme', 'billing-api')
 
     assert world.fake.requests == []
+
+
+async def test_refusal_without_a_json_body(world: World) -> None:
+    world.fake.inject(Fault(path=REPO, method='PATCH', status=403, body='no'))
+
+    result = await world.archive()
+
+    assert result.status == 'failed'
+    assert 'GitHub: 403 Forbidden; archiving needs admin rights' in (
+        result.message or ''
+    )

@@ -114,7 +114,9 @@ async def test_move_refused_archives_in_place(world: World) -> None:
         'Archive of acme/billing-api is incomplete. Done: archived '
         'acme/billing-api. Not done: move acme/billing-api to vault-org: '
         'GitHub: 403 You do not have permission to create repositories in '
-        f'vault-org.; {_permissions()}.'
+        'vault-org.; moving needs admin rights on the repository (classic '
+        'token: `repo` scope; fine-grained or App token: "Administration: '
+        'write") and permission to create repositories in vault-org.'
     )
     assert result.artifacts['repository'] == 'acme/billing-api'
     assert result.artifacts['archived'] == 'true'
@@ -288,9 +290,3 @@ async def test_unarchive_refused_still_moves_back(world: World) -> None:
     )
     assert world.repo.full_name == 'acme/billing-api'
     assert world.repo.archived
-
-
-def _permissions() -> str:
-    from imbi_plugin_archiver.lifecycle import PERMISSIONS
-
-    return PERMISSIONS

@@ -1,8 +1,10 @@
 """The GitHub REST calls of the archiver, with GitHub's rules applied.
 
 - Redirects (301 for reads, 307 for writes to renamed or transferred
-  repositories) are followed by hand, at most five, and only on the
-  api_url's origin, so the token never travels to another host.
+  repositories) are followed by hand, at most five, repeating the
+  request verbatim as GitHub documents (a transfer must never turn into
+  a GET), and only on the api_url's origin, so the token never travels
+  to another host.
 - 401 raises ``PluginAuthenticationFailed``; rate limits (403/429 with
   ``x-ratelimit-remaining: 0``, or "secondary rate limit") are waited
   out when the wait fits the budget, twice at most, else
@@ -33,7 +35,7 @@ MAX_REDIRECTS = 5
 MAX_RETRIES = 2
 #: Seconds kept back from the budget so a result can still be built.
 RESERVE_SECONDS = 0.2
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_REDIRECTS = frozenset({301, 302, 307, 308})
 _jitter = random.SystemRandom()
 
 
@@ -85,20 +87,20 @@ def _message(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         body = None
-    if not isinstance(body, dict):
-        return response.reason_phrase or f'HTTP {response.status_code}'
-    parts = [body.get('message')]
-    errors = body.get('errors')
-    if isinstance(errors, list):
-        parts.extend(
-            e.get('message') or e.get('code')
-            for e in errors
-            if isinstance(e, dict)
-        )
+    parts: list[typing.Any] = []
+    if isinstance(body, dict):
+        parts.append(body.get('message'))
+        errors = body.get('errors')
+        if isinstance(errors, list):
+            parts.extend(
+                e.get('message') or e.get('code')
+                for e in errors
+                if isinstance(e, dict)
+            )
     text = ': '.join(p.strip() for p in parts if isinstance(p, str) and p)
-    if not text:
-        return response.reason_phrase or f'HTTP {response.status_code}'
-    return ' '.join(text.split())[:300]
+    if text:
+        return ' '.join(text.split())[:300]
+    return response.reason_phrase or f'HTTP {response.status_code}'
 
 
 def _rate_limit_wait(response: httpx.Response) -> float | None:
@@ -148,7 +150,6 @@ class GitHub:
                 'X-GitHub-Api-Version': API_VERSION,
             },
             follow_redirects=False,
-            trust_env=False,
         )
 
     # -- time -------------------------------------------------------------
@@ -257,10 +258,6 @@ class GitHub:
                     f'GitHub redirected {method} {path} to another host '
                     f'({_origin(url)}); not following it with the token'
                 )
-            if response.status_code == 303 or (
-                response.status_code in (301, 302) and method == 'POST'
-            ):
-                method, body = 'GET', None
         raise PluginUnavailableError(
             f'GitHub redirected {method} {path} more than '
             f'{MAX_REDIRECTS} times'

@@ -42,12 +42,20 @@ class _Stop(Exception):
     """A step cannot go on and later steps must not run."""
 
 
+def _moving_needs(owner: str) -> str:
+    return (
+        'moving needs admin rights on the repository (classic token: '
+        '`repo` scope; fine-grained or App token: "Administration: '
+        f'write") and permission to create repositories in {owner}'
+    )
+
+
 def _same(a: str, b: str) -> bool:
     return a.lower() == b.lower()
 
 
-def explain(exc: GitHubRefused, repo: str) -> str:
-    """What a refusal means and what to do about it."""
+def explain(exc: GitHubRefused, repo: str, needs: str = PERMISSIONS) -> str:
+    """What a refusal means and what to do about it (``needs``)."""
     said = f'GitHub: {exc.status} {exc.message}'
     lowered = exc.message.lower()
     if 'not accessible by integration' in lowered:
@@ -58,18 +66,15 @@ def explain(exc: GitHubRefused, repo: str) -> str:
             'repository admin'
         )
     if 'admin rights' in lowered:
-        return (
-            f"the token's user is not an admin of {repo} ({said}); "
-            + PERMISSIONS
-        )
+        return f"the token's user is not an admin of {repo} ({said}); " + needs
     if exc.status == 404:
         return (
             f'GitHub shows {repo} but answered 404 to the change, so the '
             'token may read but not administer it (a classic token needs '
             'the `repo` scope, or `public_repo` for a public repository); '
-            + PERMISSIONS
+            + needs
         )
-    return f'{said}; {PERMISSIONS}'
+    return f'{said}; {needs}'
 
 
 @dataclasses.dataclass
@@ -125,6 +130,7 @@ class Flow:
             await self._step(
                 f'move {repo.full_name} to {archive_owner}',
                 self._move(archive_owner),
+                _moving_needs(archive_owner),
             )
         if not self._repo.archived:
             await self._step(
@@ -152,7 +158,9 @@ class Flow:
             )
             return
         await self._step(
-            f'move {repo.full_name} back to {home}', self._move(home)
+            f'move {repo.full_name} back to {home}',
+            self._move(home),
+            _moving_needs(home),
         )
 
     # -- steps ------------------------------------------------------------
@@ -163,13 +171,16 @@ class Flow:
         return self.repo
 
     async def _step(
-        self, what: str, action: collections.abc.Awaitable[None]
+        self,
+        what: str,
+        action: collections.abc.Awaitable[None],
+        needs: str = PERMISSIONS,
     ) -> None:
         try:
             await action
         except GitHubRefused as exc:
             self.not_done.append(
-                f'{what}: {explain(exc, self._repo.full_name)}'
+                f'{what}: {explain(exc, self._repo.full_name, needs)}'
             )
         except _HOST_ERRORS as exc:
             if not self.done:
