@@ -443,3 +443,21 @@ async def test_concurrent_calls_each_get_their_own_instance() -> None:
     host = Host(tiny.TinyConfig, credentials={'token': 'tok-123456'})
     await asyncio.gather(*(host.get_values() for _ in range(5)))
     assert len(host.instances) == 5
+
+
+async def test_webhook_catalog_errors_become_answers() -> None:
+    class NoCatalog(tiny.TinyWebhook):
+        @classmethod
+        def actions(cls) -> list[typing.Any]:
+            raise NotImplementedError('this host calls run_action')
+
+    response = await Host(
+        NoCatalog, credentials={'token': 'hook-token'}
+    ).dispatch(
+        'tiny-webhook#sync',
+        external_identifier='p',
+        action_config='{}',
+        payload=None,
+    )
+    assert response.status == 500
+    assert 'run_action' in response.body['detail']

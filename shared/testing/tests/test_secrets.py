@@ -100,3 +100,13 @@ def test_fixture_fails_the_test_on_a_leak(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess('-p', 'no:cacheprovider')
     # The leaking test passes its body and fails at teardown.
     result.assert_outcomes(passed=2, errors=1)
+
+
+def test_public_credentials_are_not_registered() -> None:
+    with SecretScan() as scan:
+        Host(
+            tiny.TinyWebhook,
+            credentials={'token': 'hook-token-1', 'url': 'https://x.example'},
+            public_credentials={'url'},
+        )
+    assert scan.secrets == {'hook-token-1'}

@@ -90,7 +90,9 @@ class Host:
     dict; ``identity_token`` a bound user identity's access token
     (deployment and lifecycle calls then get ``{'access_token': ...}``),
     and ``refresh_identity`` how the host refreshes it after a
-    ``PluginAuthenticationFailed``.
+    ``PluginAuthenticationFailed``. Credential values are registered with
+    the active secret scan, except those named in ``public_credentials``
+    (a URL stored as a credential is not a secret).
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class Host:
         timeout: float = HOST_TIMEOUT_SECONDS,
         read_secrets: bool = True,
         project: dict[str, typing.Any] | None = None,
+        public_credentials: collections.abc.Collection[str] = (),
     ) -> None:
         self.plugin = plugin
         self.manifest = plugin.manifest  # type: ignore[attr-defined]
@@ -125,7 +128,14 @@ class Host:
         self._pending_verifiers: dict[str, str | None] = {}
         scan = current_scan()
         if scan is not None:
-            scan.add(*self.credentials.values(), identity_token)
+            scan.add(
+                *(
+                    value
+                    for name, value in self.credentials.items()
+                    if name not in public_credentials
+                ),
+                identity_token,
+            )
 
     # -- plumbing -----------------------------------------------------------
 
@@ -747,7 +757,10 @@ class Host:
             return HostResponse(
                 204, {'detail': 'rule skipped: no credentials stored'}
             )
-        descriptors = self.plugin.actions()  # type: ignore[attr-defined]
+        try:
+            descriptors = self.plugin.actions()  # type: ignore[attr-defined]
+        except Exception as exc:  # a gateway logs it and moves on
+            return self.error_response(exc)
         descriptor = next((d for d in descriptors if d.name == action), None)
         if descriptor is None:
             return HostResponse(404, {'detail': f'no action {action!r}'})
