@@ -254,7 +254,11 @@ class _Parser:
             or token.kind != kind
             or (text is not None and token.text != text)
         ):
-            raise self.error(text or kind.upper())
+            raise self.error(
+                text.upper()
+                if text and text.isidentifier()
+                else text or kind.upper()
+            )
         self.pos += 1
         return token
 
