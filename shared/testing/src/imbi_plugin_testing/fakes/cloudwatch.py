@@ -65,6 +65,7 @@ _JSON_CLAUSE = re.compile(
 )
 _BIN = re.compile(r'^(?P<n>\d+)(?P<unit>ms|s|m|h|d)$')
 _UNIT_MS = {'ms': 1, 's': 1000, 'm': 60_000, 'h': 3_600_000, 'd': 86_400_000}
+NEWEST_FIRST_SINCE_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 _TERMINAL = ('Complete', 'Failed', 'Cancelled', 'Timeout')
 
 
@@ -943,6 +944,11 @@ class CloudWatchFake(StandIn):
         end = params.get('endTime')
         prefix = str(params.get('logStreamNamePrefix', ''))
         newest_first = params.get('startFromHead') is False
+        if newest_first and (start is None or start < NEWEST_FIRST_SINCE_MS):
+            raise AwsError(
+                'InvalidParameterException',
+                'startFromHead=false needs a startTime on or after 2024-01-01',
+            )
         events = [
             e
             for e in self.groups[group]
