@@ -6,7 +6,7 @@ import datetime
 import pytest
 from imbi_common.plugins import PluginTimeoutError
 from imbi_plugin_testing import Fault
-from imbi_plugin_vault import client
+from imbi_plugin_vault import client, transport
 
 from .conftest import FOLDER, Vault
 
@@ -45,7 +45,7 @@ def test_parse_time(text: object, expected: datetime.datetime | None) -> None:
     [(None, None), ('', None), ('3', 3.0), ('-1', 0.0), ('soon', None)],
 )
 def test_retry_after(header: str | None, expected: float | None) -> None:
-    assert client._retry_after(header) == expected
+    assert transport.retry_after(header) == expected
 
 
 @pytest.mark.parametrize(
@@ -64,19 +64,19 @@ def test_retry_after(header: str | None, expected: float | None) -> None:
     ],
 )
 def test_reason(errors: list[str], reason: str) -> None:
-    error = client.VaultResponseError(418, errors, None, None)
+    error = transport.VaultResponseError(418, errors, None, None)
     assert error.reason == reason
     assert str(error) == 'Vault answered HTTP 418'
 
 
 def test_no_request_after_the_call_ended() -> None:
-    deadline = client._Deadline(5)
+    deadline = transport.Deadline(5)
     assert 4 < deadline.request_timeout() <= 5
     deadline.ended.set()
     with pytest.raises(PluginTimeoutError):
         deadline.request_timeout()
     with pytest.raises(PluginTimeoutError):
-        client._Deadline(0).request_timeout()
+        transport.Deadline(0).request_timeout()
 
 
 async def test_retry_wait_ends_with_the_call(vault: Vault) -> None:

@@ -11,7 +11,7 @@ import starlette.requests
 import starlette.responses
 from imbi_plugin_testing import Host
 from imbi_plugin_testing.fakes.vault import VaultFake
-from imbi_plugin_vault import client
+from imbi_plugin_vault import transport
 from imbi_plugin_vault.plugin import VaultPlugin
 
 from .conftest import FOLDER
@@ -91,15 +91,15 @@ async def test_requests_run_in_the_calls_threads(
     fake, url = counting
     asyncio.get_running_loop().set_default_executor(_NoDefaultExecutor())
     names: set[str] = set()
-    real = client._Adapter.request
+    real = transport.Adapter.request
 
     def recording(
-        self: client._Adapter, *args: typing.Any, **kwargs: typing.Any
+        self: transport.Adapter, *args: typing.Any, **kwargs: typing.Any
     ) -> typing.Any:
         names.add(threading.current_thread().name)
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(client._Adapter, 'request', recording)
+    monkeypatch.setattr(transport.Adapter, 'request', recording)
     host = _host(fake, url, max_concurrency=4)
     assert (await host.list_keys()).ok
     assert (await host.get_values()).ok

@@ -2,8 +2,10 @@
 
 import datetime
 import json
+import logging
 
-from imbi_plugin_testing import Host
+import pytest
+from imbi_plugin_testing import Host, SecretScan
 
 from .conftest import FOLDER, Vault
 
@@ -87,8 +89,9 @@ async def test_unknown_recorded_type_is_secret(vault: Vault) -> None:
 
 
 async def test_foreign_secret_is_shown_as_json(
-    vault: Vault, secret_scan: object
+    vault: Vault, secret_scan: SecretScan
 ) -> None:
+    secret_scan.add('hunter22')
     vault.put('db', {'username': 'app', 'password': 'hunter22', 'port': 5432})
     host = vault.host()
     values = await host.get_values(['db'])
@@ -169,10 +172,16 @@ async def test_get_values_requested_duplicates_once(vault: Vault) -> None:
     assert len(vault.fake.requests_to(r'/a$')) == 1
 
 
-async def test_delete_is_idempotent(vault: Vault, caplog: object) -> None:
+async def test_delete_is_idempotent(
+    vault: Vault, caplog: pytest.LogCaptureFixture
+) -> None:
     host = vault.host()
-    first = await host.delete_key('never/existed')
+    with caplog.at_level(logging.DEBUG, logger='imbi_plugin_vault'):
+        first = await host.delete_key('never/existed')
     assert first.status == 204
+    assert first.error is None
+    assert not [r for r in caplog.records if r.exc_info]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     await host.set_value('k', 'v', 'string')
     assert (await host.delete_key('k')).status == 204
     assert (await host.delete_key('k')).status == 204

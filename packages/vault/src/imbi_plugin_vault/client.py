@@ -16,22 +16,15 @@ import dataclasses
 import datetime
 import functools
 import logging
-import os
 import random
-import threading
-import time
 import typing
 
-import hvac
-import hvac.adapters
 import requests
-import requests.adapters
-import requests.utils
 from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 from imbi_common.plugins.errors import PluginAuthenticationFailed
 
 from imbi_plugin_vault import keys as key_rules
-from imbi_plugin_vault import layout
+from imbi_plugin_vault import layout, transport
 from imbi_plugin_vault.options import VaultOptions
 
 LOGGER = logging.getLogger(__name__)
@@ -41,8 +34,6 @@ MAX_RETRIES = 2
 BACKOFF_SECONDS = 0.25
 _CAS_MISMATCH = 'check-and-set parameter did not match'
 _NO_HANDLER = 'no handler for route'
-#: Older Vaults wrap messages: '1 error occurred:\n\t* permission denied'
-_FRAMING = ('error occurred:', 'errors occurred:')
 
 R = typing.TypeVar('R')
 
@@ -75,55 +66,6 @@ class _Read:
     metadata: dict[str, typing.Any]
 
 
-class VaultResponseError(Exception):
-    """A non-2xx answer, raised by the adapter instead of hvac's errors.
-
-    Keeps the status, Vault's ``errors`` and Retry-After; its text never
-    carries the body (a 404 for a deleted version echoes metadata).
-    """
-
-    def __init__(
-        self,
-        status: int,
-        errors: list[str],
-        body: dict[str, typing.Any] | None,
-        retry_after: float | None,
-    ) -> None:
-        super().__init__(f'Vault answered HTTP {status}')
-        self.status = status
-        self.errors = errors
-        self.body = body
-        self.retry_after = retry_after
-
-    @classmethod
-    def from_response(cls, response: requests.Response) -> VaultResponseError:
-        body: dict[str, typing.Any] | None = None
-        try:
-            parsed = response.json()
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            body = parsed
-        errors = body.get('errors') if body else None
-        return cls(
-            response.status_code,
-            [str(e) for e in errors] if isinstance(errors, list) else [],
-            body,
-            _retry_after(response.headers.get('Retry-After')),
-        )
-
-    @property
-    def reason(self) -> str:
-        """Vault's messages, with the older multi-error framing removed."""
-        lines = []
-        for error in self.errors:
-            for line in error.splitlines():
-                line = line.strip().removeprefix('* ').strip()
-                if line and not line.endswith(_FRAMING):
-                    lines.append(line)
-        return '; '.join(lines) or f'HTTP {self.status}'
-
-
 class _Missing(Exception):
     """404 for an absent key, folder or version (not an absent mount)."""
 
@@ -134,13 +76,6 @@ class _Missing(Exception):
 
 class _CasMismatch(Exception):
     """A KV v2 write whose check-and-set version was stale."""
-
-
-def _retry_after(header: str | None) -> float | None:
-    try:
-        return max(float(header), 0.0) if header else None
-    except ValueError:
-        return None
 
 
 def parse_time(text: object) -> datetime.datetime | None:
@@ -154,87 +89,6 @@ def parse_time(text: object) -> datetime.datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.UTC)
     return parsed.astimezone(datetime.UTC)
-
-
-class _Deadline:
-    """The call's deadline and whether the call has ended."""
-
-    def __init__(self, seconds: float) -> None:
-        self.at = time.monotonic() + seconds
-        self.ended = threading.Event()
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    def request_timeout(self) -> float:
-        """Timeout of the next request; raises when none may start."""
-        remaining = self.remaining()
-        if self.ended.is_set() or remaining <= 0:
-            raise PluginTimeoutError('the Vault call ran out of time')
-        return remaining
-
-
-class _Adapter(hvac.adapters.JSONAdapter):
-    """hvac's JSON adapter with per-request timeouts from the deadline.
-
-    Raises :class:`VaultResponseError` (status, errors, Retry-After) for
-    any non-2xx answer, so error mapping sees the whole answer.
-    """
-
-    def __init__(
-        self, *args: typing.Any, deadline: _Deadline, **kwargs: typing.Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self._deadline = deadline
-
-    def request(
-        self, *args: typing.Any, **kwargs: typing.Any
-    ) -> requests.Response | dict[typing.Any, typing.Any]:
-        kwargs['timeout'] = self._deadline.request_timeout()
-        kwargs['raise_exception'] = False
-        answer = super().request(*args, **kwargs)
-        if isinstance(answer, requests.Response) and not answer.ok:
-            raise VaultResponseError.from_response(answer)
-        return answer
-
-
-def _new_client(
-    options: VaultOptions, token: str, deadline: _Deadline
-) -> hvac.Client:
-    session = requests.Session()
-    # One connection per worker thread, reused across the call.
-    pool = requests.adapters.HTTPAdapter(
-        pool_connections=1,
-        pool_maxsize=options.max_concurrency,
-        max_retries=0,
-    )
-    session.mount('https://', pool)
-    session.mount('http://', pool)
-    # requests reads the proxy and CA bundle variables (and ~/.netrc) on
-    # every request when trust_env is on; resolve them once per call.
-    session.trust_env = False
-    session.proxies = requests.utils.get_environ_proxies(options.url)
-    verify: bool | str = options.verify_tls
-    if verify:
-        verify = (
-            os.environ.get('REQUESTS_CA_BUNDLE')
-            or os.environ.get('CURL_CA_BUNDLE')
-            or True
-        )
-    # hvac takes verify from the session when it is truthy.
-    session.verify = verify
-    # Every value explicit: hvac falls back to VAULT_ADDR, VAULT_TOKEN
-    # and VAULT_CACERT from the environment otherwise.
-    return hvac.Client(
-        url=options.url,
-        token=token,
-        verify=verify,
-        namespace=options.namespace,
-        session=session,
-        adapter=_Adapter,
-        strict_http=True,  # GET ?list=true: proxies reject LIST
-        deadline=deadline,
-    )
 
 
 class VaultClient:
@@ -256,8 +110,8 @@ class VaultClient:
         #: The manifest's data types: name -> secret flag.
         self.data_types = data_types
         self.mount = options.mount_path
-        self.deadline = _Deadline(options.timeout_seconds)
-        self._hvac = _new_client(options, token, self.deadline)
+        self.deadline = transport.Deadline(options.timeout_seconds)
+        self._hvac = transport.new_client(options, token, self.deadline)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=options.max_concurrency,
             thread_name_prefix='imbi-plugin-vault',
@@ -355,7 +209,7 @@ class VaultClient:
         while True:
             try:
                 return request()
-            except VaultResponseError as exc:
+            except transport.VaultResponseError as exc:
                 if exc.status == 429 and attempt < MAX_RETRIES:
                     self._pause(exc, operation, path, attempt)
                     attempt += 1
@@ -374,7 +228,7 @@ class VaultClient:
 
     def _pause(
         self,
-        exc: VaultResponseError,
+        exc: transport.VaultResponseError,
         operation: str,
         path: str,
         attempt: int,
@@ -402,7 +256,7 @@ class VaultClient:
         return f'{self.mount}/{path}'
 
     def _translate(
-        self, exc: VaultResponseError, operation: str, path: str
+        self, exc: transport.VaultResponseError, operation: str, path: str
     ) -> Exception:
         where = self._where(path)
         if exc.status in (401, 403):
