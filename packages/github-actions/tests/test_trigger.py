@@ -312,15 +312,15 @@ async def test_ghes_listing_fails_after_the_dispatch(github: GitHub) -> None:
     assert response.result.run_url == f'{github.url}/{OWNER}/{NAME}/actions'
 
 
-async def test_unreadable_run_details_fall_back_to_the_search(
-    github: GitHub,
+@pytest.mark.parametrize(
+    ('status', 'body'), [(200, {'unexpected': True}), (204, b'')]
+)
+async def test_run_details_missing_fall_back_to_the_search(
+    github: GitHub, status: int, body: typing.Any
 ) -> None:
     from imbi_plugin_testing import Fault
 
-    github.fake.inject(
-        Fault(path='/dispatches$', status=200, body={'unexpected': True})
-    )
-    # The fault answered instead of the stand-in: make the run it would
+    # The fault answers instead of the stand-in: make the run it would
     # have started, so that the search finds exactly one.
     async with httpx.AsyncClient(base_url=github.url) as client:
         await client.post(
@@ -328,6 +328,7 @@ async def test_unreadable_run_details_fall_back_to_the_search(
             json={'ref': 'main'},
             headers={'authorization': f'Bearer {github.token.value}'},
         )
+    github.fake.inject(Fault(path='/dispatches$', status=status, body=body))
     response = await github.host(workflow='deploy.yml').trigger_deployment(
         'main'
     )

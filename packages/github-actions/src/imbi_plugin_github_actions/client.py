@@ -310,7 +310,8 @@ class GitHub:
         response = await self.get(
             path, {**(params or {}), 'per_page': PER_PAGE}
         )
-        for page in range(1, max_pages + 1):
+        page = 1
+        while True:
             body = self.body(response)
             chunk = body.get(key) if key and isinstance(body, dict) else body
             if not isinstance(chunk, list):
@@ -319,8 +320,8 @@ class GitHub:
                 )
             items.extend(chunk)
             following = response.links.get('next', {}).get('url')
-            if not following or page == max_pages:
-                break
+            if not following or page >= max_pages:
+                return items
             if (
                 httpx.URL(following).host
                 != httpx.URL(self.options.api_url).host
@@ -329,7 +330,7 @@ class GitHub:
                     'GitHub sent a next-page link to another host'
                 )
             response = await self.get(following)
-        return items
+            page += 1
 
     async def graphql(
         self, query: str, variables: dict[str, typing.Any]

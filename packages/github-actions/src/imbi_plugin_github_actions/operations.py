@@ -11,6 +11,7 @@ import typing
 import urllib.parse
 import uuid
 
+import httpx
 from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 from imbi_common.plugins.base import (
     Commit,
@@ -456,7 +457,7 @@ class Operations:
         workflow: str,
         payload: dict[str, typing.Any],
         run_details: bool,
-    ) -> typing.Any:
+    ) -> httpx.Response | None:
         """The dispatch answer; None when GitHub rejects run details."""
         body = (
             {**payload, 'return_run_details': True} if run_details else payload

@@ -1,0 +1,186 @@
+"""Options, validation and client helpers on their own, and odd answers."""
+
+import time
+import typing
+
+import httpx
+import pytest
+from github_actions_helpers import GitHub
+from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
+from imbi_plugin_github_actions import client, options, validate
+from imbi_plugin_testing import Fault, StallServer, make_context
+
+
+def read(**values: typing.Any) -> options.Options:
+    return options.read_options(make_context('deployment', options=values))
+
+
+@pytest.mark.parametrize(
+    ('api_url', 'web', 'graphql'),
+    [
+        (None, 'https://github.com', 'https://api.github.com/graphql'),
+        (
+            'https://ghe.example/api/v3/',
+            'https://ghe.example',
+            'https://ghe.example/api/graphql',
+        ),
+        (
+            'http://127.0.0.1:9',
+            'http://127.0.0.1:9',
+            'http://127.0.0.1:9/graphql',
+        ),
+    ],
+)
+def test_url_shapes(api_url: str | None, web: str, graphql: str) -> None:
+    parsed = read(api_url=api_url)
+    assert (parsed.web_url, parsed.graphql_url) == (web, graphql)
+
+
+def test_defaults_apply() -> None:
+    parsed = read(sha_input=' ', timeout_seconds='')
+    assert (parsed.sha_input, parsed.timeout_seconds) == ('sha', 8)
+    assert parsed.correlation_input is None
+    assert read(workflow=1234).workflow == '1234'
+
+
+def test_validation_helpers() -> None:
+    with pytest.raises(ValueError, match='list of names'):
+        validate.environments('production')
+    assert validate.environments([' a ', 'a', 'b']) == ['a', 'b']
+    assert validate.inputs(None) == {}
+    with pytest.raises(ValueError, match='mapping'):
+        validate.inputs(['a'])
+    with pytest.raises(ValueError, match='input name'):
+        validate.inputs({'': 'x'})
+    with pytest.raises(ValueError, match='hexadecimal'):
+        validate.sha(123)
+    with pytest.raises(ValueError, match='non-empty'):
+        validate.ref(None)
+    assert validate.limit(5000) == 100
+
+
+def answer(status: int, body: bytes | str = b'') -> httpx.Response:
+    return httpx.Response(status, content=body)
+
+
+def test_already_exists_needs_a_json_object() -> None:
+    assert not client.already_exists(answer(422, b'not json'))
+    assert not client.already_exists(answer(422, b'["already exists"]'))
+    assert not client.already_exists(answer(409, b'{}'))
+    assert client.already_exists(
+        answer(422, b'{"message": "Reference already exists"}')
+    )
+
+
+def test_message_of() -> None:
+    assert client.message_of(answer(502, 'Bad\n  gateway')) == 'Bad gateway'
+    assert client.message_of(answer(503)) == 'Service Unavailable'
+
+
+async def test_spent_budget_makes_no_request() -> None:
+    with StallServer() as server:
+        gh = client.GitHub(read(api_url=server.url), 'tok', 'o', 'r')
+        gh.deadline = time.monotonic() - 1
+        async with gh:
+            with pytest.raises(PluginTimeoutError):
+                await gh.get('/x')
+        assert server.connections == 0
+
+
+async def test_request_timeout_without_the_outer_budget() -> None:
+    with StallServer() as server:
+        gh = client.GitHub(
+            read(api_url=server.url, timeout_seconds=1), 'tok', 'o', 'r'
+        )
+        async with gh:
+            with pytest.raises(PluginTimeoutError, match='in time'):
+                await gh.get('/x')
+
+
+async def test_no_time_left_for_a_retry(github: GitHub) -> None:
+    github.fake.inject(
+        Fault(path='/tags$', status=503, latency=0.6, times=None)
+    )
+    response = await github.host(timeout_seconds=1).deployment(
+        'list_refs', kind='tag'
+    )
+    assert isinstance(response.error, PluginUnavailableError)
+    assert len(github.fake.requests_to('/tags$')) == 1
+
+
+async def test_graphql_oddities_leave_commits_unknown(github: GitHub) -> None:
+    host = github.host()
+    for fault in (
+        Fault(path='graphql', malformed=True),
+        Fault(path='graphql', drop=True),
+        Fault(path='graphql', status=200, body={'data': {'nodes': [{}]}}),
+        Fault(path='graphql', status=200, body={'data': None}),
+    ):
+        github.fake.inject(fault)
+        response = await host.deployment('list_commits', ref='main', limit=2)
+        assert response.ok, response.body
+        assert {c.ci_status for c in response.result} == {'unknown'}
+
+
+async def test_nested_annotated_tag(github: GitHub) -> None:
+    head = github.sha('main')
+    inner = github.git.tag('inner', head, 'inner')
+    outer = github.git.tag('outer', inner, 'outer')
+    assert outer in github.git.tag_objects
+    response = await github.host().deployment(
+        'create_tag', sha=head, tag='outer', message='m'
+    )
+    assert response.ok, response.body
+
+
+async def test_compare_answer_without_merge_base(github: GitHub) -> None:
+    base = github.git.commits[github.sha('main')]
+    commit = {
+        'sha': base.sha,
+        'commit': {'message': 'm', 'author': None},
+        'author': None,
+    }
+    github.fake.inject(
+        Fault(
+            path='/compare/',
+            status=200,
+            body={
+                'status': 'behind',
+                'ahead_by': 0,
+                'behind_by': 0,
+                'base_commit': commit,
+                'merge_base_commit': None,
+            },
+        )
+    )
+    response = await github.host().deployment(
+        'compare', base='main', head='main'
+    )
+    assert response.ok, response.body
+    assert response.result.head_sha == base.sha
+
+
+@pytest.mark.parametrize(
+    ('method', 'path', 'kwargs'),
+    [
+        ('list_commits', r'/commits$', {'ref': 'main', 'limit': 2}),
+        (
+            'list_recent_deployments',
+            r'/deployments$',
+            {'environments': ['production']},
+        ),
+    ],
+)
+async def test_lists_that_are_not_lists(
+    github: GitHub, method: str, path: str, kwargs: dict[str, typing.Any]
+) -> None:
+    github.fake.inject(Fault(path=path, status=200, body={'a': 1}))
+    response = await github.host().deployment(method, **kwargs)
+    assert isinstance(response.error, PluginUnavailableError)
+
+
+async def test_tag_message_must_be_text(github: GitHub) -> None:
+    response = await github.host().deployment(
+        'create_tag', sha=github.sha('main'), tag='v7', message=None
+    )
+    assert isinstance(response.error, ValueError)
