@@ -217,6 +217,6 @@ async def test_refusal_without_a_json_body(world: World) -> None:
     result = await world.archive()
 
     assert result.status == 'failed'
-    assert 'GitHub: 403 Forbidden; archiving needs admin rights' in (
+    assert 'GitHub: 403 Forbidden; archiving and unarchiving need admin' in (
         result.message or ''
     )

@@ -26,10 +26,10 @@ from imbi_plugin_archiver.links import Target, Unresolved, resolve
 from imbi_plugin_archiver.options import OptionError, Options, read_options
 
 PERMISSIONS = (
-    'archiving needs admin rights on the repository: a classic token '
-    'with the `repo` scope of a repository admin, or a fine-grained or '
-    'GitHub App token with the "Administration: write" repository '
-    'permission'
+    'archiving and unarchiving need admin rights on the repository: a '
+    'classic token with the `repo` scope of a repository admin, or a '
+    'fine-grained or GitHub App token with the "Administration: write" '
+    'repository permission'
 )
 _HOST_ERRORS = (
     PluginAuthenticationFailed,
