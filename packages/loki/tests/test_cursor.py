@@ -143,3 +143,25 @@ async def test_cursor_with_several_environments_is_a_host_400(
         query, environments=['production', 'staging']
     )
     assert response.status == 400
+
+
+async def test_a_cursor_past_the_start_ends_without_a_request(
+    loki: Loki,
+) -> None:
+    query = loki.query(limit=2)
+    start_ns = loki.now_ns - 300 * SECOND
+    key = cursor.fingerprint(
+        '{service_name="billing-api"}',
+        start_ns,
+        loki.now_ns,
+        'team-a',
+        loki.url,
+    )
+    token = cursor.encode(key, start_ns - 1, set())
+    response = await loki.host().search(
+        query.model_copy(update={'cursor': token})
+    )
+    assert response.status == 200, response.body
+    assert response.result.entries == []
+    assert response.result.next_cursor is None
+    assert loki.fake.requests == []

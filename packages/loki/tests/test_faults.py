@@ -351,3 +351,31 @@ async def test_incomplete_credentials_make_no_request(
     assert loki.fake.requests == []
     if error is PluginCredentialsMissing:
         assert response.status == 503
+
+
+async def test_credentials_never_leave_the_authorization_header(
+    loki: Loki, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level('DEBUG')
+    loki.fake.users = {'918273': PASSWORD}
+    loki.fake.inject(Fault(status=500, times=1))
+    loki.fake.inject(Fault(path='labels', status=401, body='bad token'))
+    creds = {'username': '918273', 'password': PASSWORD}
+    host = loki.host(credentials=creds, tenant=None, line_format='json')
+    responses = [
+        await host.search(loki.query(filters=['message:regex:(?=x)'])),
+        await host.search(loki.query()),
+        await host.histogram(loki.query(), bucket_count=3),
+        await host.schema(),
+    ]
+    assert [r.status for r in responses] == [500, 200, 200, 500]
+    texts = [caplog.text] + [
+        f'{r.error!s} {r.error!r}' for r in responses if r.error
+    ]
+    texts += [r.url_text for r in loki.fake.requests]
+    assert all(PASSWORD not in text for text in texts)
+    assert all(
+        r.headers['authorization'].startswith('Basic ')
+        for r in loki.fake.requests
+    )
+    assert len(loki.fake.requests) == 4

@@ -105,3 +105,13 @@ async def test_fields_sampled_from_recent_lines(
 async def test_schema_of_a_project_without_logs(loki: Loki) -> None:
     response = await loki.host(line_format='json').schema()
     assert [e['name'] for e in response.body] == ['message']
+
+
+async def test_null_label_list_is_empty(loki: Loki) -> None:
+    from imbi_plugin_testing import Fault
+
+    loki.fake.inject(
+        Fault(status=200, body={'status': 'success', 'data': None})
+    )
+    response = await loki.host().schema()
+    assert [e['name'] for e in response.body] == ['message']

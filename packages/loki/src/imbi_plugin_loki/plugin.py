@@ -148,6 +148,9 @@ class LokiPlugin(LogsPlugin):
         if query.cursor:
             boundary, seen = cursor.decode(key, query.cursor)
             page = results.Page(key, query.limit, boundary, seen)
+            if boundary < start_ns:
+                # Stepped past the first instant of the range: nothing left.
+                return LogResult(entries=[])
         params = {
             'query': logql,
             'start': str(start_ns),
@@ -182,15 +185,15 @@ class LokiPlugin(LogsPlugin):
         }
 
         async def call(client: LokiClient) -> list[typing.Any]:
-            requests = [
-                client.get(
+            answers = [
+                await client.get(
                     '/loki/api/v1/labels', {'query': selector, **window}
                 )
             ]
             if opts.line_format != 'raw':
                 sample = translate.log_query(selector, f'| {opts.line_format}')
-                requests.append(
-                    client.get(
+                answers.append(
+                    await client.get(
                         '/loki/api/v1/query_range',
                         {
                             'query': sample,
@@ -200,7 +203,7 @@ class LokiPlugin(LogsPlugin):
                         },
                     )
                 )
-            return list(await asyncio.gather(*requests))
+            return answers
 
         answers = await _within_budget(opts, authorization, call)
         labels = results.label_names(answers[0])

@@ -170,6 +170,8 @@ def histogram_buckets(
 
 
 def label_names(data: typing.Any) -> list[str]:
+    if data is None:  # an empty label list may come as null
+        return []
     if not isinstance(data, list) or not all(
         isinstance(name, str) for name in data
     ):
