@@ -107,19 +107,21 @@ async def test_classic_scope_hint(github: GitHub) -> None:
     assert 'needs scope repo' in str(response.error)
 
 
-async def test_classic_token_without_repo_scope(github: GitHub) -> None:
-    token = github.fake.issue_token('octocat', ['read:user'])
-    response = await list_branches(github.host(token=token.value))
-    assert isinstance(response.error, ValueError)
-    assert 'not found or the token has no access' in str(response.error)
-
-
-async def test_write_needs_push_access(github: GitHub) -> None:
+async def test_no_scope_hint_when_the_scope_is_there(github: GitHub) -> None:
     github.repo.collaborators['octocat'] = 'read'
     response = await github.host().deployment(
         'create_tag', sha=github.sha('main'), tag='v5', message='m'
     )
     assert isinstance(response.error, PluginAuthenticationFailed)
+    assert 'Must have push access' in str(response.error)
+    assert 'needs scope' not in str(response.error)
+
+
+async def test_classic_token_without_repo_scope(github: GitHub) -> None:
+    token = github.fake.issue_token('octocat', ['read:user'])
+    response = await list_branches(github.host(token=token.value))
+    assert isinstance(response.error, ValueError)
+    assert 'not found or the token has no access' in str(response.error)
 
 
 async def test_primary_rate_limit_within_the_budget(github: GitHub) -> None:

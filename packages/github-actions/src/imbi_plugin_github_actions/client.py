@@ -109,6 +109,10 @@ def already_exists(response: httpx.Response) -> bool:
     return 'already exists' in str(body.get('message', '')).lower()
 
 
+def _scopes(header: str | None) -> set[str]:
+    return {s.strip() for s in (header or '').split(',') if s.strip()}
+
+
 def rate_limit_wait(response: httpx.Response) -> float | None:
     """Seconds to wait when ``response`` is a rate-limit answer."""
     if response.status_code not in (403, 429):
@@ -262,12 +266,13 @@ class GitHub:
             )
         if status == 403:
             needs = response.headers.get('x-accepted-github-permissions')
-            scopes = response.headers.get('x-accepted-oauth-scopes')
+            accepted = _scopes(response.headers.get('x-accepted-oauth-scopes'))
+            granted = _scopes(response.headers.get('x-oauth-scopes'))
             hint = ''
             if needs:
                 hint = f' (needs permission {needs})'
-            elif scopes:
-                hint = f' (needs scope {scopes})'
+            elif accepted and not accepted & granted:
+                hint = f' (needs scope {" or ".join(sorted(accepted))})'
             return PluginAuthenticationFailed(
                 f'GitHub denied access to {self.full_name}: {message}{hint}'
             )

@@ -538,3 +538,16 @@ async def test_superseded_deployments_become_inactive(world: World) -> None:
 async def test_every_route_answers_the_ghes_shape(world: World) -> None:
     response = await world.client.get(f'/api/v3{REPO}/branches')
     assert response.status_code == 200
+
+
+async def test_classic_tokens_see_their_scopes(world: World) -> None:
+    response = await world.client.get(f'{REPO}/tags')
+    assert response.headers['x-oauth-scopes'] == 'repo'
+    assert response.headers['x-accepted-oauth-scopes'] == 'repo'
+    pat = world.fake.issue_token(
+        'octocat', prefix='github_pat_', permissions={'contents': 'read'}
+    )
+    fine = await world.client.get(
+        f'{REPO}/tags', headers={'authorization': f'Bearer {pat.value}'}
+    )
+    assert 'x-oauth-scopes' not in fine.headers

@@ -1287,64 +1287,96 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
             )
         return fake.json(_rollup_nodes(fake, token, ids))
 
+    def rest_route(
+        path: str,
+        endpoint: typing.Callable[[Request], typing.Awaitable[Response]],
+        methods: list[str],
+    ) -> list[starlette.routing.BaseRoute]:
+        """A REST route whose answers carry a classic token's scopes."""
+
+        async def scoped(request: Request) -> Response:
+            response = await endpoint(request)
+            _, _, value = request.headers.get('authorization', '').partition(
+                ' '
+            )
+            token = fake.tokens.get(value.strip())
+            if token is not None and not _fine_grained(token):
+                response.headers['x-oauth-scopes'] = ', '.join(token.scopes)
+                response.headers['x-accepted-oauth-scopes'] = 'repo'
+            return response
+
+        return rest(path, scoped, methods)
+
     return [
-        *rest('/repos/{owner}/{repo}/branches', list_branches, ['GET']),
-        *rest(
+        *rest_route('/repos/{owner}/{repo}/branches', list_branches, ['GET']),
+        *rest_route(
             '/repos/{owner}/{repo}/branches/{branch:path}',
             get_branch,
             ['GET'],
         ),
-        *rest('/repos/{owner}/{repo}/tags', list_tags, ['GET']),
-        *rest('/repos/{owner}/{repo}/commits', list_commits, ['GET']),
-        *rest(
+        *rest_route('/repos/{owner}/{repo}/tags', list_tags, ['GET']),
+        *rest_route('/repos/{owner}/{repo}/commits', list_commits, ['GET']),
+        *rest_route(
             '/repos/{owner}/{repo}/commits/{ref:path}/check-runs',
             check_runs,
             ['GET'],
         ),
-        *rest(
+        *rest_route(
             '/repos/{owner}/{repo}/commits/{ref:path}/status',
             combined_status,
             ['GET'],
         ),
-        *rest('/repos/{owner}/{repo}/commits/{ref:path}', get_commit, ['GET']),
-        *rest(
+        *rest_route(
+            '/repos/{owner}/{repo}/commits/{ref:path}', get_commit, ['GET']
+        ),
+        *rest_route(
             '/repos/{owner}/{repo}/compare/{basehead:path}', compare, ['GET']
         ),
-        *rest('/repos/{owner}/{repo}/git/ref/{ref:path}', get_ref, ['GET']),
-        *rest('/repos/{owner}/{repo}/git/tags/{sha}', get_tag_object, ['GET']),
-        *rest('/repos/{owner}/{repo}/git/tags', create_tag_object, ['POST']),
-        *rest('/repos/{owner}/{repo}/git/refs', create_ref, ['POST']),
-        *rest(
+        *rest_route(
+            '/repos/{owner}/{repo}/git/ref/{ref:path}', get_ref, ['GET']
+        ),
+        *rest_route(
+            '/repos/{owner}/{repo}/git/tags/{sha}', get_tag_object, ['GET']
+        ),
+        *rest_route(
+            '/repos/{owner}/{repo}/git/tags', create_tag_object, ['POST']
+        ),
+        *rest_route('/repos/{owner}/{repo}/git/refs', create_ref, ['POST']),
+        *rest_route(
             '/repos/{owner}/{repo}/releases/tags/{tag:path}',
             get_release,
             ['GET'],
         ),
-        *rest('/repos/{owner}/{repo}/releases', create_release, ['POST']),
-        *rest(
+        *rest_route(
+            '/repos/{owner}/{repo}/releases', create_release, ['POST']
+        ),
+        *rest_route(
             '/repos/{owner}/{repo}/actions/workflows', list_workflows, ['GET']
         ),
-        *rest(
+        *rest_route(
             '/repos/{owner}/{repo}/actions/workflows/{workflow}',
             get_workflow,
             ['GET'],
         ),
-        *rest(
+        *rest_route(
             '/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches',
             dispatch,
             ['POST'],
         ),
-        *rest(
+        *rest_route(
             '/repos/{owner}/{repo}/actions/workflows/{workflow}/runs',
             list_runs,
             ['GET'],
         ),
-        *rest(
+        *rest_route(
             '/repos/{owner}/{repo}/actions/runs/{run_id:int}',
             get_run,
             ['GET'],
         ),
-        *rest('/repos/{owner}/{repo}/deployments', list_deployments, ['GET']),
-        *rest(
+        *rest_route(
+            '/repos/{owner}/{repo}/deployments', list_deployments, ['GET']
+        ),
+        *rest_route(
             '/repos/{owner}/{repo}/deployments/{deployment_id:int}/statuses',
             deployment_statuses,
             ['GET'],
