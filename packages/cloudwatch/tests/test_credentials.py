@@ -244,7 +244,7 @@ async def test_invalid_options_make_no_request(
 async def test_options_coercion(cw: Env) -> None:
     cw.put(3, 'event one')
     host = cw.host(
-        timeout_seconds='5',
+        timeout_seconds='',
         use_host_credentials='no',
         message_format='TEXT',
         log_stream_prefix_template='${team_slug}',

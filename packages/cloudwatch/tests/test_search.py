@@ -300,6 +300,12 @@ async def test_stream_prefix_and_group_templates(cw: Env) -> None:
         log_group_template='/${org_slug}/${environment}/${project_slug}',
         log_stream_prefix_template='${environment}-',
     )
-    for mode_filters in (['message:contains:e'], []):
-        response = await host.search(cw.query(filters=mode_filters))
+    for mode in ('auto', 'insights'):
+        host.plugin_options['query_mode'] = mode
+        response = await host.search(cw.query(filters=['message:contains:e']))
         assert [e['message'] for e in response.body['entries']] == ['wanted']
+    assert cw.fake.operations() == [
+        'FilterLogEvents',
+        'StartQuery',
+        'GetQueryResults',
+    ]

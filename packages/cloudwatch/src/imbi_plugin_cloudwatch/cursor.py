@@ -64,24 +64,31 @@ def encode(position: Position, fingerprint: str) -> str:
     return f'{payload}.{_check(fingerprint, payload)}'
 
 
-def decode(cursor: str, fingerprint: str) -> Position:
+def decode[P: (FilterPosition, InsightsPosition)](
+    text: str, fingerprint: str, kind: type[P]
+) -> P:
     """The position a cursor holds; CursorExpiredError if not this query's."""
-    payload, _, check = cursor.partition('.')
+    payload, _, check = text.partition('.')
     if not hmac.compare_digest(_check(fingerprint, payload), check):
         raise CursorExpiredError(
             'the cursor belongs to another query or was altered; '
             'start the search again'
         )
+    position: Position
     try:
         body = json.loads(_unb64(payload))
         if body['v'] != VERSION:
             raise ValueError('version')
         if body['k'] == 'f':
-            return FilterPosition(str(body['t']))
-        return InsightsPosition(
-            int(body['ts']), frozenset(str(p) for p in body['p'])
-        )
+            position = FilterPosition(str(body['t']))
+        else:
+            position = InsightsPosition(
+                int(body['ts']), frozenset(str(p) for p in body['p'])
+            )
     except ValueError, KeyError, TypeError, binascii.Error:
         raise CursorExpiredError(
             'the cursor cannot be read; start the search again'
         ) from None
+    if not isinstance(position, kind):
+        raise CursorExpiredError('the cursor belongs to another search path')
+    return position

@@ -12,7 +12,6 @@ import time
 import typing
 
 from imbi_common.plugins import (
-    CursorExpiredError,
     LogEntry,
     LogHistogramBucket,
     LogQuery,
@@ -145,33 +144,37 @@ async def search(
     translation = query.translate(log_query, options)
     pattern = _plan(translation, options)
     fingerprint = query.fingerprint(translation, options)
-    position = (
-        cursor.decode(log_query.cursor, fingerprint)
-        if log_query.cursor
-        else None
-    )
-    if pattern is not None:
-        if isinstance(position, cursor.InsightsPosition):
-            raise CursorExpiredError('the cursor belongs to another search')
-        async with Calls(options, keys) as calls:
+    async with Calls(options, keys) as calls:
+        if pattern is not None:
+            filter_position = (
+                cursor.decode(
+                    log_query.cursor, fingerprint, cursor.FilterPosition
+                )
+                if log_query.cursor
+                else None
+            )
             return await _filter_search(
                 calls,
                 options,
                 translation,
                 pattern,
                 log_query.limit,
-                position,
+                filter_position,
                 fingerprint,
             )
-    if isinstance(position, cursor.FilterPosition):
-        raise CursorExpiredError('the cursor belongs to another search')
-    async with Calls(options, keys) as calls:
+        insights_position = (
+            cursor.decode(
+                log_query.cursor, fingerprint, cursor.InsightsPosition
+            )
+            if log_query.cursor
+            else None
+        )
         return await _insights_search(
             calls,
             options,
             translation,
             log_query.limit,
-            position,
+            insights_position,
             fingerprint,
         )
 
@@ -209,6 +212,10 @@ async def _filter_search(
                 'FilterLogEvents answered without events'
             )
         for event in events:
+            if not isinstance(event, dict) or 'timestamp' not in event:
+                raise PluginUnavailableError(
+                    'FilterLogEvents answered an event without a timestamp'
+                )
             entries.append(
                 _entry(
                     options,

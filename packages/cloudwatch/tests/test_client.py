@@ -1,0 +1,242 @@
+"""Unit tests of the AWS plumbing, cursors and result conversion."""
+
+import logging
+import time
+import typing
+
+import botocore.exceptions
+import pytest
+from botocore.parsers import ResponseParserError
+from imbi_common.plugins import (
+    CursorExpiredError,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
+from imbi_plugin_cloudwatch import client, cursor, options, query, service
+from imbi_plugin_testing import make_context
+
+Env = typing.Any
+
+
+def _options(**raw: typing.Any) -> options.Options:
+    raw.setdefault('region', 'us-east-1')
+    return options.read_options(make_context('logs', options=raw))
+
+
+@pytest.mark.parametrize(
+    ('exc', 'expected', 'retries'),
+    [
+        (
+            botocore.exceptions.ReadTimeoutError(endpoint_url='http://x'),
+            PluginTimeoutError,
+            0,
+        ),
+        (
+            botocore.exceptions.EndpointConnectionError(
+                endpoint_url='http://x'
+            ),
+            PluginUnavailableError,
+            2,
+        ),
+        (
+            botocore.exceptions.ConnectionClosedError(endpoint_url='http://x'),
+            PluginUnavailableError,
+            0,
+        ),
+        (ResponseParserError('bad xml'), PluginUnavailableError, 0),
+        (
+            botocore.exceptions.ParamValidationError(report='bad limit'),
+            ValueError,
+            0,
+        ),
+        (
+            botocore.exceptions.NoRegionError(),
+            PluginUnavailableError,
+            0,
+        ),
+    ],
+)
+async def test_classify_botocore_errors(
+    exc: Exception, expected: type[Exception], retries: int
+) -> None:
+    calls = client.Calls(_options(), client.AwsKeys('AKIAX', 'secret-x'))
+    error, allowed = calls._classify('StartQuery', exc)
+    assert isinstance(error, expected)
+    assert allowed == retries
+
+
+async def test_classify_reraises_foreign_errors() -> None:
+    calls = client.Calls(_options(), None)
+    with pytest.raises(KeyError):
+        calls._classify('FilterLogEvents', KeyError('x'))
+
+
+async def test_scrub_removes_credentials() -> None:
+    keys = client.AwsKeys('AKIASCRUBME000000001', 'scrub-secret', 'scrub-tok')
+    calls = client.Calls(_options(), keys)
+    text = 'key AKIASCRUBME000000001 secret scrub-secret tok scrub-tok\nmore'
+    assert calls.scrub(text) == 'key *** secret *** tok ***'
+    assert calls.scrub('   ') == ''
+    assert 'scrub' not in repr(keys)
+
+
+def test_wire_dump_redaction() -> None:
+    record = logging.LogRecord(
+        'botocore.endpoint',
+        logging.DEBUG,
+        __file__,
+        1,
+        'headers=%s',
+        (
+            "{'Authorization': b'AWS4-HMAC-SHA256 Credential=AKIAWIRE/2026', "
+            "'X-Amz-Security-Token': b'wire-token'} "
+            '<SecretAccessKey>wire-secret</SecretAccessKey>',
+        ),
+        None,
+    )
+    assert client.RedactWireDumps().filter(record)
+    text = record.getMessage()
+    for secret in ('AKIAWIRE', 'wire-token', 'wire-secret'):
+        assert secret not in text
+    info = logging.LogRecord(
+        'botocore.endpoint', logging.INFO, __file__, 1, 'x %s', ('y',), None
+    )
+    assert client.RedactWireDumps().filter(info)
+    assert info.args == ('y',)
+
+
+def test_cursor_round_trip_and_rejections() -> None:
+    position = cursor.InsightsPosition(5, frozenset({cursor.ptr_digest('p')}))
+    text = cursor.encode(position, 'fp')
+    assert cursor.decode(text, 'fp', cursor.InsightsPosition) == position
+    with pytest.raises(CursorExpiredError, match='another search path'):
+        cursor.decode(text, 'fp', cursor.FilterPosition)
+    with pytest.raises(CursorExpiredError, match='another query'):
+        cursor.decode(text, 'other', cursor.InsightsPosition)
+    for payload in ('eyJ2IjoyfQ', 'bm90IGpzb24', '!!!'):
+        # Well signed, but a future version / not JSON / not base64.
+        forged = f'{payload}.{cursor._check("fp", payload)}'
+        with pytest.raises(CursorExpiredError, match='cannot be read'):
+            cursor.decode(forged, 'fp', cursor.InsightsPosition)
+
+
+async def test_too_many_events_in_one_millisecond(cw: Env) -> None:
+    opts = _options(endpoint_url=cw.url)
+    log_query = cw.query(levels=['error'], limit=100)
+    translation = query.translate(log_query, opts)
+    seen = frozenset(cursor.ptr_digest(str(i)) for i in range(9950))
+    log_query.cursor = cursor.encode(
+        cursor.InsightsPosition(cw.end_ms, seen),
+        query.fingerprint(translation, opts),
+    )
+    with pytest.raises(PluginUnavailableError, match='one millisecond'):
+        await service.search(opts, client.AwsKeys('AKIAX', 'x'), log_query)
+    assert cw.fake.requests == []
+
+
+async def test_a_page_inside_one_millisecond(cw: Env) -> None:
+    for index in range(250):
+        cw.fake.put(cw.group, 'web-1', cw.at(1), f'same {index}')
+    host = cw.host(query_mode='insights')
+    seen: list[str] = []
+    next_cursor = None
+    for _ in range(3):
+        response = await host.search(cw.query(limit=100, cursor=next_cursor))
+        seen.extend(e['message'] for e in response.body['entries'])
+        next_cursor = response.body['next_cursor']
+    assert next_cursor is None
+    assert sorted(seen) == sorted(f'same {i}' for i in range(250))
+
+
+async def test_unexpected_answers(
+    cw: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def rows(*args: typing.Any) -> list[list[dict[str, str]]]:
+        return [[{'field': 't', 'value': 'not a time'}]]
+
+    monkeypatch.setattr(client.Calls, 'insights', rows)
+    host = cw.host()
+    histogram = await host.histogram(cw.query(), bucket_count=5)
+    assert isinstance(histogram.error, PluginUnavailableError)
+    search = await host.search(cw.query(levels=['error']))
+    assert isinstance(search.error, PluginUnavailableError)
+
+    async def outside(*args: typing.Any) -> list[list[dict[str, str]]]:
+        return [
+            [
+                {'field': 't', 'value': '2001-01-01 00:00:00.000'},
+                {'field': 'n', 'value': '3'},
+            ]
+        ]
+
+    monkeypatch.setattr(client.Calls, 'insights', outside)
+    ignored = await host.histogram(cw.query(), bucket_count=5)
+    assert sum(b.count for b in ignored.result) == 0
+
+    async def event(
+        self: client.Calls, operation: str, **params: typing.Any
+    ) -> dict[str, typing.Any]:
+        return {'events': [{'message': 'no time'}]}
+
+    monkeypatch.setattr(client.Calls, 'call', event)
+    broken = await host.search(cw.query(filters=['message:contains:x']))
+    assert isinstance(broken.error, PluginUnavailableError)
+
+    async def no_results(
+        self: client.Calls, operation: str, **params: typing.Any
+    ) -> dict[str, typing.Any]:
+        return {'queryId': 'q-1', 'status': 'Complete'}
+
+    monkeypatch.undo()
+    monkeypatch.setattr(client.Calls, 'call', no_results)
+    empty = await host.search(cw.query(levels=['error']))
+    assert isinstance(empty.error, PluginUnavailableError)
+    assert 'without results' in empty.body['detail']
+
+
+async def test_slow_stop_query_does_not_hold_the_call(
+    cw: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stopped: list[str] = []
+
+    def slow_stop(client_: typing.Any, query_id: str) -> None:
+        time.sleep(client.STOP_QUERY_SECONDS + 0.5)
+        stopped.append(query_id)
+
+    monkeypatch.setattr(client.Calls, '_stop_sync', staticmethod(slow_stop))
+    cw.fake.polls_running = 10**6
+    response = await cw.host(timeout_seconds=1).search(
+        cw.query(levels=['error'])
+    )
+    assert isinstance(response.error, PluginTimeoutError)
+    assert response.elapsed < 1 + client.STOP_QUERY_SECONDS + 0.3
+    assert stopped == []
+
+
+async def test_start_query_without_query_id(cw: Env) -> None:
+    cw.fake.fail_next('StartQuery', 'odd', status=200)
+    response = await cw.host().search(cw.query(levels=['error']))
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'queryId' in response.body['detail']
+
+
+async def test_no_retry_without_budget_for_it(cw: Env) -> None:
+    cw.fake.fail_next('FilterLogEvents', 'ThrottlingException', 'slow down')
+    response = await cw.host(timeout_seconds=1).search(
+        cw.query(filters=['message:contains:x'])
+    )
+    assert isinstance(response.error, PluginUnavailableError)
+    assert cw.fake.operations() == ['FilterLogEvents']
+
+
+async def test_nested_json_fields(cw: Env) -> None:
+    cw.put(2, {'log': 'flat', 'msg': {'text': 'nested'}})
+    cw.put(1, {'log': {'level': 'WARN'}, 'msg': {'text': 'deep'}})
+    host = cw.host(
+        message_format='json', level_field='log.level', message_field='msg'
+    )
+    response = await host.search(cw.query())
+    assert [(e['level'], e['message']) for e in response.body['entries']] == [
+        ('warn', '{"log": {"level": "WARN"}, "msg": {"text": "deep"}}'),
+        (None, '{"log": "flat", "msg": {"text": "nested"}}'),
+    ]
