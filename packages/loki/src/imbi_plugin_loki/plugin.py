@@ -18,7 +18,7 @@ from imbi_common.plugins import (
     PluginTimeoutError,
 )
 
-from imbi_plugin_loki import auth, options
+from imbi_plugin_loki import auth, cursor, options, results
 from imbi_plugin_loki import query as translate
 
 if typing.TYPE_CHECKING:
@@ -133,8 +133,6 @@ class LokiPlugin(LogsPlugin):
         credentials: dict[str, str],
         query: LogQuery,
     ) -> LogResult:
-        from imbi_plugin_loki import cursor, results
-
         opts, authorization = _prepare(ctx, credentials)
         selector = _selector(opts, ctx)
         logql = _logql(opts, selector, query)
@@ -174,8 +172,6 @@ class LokiPlugin(LogsPlugin):
     async def schema(
         self, ctx: PluginContext, credentials: dict[str, str]
     ) -> list[dict[str, typing.Any]]:
-        from imbi_plugin_loki import results
-
         opts, authorization = _prepare(ctx, credentials)
         selector = _selector(opts, ctx)
         end = datetime.datetime.now(datetime.UTC)
@@ -226,8 +222,6 @@ class LokiPlugin(LogsPlugin):
         query: LogQuery,
         bucket_count: int = 60,
     ) -> list[LogHistogramBucket]:
-        from imbi_plugin_loki import results
-
         opts, authorization = _prepare(ctx, credentials)
         if not 1 <= bucket_count <= 1440:
             raise ValueError('bucket_count must be 1..1440')
@@ -278,8 +272,6 @@ def _logql(opts: options.Options, selector: str, log_query: LogQuery) -> str:
 
 
 def _window(log_query: LogQuery) -> tuple[int, int]:
-    from imbi_plugin_loki import results
-
     start_ns = results.to_ns(log_query.start_time)
     end_ns = results.to_ns(log_query.end_time)
     if start_ns >= end_ns:
