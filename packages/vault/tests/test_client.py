@@ -2,11 +2,14 @@
 
 import asyncio
 import datetime
+import threading
+import time
 
 import pytest
 from imbi_common.plugins import PluginTimeoutError
-from imbi_plugin_testing import Fault
+from imbi_plugin_testing import Fault, make_context
 from imbi_plugin_vault import client, transport
+from imbi_plugin_vault.options import read_options
 
 from .conftest import FOLDER, Vault
 
@@ -105,3 +108,19 @@ async def test_key_gone_between_list_and_read(vault: Vault) -> None:
     )
     listed = await vault.host().list_keys()
     assert [k['key'] for k in listed.body] == ['a']
+
+
+async def test_drain_gives_up_after_the_deadline() -> None:
+    options = read_options(
+        make_context('configuration', options={'url': 'http://127.0.0.1:9'})
+    )
+    release = threading.Event()
+    vault = client.VaultClient(options, 'token', 'folder', {'secret': True})
+    vault.deadline.at = time.monotonic()
+    stuck = vault._submit(release.wait, 5)
+    vault.close()
+    started = time.monotonic()
+    await vault.drain()
+    assert client.DRAIN_GRACE <= time.monotonic() - started < 1
+    assert stuck.cancelled()
+    release.set()

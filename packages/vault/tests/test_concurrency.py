@@ -9,7 +9,8 @@ import typing
 import pytest
 import starlette.requests
 import starlette.responses
-from imbi_plugin_testing import Host
+from imbi_common.plugins.errors import PluginAuthenticationFailed
+from imbi_plugin_testing import Fault, Host
 from imbi_plugin_testing.fakes.vault import VaultFake
 from imbi_plugin_vault import transport
 from imbi_plugin_vault.plugin import VaultPlugin
@@ -17,6 +18,7 @@ from imbi_plugin_vault.plugin import VaultPlugin
 from .conftest import FOLDER
 
 POOL_PREFIX = 'imbi-plugin-vault'
+DENIED = {'errors': ['permission denied']}
 
 
 class CountingVault(VaultFake):
@@ -128,3 +130,20 @@ async def test_cancelled_call_stops_sending(
     await asyncio.sleep(0.3)
     assert len(fake.requests) == sent < 25
     assert fake.in_flight == 0
+
+
+async def test_failed_call_returns_after_requests_in_flight(
+    counting: tuple[CountingVault, str],
+) -> None:
+    """One read is refused while others are in flight: when the call
+    returns, none of its threads still talks to Vault."""
+    fake, url = counting
+    fake.delay = 0.1
+    fake.inject(Fault(path=r'/k00$', status=403, body=DENIED))
+    host = _host(fake, url, max_concurrency=4)
+    keys = [f'k{index:02d}' for index in range(12)]
+    response = await host.get_values(keys)
+    assert isinstance(response.error, PluginAuthenticationFailed)
+    assert fake.in_flight == 0
+    # Reads still queued when the refusal arrived were never sent.
+    assert len(fake.requests) < len(keys)

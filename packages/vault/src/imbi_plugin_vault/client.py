@@ -2,10 +2,11 @@
 
 hvac is synchronous (requests), so every Vault request runs in a worker
 thread of a pool that belongs to one plugin call: at most
-``max_concurrency`` requests at once, and when the call ends (returns,
-fails or is cancelled) queued work is cancelled, no new request starts
-and requests in flight end by the call's deadline, because each one's
-timeout is the time left in the budget.
+``max_concurrency`` requests at once. When the call ends, queued work is
+cancelled, no new request starts, and the call waits for requests in
+flight, which end by the call's deadline because each one's timeout is
+the time left in the budget (when the host cancels the call, it does not
+wait: they still end by that deadline).
 """
 
 import asyncio
@@ -32,6 +33,8 @@ LOGGER = logging.getLogger(__name__)
 #: Retries of a rate-limited (429) request, the first after this delay.
 MAX_RETRIES = 2
 BACKOFF_SECONDS = 0.25
+#: How long past the deadline a request in flight may take to notice it.
+DRAIN_GRACE = 0.25
 _CAS_MISMATCH = 'check-and-set parameter did not match'
 _NO_HANDLER = 'no handler for route'
 
@@ -116,8 +119,8 @@ class VaultClient:
             max_workers=options.max_concurrency,
             thread_name_prefix='imbi-plugin-vault',
         )
+        self._work: list[concurrent.futures.Future[typing.Any]] = []
         self._futures: list[asyncio.Future[typing.Any]] = []
-        self._loop = asyncio.get_running_loop()
 
     def close(self) -> None:
         """Cancel queued work, stop new requests, release the threads."""
@@ -130,10 +133,33 @@ class VaultClient:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._hvac.adapter.close()
 
+    async def drain(self) -> None:
+        """Wait for requests still in flight after :meth:`close`.
+
+        Each one's timeout ends at the call's deadline, so this waits at
+        most until then (plus a moment for the thread to notice).
+        """
+        running = [
+            asyncio.wrap_future(work) for work in self._work if not work.done()
+        ]
+        if not running:
+            return
+        await asyncio.wait(
+            running, timeout=max(self.deadline.remaining(), 0) + DRAIN_GRACE
+        )
+        for future in running:
+            # Work that was running cannot have been cancelled.
+            if future.done():
+                future.exception()
+            else:
+                future.cancel()
+
     def _submit(
         self, fn: collections.abc.Callable[..., R], *args: typing.Any
     ) -> asyncio.Future[R]:
-        future = self._loop.run_in_executor(self._pool, fn, *args)
+        work = self._pool.submit(fn, *args)
+        future = asyncio.wrap_future(work)
+        self._work.append(work)
         self._futures.append(future)
         return future
 
@@ -578,12 +604,17 @@ async def connect(
 ) -> collections.abc.AsyncIterator[VaultClient]:
     """A client for one call, inside the ``timeout_seconds`` budget."""
     try:
-        async with asyncio.timeout(options.timeout_seconds):
+        async with asyncio.timeout(options.timeout_seconds) as budget:
             client = VaultClient(options, token, folder, data_types)
             try:
                 yield client
             finally:
                 client.close()
+                # Unless the host cancelled the call (its own timeout),
+                # return only once no thread still talks to Vault.
+                task = asyncio.current_task()
+                if budget.expired() or not (task and task.cancelling()):
+                    await client.drain()
     except TimeoutError:
         raise PluginTimeoutError(
             f'Vault call exceeded its {options.timeout_seconds} s budget'
