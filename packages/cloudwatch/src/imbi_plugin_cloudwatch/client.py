@@ -243,7 +243,10 @@ class Calls:
 
     async def __aexit__(self, *exc: object) -> None:
         # Threads still blocked on a socket end at their read timeout,
-        # which is within the budget; queued StopQuery calls still run.
+        # which is within the budget; queued StopQuery calls still run,
+        # and the client's connections are closed after them.
+        if self._client is not None:
+            self._executor.submit(self._client.close)
         self._executor.shutdown(wait=False, cancel_futures=False)
 
     def remaining(self) -> float:
@@ -302,9 +305,12 @@ class Calls:
         }
         if self.options.external_id:
             params['ExternalId'] = self.options.external_id
-        answer = await self._with_retries(
-            'AssumeRole', sts.assume_role, params
-        )
+        try:
+            answer = await self._with_retries(
+                'AssumeRole', sts.assume_role, params
+            )
+        finally:
+            await self._thread(sts.close)
         try:
             found = answer['Credentials']
             assumed = AwsKeys(

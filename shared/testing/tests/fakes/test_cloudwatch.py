@@ -428,6 +428,11 @@ async def test_start_query_errors(call: Caller, fake: CloudWatchFake) -> None:
             'StartQuery', logGroupName=GROUP, **dict(base, endTime=0)
         )
     )[0] == 'InvalidParameterException'
+    assert (
+        await call.error(
+            'StartQuery', logGroupName=GROUP, **dict(base, limit=10001)
+        )
+    )[0] == 'InvalidParameterException'
     code, _ = await call.error(
         'StartQuery', logGroupName=GROUP, **dict(base, queryString='oops')
     )

@@ -1035,6 +1035,10 @@ class CloudWatchFake(StandIn):
                 'InvalidParameterException',
                 'endTime must be greater than or equal to startTime',
             )
+        if not 0 <= int(params.get('limit', 0)) <= 10000:
+            raise AwsError(
+                'InvalidParameterException', 'limit must be 1 to 10000'
+            )
         plan = compile_insights(str(params.get('queryString', '')))
         running = sum(
             1 for q in self.queries.values() if q.status not in _TERMINAL
