@@ -15,6 +15,7 @@ import tiny_actions
 from imbi_common.plugins import (
     LogEntry,
     LogHistogramBucket,
+    PluginContext,
     PluginCredentialsMissing,
 )
 from imbi_common.plugins import base as plugin_base
@@ -461,3 +462,39 @@ async def test_webhook_catalog_errors_become_answers() -> None:
     )
     assert response.status == 500
     assert 'run_action' in response.body['detail']
+
+
+async def test_lifecycle_link_writeback_rewrites_the_stored_link() -> None:
+    class Writeback(typing.NamedTuple):
+        link_key: str
+        new_url: str
+
+    class Context(PluginContext):
+        link_writeback: typing.Any = None
+
+    class Mover(tiny.TinyLifecycle):
+        async def on_project_archived(
+            self, ctx: PluginContext, credentials: dict[str, str]
+        ) -> plugin_base.LifecycleResult:
+            ctx.link_writeback = Writeback(  # type: ignore[attr-defined]
+                'github-repository', 'https://github.example/attic/app'
+            )
+            return plugin_base.LifecycleResult(status='ok')
+
+    host = Host(
+        Mover,
+        credentials={'token': 'stored-token'},
+        project={'project_links': {'github-repository': 'https://old'}},
+    )
+    ctx = Context(**host.context('lifecycle').model_dump())
+    assert ctx.project_links == {'github-repository': 'https://old'}
+    result = await host.lifecycle('archived', ctx=ctx)
+    assert result.status == 'ok'
+    assert host.project['project_links'] == {
+        'github-repository': 'https://github.example/attic/app'
+    }
+    assert len(host.link_writebacks) == 1
+    tiny.TinyLifecycle.behaviour = 'ok'
+    plain = Host(tiny.TinyLifecycle, credentials={'token': 'stored-token'})
+    assert (await plain.lifecycle('archived')).status == 'ok'
+    assert plain.link_writebacks == []

@@ -110,3 +110,12 @@ def test_public_credentials_are_not_registered() -> None:
             public_credentials={'url'},
         )
     assert scan.secrets == {'hook-token-1'}
+
+
+def test_oauth_client_ids_are_public() -> None:
+    with SecretScan() as scan:
+        Host(
+            tiny.TinyIdentity,
+            credentials={'client_id': 'Iv1.abcdef', 'client_secret': 'shh-1'},
+        )
+    assert scan.secrets == {'shh-1'}

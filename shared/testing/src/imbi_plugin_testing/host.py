@@ -92,7 +92,8 @@ class Host:
     and ``refresh_identity`` how the host refreshes it after a
     ``PluginAuthenticationFailed``. Credential values are registered with
     the active secret scan, except those named in ``public_credentials``
-    (a URL stored as a credential is not a secret).
+    (a URL stored as a credential is not a secret) and an OAuth plugin's
+    ``client_id``, which GitHub itself puts in URLs.
     """
 
     def __init__(
@@ -126,6 +127,8 @@ class Host:
         self._keys_cache: dict[str | None, tuple[float, typing.Any]] = {}
         self._state_key = pysecrets.token_bytes(32)
         self._pending_verifiers: dict[str, str | None] = {}
+        #: LinkWriteback objects plugins set (hosts whose ctx has it).
+        self.link_writebacks: list[typing.Any] = []
         scan = current_scan()
         if scan is not None:
             scan.add(
@@ -133,11 +136,16 @@ class Host:
                     value
                     for name, value in self.credentials.items()
                     if name not in public_credentials
+                    and not (name == 'client_id' and self._oauth())
                 ),
                 identity_token,
             )
 
     # -- plumbing -----------------------------------------------------------
+
+    def _oauth(self) -> bool:
+        """OAuth clients' ids are public (they travel in URLs)."""
+        return self.manifest.auth_type in ('oauth2', 'oidc')
 
     def options(self) -> dict[str, typing.Any]:
         """Plugin < project type < project; PluginOption.default unused."""
@@ -663,10 +671,11 @@ class Host:
         from imbi_common.plugins.base import LifecycleResult
 
         method = f'on_project_{event}'
-        ctx = ctx or self.context(
-            'lifecycle', project_links=dict(project_links or {})
-        )
-        self.last_context = ctx
+        if ctx is None:
+            fields = {}
+            if project_links is not None:
+                fields['project_links'] = dict(project_links)
+            ctx = self.context('lifecycle', **fields)
         try:
             creds = self.call_credentials()
             result = await self._with_identity_retry(
@@ -684,7 +693,18 @@ class Host:
         scan = current_scan()
         if scan is not None:
             scan.record_text('LifecycleResult', repr(result))
+        self._apply_link_writeback(ctx)
         return result
+
+    def _apply_link_writeback(self, ctx: PluginContext) -> None:
+        """Rewrite the stored project link, as 2.11 hosts do."""
+        writeback = getattr(ctx, 'link_writeback', None)
+        if writeback is None:
+            return
+        self.link_writebacks.append(writeback)
+        links = dict(self.project.get('project_links') or {})
+        links[writeback.link_key] = writeback.new_url
+        self.project['project_links'] = links
 
     # -- webhook -------------------------------------------------------------
 

@@ -271,7 +271,8 @@ def serve_app(app: ASGIApp) -> collections.abc.Iterator[str]:
         lifespan='off',
         interface='asgi3',
         access_log=False,
-        timeout_graceful_shutdown=1,
+        # Stalled requests are abandoned at once when the fake stops.
+        timeout_graceful_shutdown=0.2,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
