@@ -16,6 +16,7 @@ import secrets
 import threading
 import time
 import typing
+import urllib.parse
 
 import starlette.requests
 import starlette.responses
@@ -324,7 +325,7 @@ class GitHubFake(StandIn):
             for rel, number in (('next', page + 1), ('last', last)):
                 params = dict(request.query_params)
                 params.update({'page': str(number), 'per_page': str(per_page)})
-                query = '&'.join(f'{k}={v}' for k, v in params.items())
+                query = urllib.parse.urlencode(params)
                 links.append(
                     f'<{request.url.replace(query=query)}>; rel="{rel}"'
                 )
