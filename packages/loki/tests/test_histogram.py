@@ -30,36 +30,50 @@ async def test_request_and_zero_filled_buckets(loki: Loki) -> None:
     ]
     assert all(b.count == 0 and b.levels == {} for b in buckets)
     (params,) = loki.queries()
+    # Points on multiples of the step; the offset moves each window
+    # (t - 1ns - 60s, t - 1ns] onto [start + k*step, start + (k+1)*step).
     assert params == {
         'query': (
             'sum by (level) (count_over_time({service_name="billing-api"} '
-            '[60s]))'
+            '[60s] offset 1ns))'
         ),
-        'start': str(START_NS + 60 * SECOND - 1),
-        'end': str(START_NS + 600 * SECOND),
+        'start': str(START_NS + 60 * SECOND),
+        'end': str(START_NS + 660 * SECOND - 1),
         'step': '60',
     }
 
 
+@pytest.mark.parametrize('frontend', [False, True])
+@pytest.mark.parametrize('shift_us', [0, 7_123_456, 59_999_999])
 async def test_an_entry_on_a_bucket_edge_lands_in_one_bucket(
-    loki: Loki,
+    loki: Loki, frontend: bool, shift_us: int
 ) -> None:
+    """Exact edges on a lone Loki and behind the query frontend, which
+    rounds the range to multiples of the step, whatever the start."""
+    loki.fake.align_to_step = frontend
+    start = START + datetime.timedelta(microseconds=shift_us)
+    first = START_NS + shift_us * 1000
     step = 60 * SECOND
     loki.push(
         [
-            (START_NS - 1, 'before the range'),
-            (START_NS, 'first instant of bucket 0'),
-            (START_NS + step - 1, 'last instant of bucket 0'),
-            (START_NS + step, 'first instant of bucket 1'),
-            (START_NS + 5 * step, 'first instant of bucket 5'),
-            (START_NS + 10 * step - 1, 'last instant of bucket 9'),
-            (START_NS + 10 * step, 'the end, excluded'),
+            (first - 1, 'before the range'),
+            (first, 'first instant of bucket 0'),
+            (first + step - 1, 'last instant of bucket 0'),
+            (first + step, 'first instant of bucket 1'),
+            (first + 5 * step, 'first instant of bucket 5'),
+            (first + 10 * step - 1, 'last instant of bucket 9'),
+            (first + 10 * step, 'the end, excluded'),
         ]
     )
-    response = await loki.host().histogram(_query(loki), bucket_count=10)
+    query = loki.query(start=start, end=start + datetime.timedelta(minutes=10))
+    response = await loki.host().histogram(query, bucket_count=10)
+    assert response.status == 200, response.body
+    assert [b.timestamp for b in response.result][:2] == [
+        start,
+        start + datetime.timedelta(minutes=1),
+    ]
     counts = [b.count for b in response.result]
     assert counts == [2, 1, 0, 0, 0, 1, 0, 0, 0, 1]
-    assert sum(counts) == 5
 
 
 @pytest.mark.parametrize(
@@ -112,7 +126,7 @@ async def test_filters_and_levels_as_in_search(loki: Loki) -> None:
     assert (bucket.count, bucket.levels) == (2, {'warn': 1, 'warning': 1})
     assert loki.queries()[0]['query'] == (
         'sum by (level) (count_over_time({service_name="billing-api"} '
-        '|= "boom" | level=~"(?i)(?:warn|warning)" [60s]))'
+        '|= "boom" | level=~"(?i)(?:warn|warning)" [60s] offset 1ns))'
     )
 
 

@@ -198,6 +198,6 @@ def test_histogram_query_shape() -> None:
     assert query.histogram_query(options, '{a="b"}', '|= "x"', 60) == (
         'sum by (level) (count_over_time({a="b"} |= "x" [60s]))'
     )
-    assert query.histogram_query(options, '{a="b"}', '', 5) == (
-        'sum by (level) (count_over_time({a="b"} [5s]))'
+    assert query.histogram_query(options, '{a="b"}', '', 5, 7) == (
+        'sum by (level) (count_over_time({a="b"} [5s] offset 7ns))'
     )

@@ -232,14 +232,19 @@ class LokiPlugin(LogsPlugin):
             1, math.ceil((end_ns - start_ns) / (bucket_count * _NS_PER_SECOND))
         )
         step_ns = step_s * _NS_PER_SECOND
+        # Loki counts (t - offset - step, t - offset] at each point t; the
+        # points go on multiples of step (where Loki's query frontend
+        # moves them anyway) and the offset shifts each window onto
+        # [start + k*step, start + (k+1)*step), whose last instant is
+        # start + (k+1)*step - 1ns.
+        first_end = start_ns + step_ns - 1
+        first_point = -(-first_end // step_ns) * step_ns
         params = {
             'query': translate.histogram_query(
-                opts, selector, pipeline, step_s
+                opts, selector, pipeline, step_s, first_point - first_end
             ),
-            # Loki evaluates at start + k*step over (t - step, t]: one
-            # nanosecond before each bucket's end makes that [a, a+step).
-            'start': str(start_ns + step_ns - 1),
-            'end': str(start_ns + bucket_count * step_ns),
+            'start': str(first_point),
+            'end': str(first_point + bucket_count * step_ns - 1),
             'step': str(step_s),
         }
 
@@ -248,7 +253,9 @@ class LokiPlugin(LogsPlugin):
 
         data = await _within_budget(opts, authorization, call)
         return results.histogram_buckets(
-            data, start_ns, step_ns, bucket_count, opts.level_field
+            data,
+            results.Grid(start_ns, first_point, step_ns, bucket_count),
+            opts.level_field,
         )
 
 

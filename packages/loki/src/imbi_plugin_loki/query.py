@@ -339,12 +339,17 @@ def log_query(selector: str, pipeline: str) -> str:
 
 
 def histogram_query(
-    options: Options, selector: str, pipeline: str, step_seconds: int
+    options: Options,
+    selector: str,
+    pipeline: str,
+    step_seconds: int,
+    offset_ns: int = 0,
 ) -> str:
     inner = log_query(selector, pipeline)
+    offset = f' offset {offset_ns}ns' if offset_ns else ''
     return (
         f'sum by ({options.level_field}) '
-        f'(count_over_time({inner} [{step_seconds}s]))'
+        f'(count_over_time({inner} [{step_seconds}s]{offset}))'
     )
 
 

@@ -136,27 +136,39 @@ def search_result(
     return result
 
 
-def histogram_buckets(
-    data: typing.Any, start_ns: int, step_ns: int, count: int, level: str
-) -> list[LogHistogramBucket]:
-    """Zero-filled buckets ``start + k*step`` from a matrix answer.
+@dataclasses.dataclass(frozen=True)
+class Grid:
+    """Buckets ``start + k*step`` and the points that count them."""
 
-    The query is evaluated at ``start + (k+1)*step - 1ns`` so that each
-    point's window (t - step, t] is exactly bucket k; Loki reports the
-    point in milliseconds, so the bucket is the nearest grid index.
+    start_ns: int
+    first_point_ns: int
+    step_ns: int
+    count: int
+
+
+def histogram_buckets(
+    data: typing.Any, grid: Grid, level: str
+) -> list[LogHistogramBucket]:
+    """Zero-filled buckets from a matrix answer.
+
+    Point ``first_point + k*step`` counts bucket k. Loki reports points
+    in (float) seconds with millisecond precision; a point outside the
+    grid (a frontend that widened the range) is ignored.
     """
     buckets = [
-        LogHistogramBucket(timestamp=from_ns(start_ns + k * step_ns), count=0)
-        for k in range(count)
+        LogHistogramBucket(
+            timestamp=from_ns(grid.start_ns + k * grid.step_ns), count=0
+        )
+        for k in range(grid.count)
     ]
     try:
         for series in _result(data, 'matrix'):
             metric = series['metric']
             name = metric.get(level) if isinstance(metric, dict) else None
             for when, value in series['values']:
-                offset = round(float(when) * 1000) * 1_000_000 - start_ns
-                index = round(offset / step_ns) - 1
-                if not 0 <= index < count:
+                point = round(float(when) * 1000) * 1_000_000
+                index = round((point - grid.first_point_ns) / grid.step_ns)
+                if not 0 <= index < grid.count:
                     continue
                 number = round(float(value))
                 bucket = buckets[index]

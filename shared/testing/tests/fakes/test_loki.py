@@ -450,3 +450,53 @@ def test_parse_query_shapes() -> None:
     log = parse_query('{a="b\\x41\\101\\u00e9"}')
     matchers: list[typing.Any] = getattr(log, 'matchers')  # noqa: B009
     assert matchers[0].value == 'bAAé'
+
+
+async def test_metric_offset_shifts_the_windows(fake: LokiFake) -> None:
+    query = 'sum by (level) (count_over_time({app="billing"} [1s] offset 2s))'
+    response = await _range(
+        fake, query=query, start=str(T0 + 3 * S), end=str(T0 + 5 * S), step='1'
+    )
+    series = {
+        s['metric']['level']: s['values']
+        for s in response.json()['data']['result']
+    }
+    seconds = T0 // S
+    # point 3 s counts (0, 1], 4 s counts (1, 2], 5 s counts (2, 3]
+    assert series == {
+        'info': [
+            [seconds + 3.0, '1'],
+            [seconds + 4.0, '1'],
+            [seconds + 5.0, '1'],
+        ],
+        'error': [[seconds + 4.0, '1']],
+    }
+
+
+async def test_query_frontend_alignment(fake: LokiFake) -> None:
+    fake.align_to_step = True
+    query = 'sum by (level) (count_over_time({app="billing"} [2s]))'
+    response = await _range(
+        fake,
+        query=query,
+        start=str(T0 + S + 500_000_000),
+        end=str(T0 + 3 * S + 1),
+        step='2',
+    )
+    stamps = {
+        v[0] for s in response.json()['data']['result'] for v in s['values']
+    }
+    assert stamps == {T0 // S + 0.0, T0 // S + 2.0, T0 // S + 4.0}
+
+
+@pytest.mark.parametrize(
+    'query',
+    [
+        'sum by (level) (count_over_time({app="x"} [1s] offset soon))',
+        'sum by (level) (count_over_time({app="x"} [1s] offset 5q))',
+    ],
+)
+async def test_bad_offsets(fake: LokiFake, query: str) -> None:
+    response = await _range(fake, query=query)
+    assert response.status_code == 400
+    assert 'parse error at line 1' in response.text

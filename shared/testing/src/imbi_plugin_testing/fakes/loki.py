@@ -8,8 +8,9 @@ streams; the 5000 entries limit; 400 answers as text/plain.
 
 LogQL is evaluated for real, for exactly the subset the Loki plugin
 writes: a stream selector, line filters, ``| json`` / ``| logfmt``,
-string label filters, and ``sum by (…) (count_over_time(… [d]))``
-evaluated at ``start + k*step`` over ``(t - d, t]`` as Loki's engine does.
+string label filters, and ``sum by (…) (count_over_time(… [d] offset o))``
+evaluated at ``start + k*step`` over ``(t - o - d, t - o]`` as Loki's
+engine does (``align_to_step`` models the query frontend's rounding).
 Regexes use RE2 (google-re2), anchored for label matchers as Loki does.
 Anything else is a 400 parse error, so an unsupported query fails loudly.
 
@@ -66,7 +67,8 @@ _TOKEN = re.compile(
     r'|(?P<duration>\[[^\]]*\])'
     r'|(?P<op>\|=|\|~|!=|!~|=~|==|=|\||\{|\}|\(|\)|,)'
     r'|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)'
-    r'|(?P<number>[0-9][0-9.]*)'
+    r'|(?P<number>[0-9][0-9.]*(?:ns|us|µs|ms|s|m|h|d|w|y)?'
+    r'(?:[0-9][0-9.]*(?:ns|us|µs|ms|s|m|h|d|w|y))*)'
 )
 _DURATION_UNITS = {
     'ns': 1,
@@ -224,6 +226,7 @@ class MetricQuery:
     by: list[str]
     inner: LogQuery
     range_ns: int
+    offset_ns: int = 0
 
 
 class _Parser:
@@ -314,15 +317,23 @@ class _Parser:
         self.take('op', '(')
         inner = self.log_query()
         duration = self.take('duration')
+        range_ns = self.duration(duration, duration.text[1:-1])
+        offset_ns = 0
+        if self.accept('offset'):
+            token = self.take('number')
+            offset_ns = self.duration(token, token.text)
+        self.take('op', ')')
+        self.take('op', ')')
+        return MetricQuery(by, inner, range_ns, offset_ns)
+
+    @staticmethod
+    def duration(token: _Token, text: str) -> int:
         try:
-            range_ns = parse_duration(duration.text[1:-1])
+            return parse_duration(text)
         except ValueError as exc:
             raise LokiParseError(
-                f'parse error at line 1, col {duration.col}: {exc}'
+                f'parse error at line 1, col {token.col}: {exc}'
             ) from None
-        self.take('op', ')')
-        self.take('op', ')')
-        return MetricQuery(by, inner, range_ns)
 
     def log_query(self) -> LogQuery:
         start = self.take('op', '{')
@@ -616,6 +627,10 @@ class LokiFake(StandIn):
             self.tenants: dict[str, dict[str, Stream]] = {}
             #: What "now" is for default time ranges (None: the clock).
             self.now_ns: int | None = None
+            #: Model the query frontend, which rounds a metric query's
+            #: start down and end up to multiples of ``step`` from the
+            #: epoch (pkg/querier/queryrange splitters.go, alignStartEnd).
+            self.align_to_step = False
             self.requests.clear()
             self.clear_faults()
 
@@ -724,6 +739,9 @@ class LokiFake(StandIn):
             start, end = self._range(params, 3600 * _NS)
             if isinstance(parsed, MetricQuery):
                 step = self._step(params, start, end)
+                if self.align_to_step:
+                    start -= start % step
+                    end += -end % step
                 data = self._matrix(parsed, tenants, start, end, step)
             else:
                 limit = self._limit(params)
@@ -843,23 +861,29 @@ class LokiFake(StandIn):
         end: int,
         step: int,
     ) -> dict[str, typing.Any]:
+        offset = parsed.offset_ns
         selected = self._select(
-            parsed.inner, tenants, start - parsed.range_ns, end, True
+            parsed.inner,
+            tenants,
+            start - offset - parsed.range_ns,
+            end - offset,
+            True,
         )
         series: dict[str, dict[str, typing.Any]] = {}
         last = (end - start) // step
+        shifted = start - offset
         for ts, _, _, _, labels in selected:
             metric = {n: labels[n] for n in parsed.by if labels.get(n)}
             counts = series.setdefault(
                 _labels_key(metric), {'metric': metric, 'counts': {}}
             )['counts']
-            # The points t = start + k*step whose window (t - range, t]
-            # holds ts: ts <= t < ts + range.
-            first = max(0, -((start - ts) // step))
+            # The points t = start + k*step whose window
+            # (t - offset - range, t - offset] holds ts.
+            first = max(0, -((shifted - ts) // step))
             for k in range(first, last + 1):
-                point = start + k * step
-                if point - parsed.range_ns >= ts:
+                if shifted + k * step - parsed.range_ns >= ts:
                     break
+                point = start + k * step
                 counts[point] = counts.get(point, 0) + 1
         result = [
             {
