@@ -261,9 +261,6 @@ class Calls:
 
     # -- clients ----------------------------------------------------------
 
-    def build_client(self, service: str, keys: AwsKeys) -> typing.Any:
-        return build_client(self.options, service, keys)
-
     @staticmethod
     def _host_keys() -> AwsKeys:
         import botocore.session
@@ -292,12 +289,14 @@ class Calls:
         if self.options.role_arn:
             keys = await self._assume_role(keys)
         self._client = await self._thread(
-            self.build_client, service='logs', keys=keys
+            build_client, options=self.options, service='logs', keys=keys
         )
         return self._client
 
     async def _assume_role(self, keys: AwsKeys) -> AwsKeys:
-        sts = await self._thread(self.build_client, service='sts', keys=keys)
+        sts = await self._thread(
+            build_client, options=self.options, service='sts', keys=keys
+        )
         params: dict[str, typing.Any] = {
             'RoleArn': self.options.role_arn,
             'RoleSessionName': self._session_name(),
@@ -310,7 +309,7 @@ class Calls:
                 'AssumeRole', sts.assume_role, params
             )
         finally:
-            await self._thread(sts.close)
+            self._executor.submit(sts.close)
         try:
             found = answer['Credentials']
             assumed = AwsKeys(
