@@ -25,6 +25,7 @@ from imbi_plugin_testing.scenarios import Steps, scenario_for
 GROUP = '/aweber/billing-api'
 T0 = 1_795_600_000_000  # 2026-11-25, after FilterLogEvents' 2024 cutoff
 NS = '{https://sts.amazonaws.com/doc/2011-06-15/}'
+JSON_EVENT = '{"level": "ERROR", "n": 5, "u": {"id": "a-1"}}'
 
 
 @pytest.fixture
@@ -278,27 +279,31 @@ async def test_newest_first_pages_and_tokens(
 @pytest.mark.parametrize(
     ('pattern', 'matches'),
     [
-        ('', ['ERROR a=1', '{"level": "ERROR", "n": 5, "u": {"id": "a-1"}}']),
+        ('', ['ERROR a=1', JSON_EVENT]),
         ('"ERROR a"', ['ERROR a=1']),
         (
             'ERROR',
-            ['ERROR a=1', '{"level": "ERROR", "n": 5, "u": {"id": "a-1"}}'],
+            ['ERROR a=1', JSON_EVENT],
         ),
         ('%a=[0-9]%', ['ERROR a=1']),
         (
             '{ $.level = "ERROR" }',
-            ['{"level": "ERROR", "n": 5, "u": {"id": "a-1"}}'],
+            [JSON_EVENT],
         ),
         ('{ $.level != "ERROR" }', []),
         (
             '{ $.u.id = "a*" && $.n = "5" }',
-            ['{"level": "ERROR", "n": 5, "u": {"id": "a-1"}}'],
+            [JSON_EVENT],
         ),
         (
             '{ $.u.id = %^a-[0-9]$% }',
-            ['{"level": "ERROR", "n": 5, "u": {"id": "a-1"}}'],
+            [JSON_EVENT],
         ),
         ('{ $.u = "x" }', []),
+        ('{ $.level = "*RR*" }', [JSON_EVENT]),
+        ('{ $.level = "*ROR" }', [JSON_EVENT]),
+        ('{ $.level = "E*R" }', []),
+        ('{ $.level = "*" }', [JSON_EVENT]),
         ('{ $.missing != "x" }', []),
     ],
 )
@@ -486,7 +491,7 @@ async def test_insights_filters_sort_limit_and_fields(
         await _run_query(
             call,
             'fields @timestamp, @message, @logStream, @ingestionTime'
-            ' | sort @timestamp desc | limit 3',
+            ' | sort @timestamp desc | limit 3   ',
         )
     )
     assert [r['@message'] for r in everything] == [
@@ -557,13 +562,15 @@ async def test_insights_parse_and_stats(
 
 
 async def test_log_group_fields(call: Caller, fake: CloudWatchFake) -> None:
-    _put(fake, {'level': 'info'}, 'text')
+    _put(fake, {'level': 'info', 'gone': None, 'list': [1]}, '{not json')
     answer = await call.ok(
         'GetLogGroupFields', logGroupName=GROUP, time=T0 // 1000 + 1
     )
     fields = {f['name']: f['percent'] for f in answer['logGroupFields']}
     assert fields['@message'] == 100
     assert fields['level'] == 50
+    assert 'gone' not in fields
+    assert 'list' not in fields
     assert '@ptr' not in fields
 
 

@@ -29,7 +29,6 @@ answers 400 for anything else:
 import base64
 import dataclasses
 import datetime
-import fnmatch
 import functools
 import hashlib
 import hmac
@@ -326,10 +325,19 @@ def _json_clause(text: str) -> tuple[Matcher, bool]:
     else:
         wanted = match['text']
 
+        # '*' is a wildcard only at the start or end: 'Ev*ent' matches
+        # the literal string 'Ev*ent'.
+        head = wanted.startswith('*')
+        tail = len(wanted) > 1 and wanted.endswith('*')
+        core = wanted[1 if head else 0 : len(wanted) - 1 if tail else None]
+
         def test(value: str) -> bool:
-            if '*' in wanted:
-                escaped = wanted.replace('[', '[[]').replace('?', '[?]')
-                return fnmatch.fnmatchcase(value, escaped)
+            if head and tail:
+                return core in value
+            if head:
+                return value.endswith(core)
+            if tail:
+                return value.startswith(core)
             return value == wanted
 
     def matcher(event: Event) -> bool:
