@@ -185,6 +185,19 @@ async def test_missing_mount_names_it(vault: Vault) -> None:
         assert 'mount_path' in str(response.error)
 
 
+async def test_write_answered_not_found_is_a_configuration_error(
+    vault: Vault,
+) -> None:
+    # Only the write is refused (a proxy or a route Vault does not have):
+    # the plugin must not leak its internal not-found signal.
+    vault.fake.inject(
+        Fault(path=r'/k$', method='POST', status=404, body={'errors': []})
+    )
+    response = await vault.host().set_value('k', 'v', 'string')
+    assert isinstance(response.error, ValueError)
+    assert 'mount_path' in str(response.error)
+
+
 async def test_missing_namespace_names_it(vault: Vault) -> None:
     response = await vault.host(namespace='nowhere').list_keys()
     assert isinstance(response.error, ValueError)

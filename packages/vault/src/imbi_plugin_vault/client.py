@@ -148,9 +148,11 @@ class VaultClient:
             running, timeout=max(self.deadline.remaining(), 0) + DRAIN_GRACE
         )
         for future in running:
-            # Work that was running cannot have been cancelled.
+            # Work a worker had taken but not started yet can still be
+            # cancelled by the pool's shutdown.
             if future.done():
-                future.exception()
+                if not future.cancelled():
+                    future.exception()
             else:
                 future.cancel()
 
@@ -299,6 +301,13 @@ class VaultClient:
                 return ValueError(
                     f'Vault has no mount {self.mount!r}{namespace}: check '
                     "the 'mount_path' option"
+                )
+            if operation.startswith('write'):
+                # A write creates what is absent: not found means the
+                # route itself is wrong (mount, namespace or a proxy).
+                return ValueError(
+                    f'Vault answered not found to {operation} on {where}: '
+                    "check the 'mount_path' and 'namespace' options"
                 )
             return _Missing(exc.body)
         if exc.status == 400 and any(
