@@ -13,7 +13,7 @@ from imbi_common.plugins import (
     PluginUnavailableError,
 )
 from imbi_plugin_cloudwatch import client, cursor, options, query, service
-from imbi_plugin_testing import make_context
+from imbi_plugin_testing import SecretScan, make_context
 
 Env = typing.Any
 
@@ -71,7 +71,8 @@ async def test_classify_reraises_foreign_errors() -> None:
         calls._classify('FilterLogEvents', KeyError('x'))
 
 
-async def test_scrub_removes_credentials() -> None:
+async def test_scrub_removes_credentials(secret_scan: SecretScan) -> None:
+    secret_scan.add('AKIASCRUBME000000001', 'scrub-secret', 'scrub-tok')
     keys = client.AwsKeys('AKIASCRUBME000000001', 'scrub-secret', 'scrub-tok')
     calls = client.Calls(_options(), keys)
     text = 'key AKIASCRUBME000000001 secret scrub-secret tok scrub-tok\nmore'

@@ -10,6 +10,7 @@ from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
 from imbi_plugin_testing import (
     ContractSpec,
     Host,
+    SecretScan,
     check_plugin_contract_async,
 )
 from imbi_plugin_testing.scenarios import Steps, scenario_for
@@ -25,22 +26,27 @@ async def _search(
     return await instance.search(ctx, credentials, Host.log_query())
 
 
-async def test_contract() -> None:
+KEY_ID = 'AKIACONTRACTSUITE001'
+SECRET = 'contract-suite-secret'
+
+
+async def test_contract(secret_scan: SecretScan) -> None:
+    secret_scan.add(KEY_ID, SECRET, 'contract-suite-token')
     await check_plugin_contract_async(
         ContractSpec(
             plugin=CloudWatchPlugin,
             readme=README,
             credentials={
-                'access_key_id': 'AKIACONTRACTSUITE001',
-                'secret_access_key': 'contract-suite-secret',
+                'access_key_id': KEY_ID,
+                'secret_access_key': SECRET,
             },
             options=lambda url: {'region': 'us-east-1', 'endpoint_url': url},
             call=_search,
             context_kind='logs',
             missing_credentials=[
                 {},
-                {'access_key_id': 'AKIACONTRACTSUITE001'},
-                {'secret_access_key': 'contract-suite-secret'},
+                {'access_key_id': KEY_ID},
+                {'secret_access_key': SECRET},
                 {'session_token': 'contract-suite-token'},
                 {'access_key_id': '', 'secret_access_key': ''},
             ],
@@ -48,8 +54,11 @@ async def test_contract() -> None:
     )
 
 
-async def test_histogram_and_schema_contract() -> None:
+async def test_histogram_and_schema_contract(
+    secret_scan: SecretScan,
+) -> None:
     """The budget holds for every method, not only search."""
+    secret_scan.add(KEY_ID, SECRET)
 
     async def histogram(
         instance: CloudWatchPlugin,
@@ -71,8 +80,8 @@ async def test_histogram_and_schema_contract() -> None:
                 plugin=CloudWatchPlugin,
                 readme=README,
                 credentials={
-                    'access_key_id': 'AKIACONTRACTSUITE001',
-                    'secret_access_key': 'contract-suite-secret',
+                    'access_key_id': KEY_ID,
+                    'secret_access_key': SECRET,
                 },
                 options=lambda url: {
                     'region': 'us-east-1',

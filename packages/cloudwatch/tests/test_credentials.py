@@ -8,6 +8,7 @@ import typing
 import pytest
 from imbi_common.plugins import PluginCredentialsMissing
 from imbi_common.plugins.errors import PluginAuthenticationFailed
+from imbi_plugin_testing import SecretScan
 
 Env = typing.Any
 FILTER = ['message:contains:event']
@@ -197,6 +198,32 @@ async def test_debug_wire_dumps_hold_no_keys(
         ):
             if value:
                 assert value not in text
+
+
+async def test_secret_scan_sees_every_failure_without_keys(
+    cw: Env, secret_scan: SecretScan
+) -> None:
+    temporary = cw.fake.add_key(session_token='scan-session-token-1')
+    role = cw.fake.add_role('imbi-logs', [temporary], external_id='ext')
+    limited = cw.fake.add_key(actions=set())
+    wrong = cw.credentials(temporary)
+    wrong['secret_access_key'] = 'scan-wrong-secret-value'
+    cases = [
+        cw.host(wrong),
+        cw.host(cw.credentials(limited)),
+        cw.host(cw.credentials(temporary), role_arn=role.arn),
+        cw.host(
+            cw.credentials(temporary), role_arn=role.arn, external_id='ext'
+        ),
+    ]
+    for host in cases:
+        response = await host.search(cw.query(levels=['error']))
+        assert response.status in (200, 500)
+    secret_scan.add(*wrong.values())
+    recorded = '\n'.join(secret_scan.texts)
+    assert 'InvalidSignatureException' in recorded
+    assert 'AccessDenied' in recorded
+    assert secret_scan.leaks() == []
 
 
 async def test_calls_leave_no_threads(cw: Env) -> None:
