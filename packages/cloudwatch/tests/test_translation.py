@@ -14,7 +14,7 @@ END = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
 START = END - datetime.timedelta(minutes=30)
 START_MS = int(START.timestamp() * 1000)
 END_MS = int(END.timestamp() * 1000)
-TEXT_LEVEL = r'(?i)^\s*[\[(<]?\s*(?:level\s*[=:]\s*)?["\']?'
+TEXT_LEVEL = r'(?i)^\s*[\[(<]?\s*(?:level\s*[=:]\s*)?' + '["\']?'
 
 
 def opts(**raw: typing.Any) -> options_module.Options:

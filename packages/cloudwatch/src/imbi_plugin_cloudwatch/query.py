@@ -33,7 +33,7 @@ CANONICAL_LEVEL = {
 }
 _ALL_LEVEL_WORDS = sorted(CANONICAL_LEVEL, key=lambda w: (-len(w), w))
 #: A leading level token of a text message: ERROR, [warn], level=info...
-_TEXT_LEVEL_PREFIX = r'^\s*[\[(<]?\s*(?:level\s*[=:]\s*)?["\']?'
+_TEXT_LEVEL_PREFIX = r'^\s*[\[(<]?\s*(?:level\s*[=:]\s*)?' + '["\']?'
 TEXT_LEVEL = re.compile(
     _TEXT_LEVEL_PREFIX + rf'({"|".join(_ALL_LEVEL_WORDS)})\b',
     re.IGNORECASE,
