@@ -72,6 +72,8 @@ async def test_stop_query_when_the_host_cancels(cw: Env) -> None:
     response = await host.search(cw.query(levels=['error']))
     assert response.status == 503
     assert response.headers == {'Retry-After': '5'}
+    # StopQuery is awaited (shielded) before the cancellation completes;
+    # on a loaded machine it may still be on its way.
     (query,) = cw.fake.queries.values()
     for _ in range(100):
         if query.status == 'Cancelled':
