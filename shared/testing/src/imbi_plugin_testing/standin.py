@@ -272,7 +272,7 @@ def serve_app(app: ASGIApp) -> collections.abc.Iterator[str]:
         interface='asgi3',
         access_log=False,
         # Stalled requests are abandoned at once when the fake stops.
-        timeout_graceful_shutdown=0.2,
+        timeout_graceful_shutdown=0.2,  # type: ignore[arg-type]  # a float works: it goes to asyncio.wait_for
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
