@@ -104,6 +104,20 @@ async def test_faults_match_path_method_and_count() -> None:
         assert (await client.get('/echo')).status_code == 200
 
 
+async def test_faults_can_match_on_the_whole_request() -> None:
+    fake = Echo()
+    fake.inject(
+        status=400,
+        when=lambda r: r.headers.get('x-amz-target', '').endswith('.Stop'),
+    )
+    async with httpx.AsyncClient(
+        transport=fake.transport(), base_url='http://fake'
+    ) as client:
+        other = await client.post('/echo', headers={'X-Amz-Target': 'L.Go'})
+        stop = await client.post('/echo', headers={'X-Amz-Target': 'L.Stop'})
+    assert (other.status_code, stop.status_code) == (200, 400)
+
+
 async def test_latency_fault_then_passes_through() -> None:
     fake = Echo()
     fake.inject(latency=0.2)

@@ -67,11 +67,16 @@ class Fault:
     malformed: bool = False
     drop: bool = False
     stall: bool = False
+    #: A further test on the whole request, for protocols whose
+    #: operations share one path (AWS JSON: ``X-Amz-Target``).
+    when: collections.abc.Callable[[RecordedRequest], bool] | None = None
 
-    def matches(self, method: str, path: str) -> bool:
-        if self.method is not None and self.method.upper() != method:
+    def matches(self, request: RecordedRequest) -> bool:
+        if self.method is not None and self.method.upper() != request.method:
             return False
-        return self.path is None or re.search(self.path, path) is not None
+        if self.path is not None and not re.search(self.path, request.path):
+            return False
+        return self.when is None or self.when(request)
 
 
 class _ConnectionDropped(Exception):
@@ -122,10 +127,10 @@ class StandIn:
             and (method is None or r.method == method.upper())
         ]
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def _take_fault(self, request: RecordedRequest) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(method, path):
+                if fault.matches(request):
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:
@@ -155,20 +160,17 @@ class StandIn:
             message = await receive()
             body += message.get('body', b'')
             more = message.get('more_body', False)
-        method = scope['method']
-        path = scope['path']
-        self.requests.append(
-            RecordedRequest(
-                method=method,
-                path=path,
-                query=scope.get('query_string', b'').decode('latin-1'),
-                headers={
-                    k.decode('latin-1').lower(): v.decode('latin-1')
-                    for k, v in scope['headers']
-                },
-                body=body,
-            )
+        recorded = RecordedRequest(
+            method=scope['method'],
+            path=scope['path'],
+            query=scope.get('query_string', b'').decode('latin-1'),
+            headers={
+                k.decode('latin-1').lower(): v.decode('latin-1')
+                for k, v in scope['headers']
+            },
+            body=body,
         )
+        self.requests.append(recorded)
         replayed = False
 
         async def replay() -> Message:
@@ -180,7 +182,7 @@ class StandIn:
 
         if self.latency:
             await asyncio.sleep(self.latency)
-        fault = self._take_fault(method, path)
+        fault = self._take_fault(recorded)
         if fault is not None and await self._apply(fault, send):
             return
         await self._routes_app()(scope, replay, send)
