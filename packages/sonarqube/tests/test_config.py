@@ -184,6 +184,11 @@ async def test_missing_credential_makes_no_request(
     ('key', 'project', 'message'),
     [
         ('  ', {}, 'external_identifier is empty'),
+        # Never a SonarQube key: refused before it reaches a query.
+        ("../admin'\n`{x}`", {}, 'not a SonarQube project key'),
+        ('aweber billing', {}, 'not a SonarQube project key'),
+        ('12345', {}, 'not a SonarQube project key'),
+        ('a' * 401, {}, 'at most 400 characters'),
         (KEY, {'project_id': ''}, 'names no Imbi project'),
         (KEY, {'org_slug': ''}, 'names no Imbi project'),
     ],

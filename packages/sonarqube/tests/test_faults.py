@@ -212,6 +212,17 @@ async def test_malformed_answer_is_unavailable(
     assert 'not a JSON object' in str(response.error)
 
 
+async def test_patch_success_is_judged_by_its_status(world: World) -> None:
+    # Imbi's 2xx says the write happened; the patched project it sends
+    # back is not read, so a garbled body is no failure.
+    world.imbi.inject(path=PATCH, method='PATCH', malformed=True)
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY)
+    )
+    assert response.ok, response.body
+    assert len(world.imbi.requests_to(PATCH, 'PATCH')) == 1
+
+
 @pytest.mark.parametrize(
     ('path', 'body', 'message'),
     [

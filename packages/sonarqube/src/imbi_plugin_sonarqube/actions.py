@@ -10,6 +10,7 @@ the gateway applies no timeout.
 import asyncio
 import collections.abc
 import logging
+import re
 import typing
 
 from imbi_common.plugins import PluginContext, PluginTimeoutError
@@ -18,6 +19,11 @@ from imbi_plugin_sonarqube import analysis, options, plugin, values
 from imbi_plugin_sonarqube import config as action_config_module
 
 LOGGER = logging.getLogger(__name__)
+
+#: SonarQube's project key rule (ComponentKeys): letters, digits, '-',
+#: '_', '.' and ':', with at least one non-digit, at most 400 characters.
+_PROJECT_KEY = re.compile(r'[A-Za-z0-9_.:-]*[A-Za-z_.:-][A-Za-z0-9_.:-]*')
+_PROJECT_KEY_MAX = 400
 
 
 async def update_project_from_webhook(
@@ -63,6 +69,13 @@ async def run(
         raise ValueError(
             'external_identifier is empty: the webhook rule must resolve '
             'the SonarQube project key (e.g. /project/key)'
+        )
+    if len(key) > _PROJECT_KEY_MAX or not _PROJECT_KEY.fullmatch(key):
+        raise ValueError(
+            f'external_identifier {key[:100]!r} is not a SonarQube project '
+            "key (letters, digits, '-', '_', '.' and ':', with at least one "
+            f'non-digit, at most {_PROJECT_KEY_MAX} characters): check what '
+            "the webhook rule's identifier selector (/project/key) resolved"
         )
     if not ctx.org_slug or not ctx.project_id:
         raise ValueError(
