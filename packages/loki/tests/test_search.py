@@ -405,6 +405,32 @@ async def test_invalid_input_makes_no_request(
     assert loki.fake.requests == []
 
 
+@pytest.mark.parametrize(
+    ('template', 'reason'),
+    [
+        ('{app="${password}"}', 'Unknown template variable ${password}'),
+        ('{a="b"} |= "x"', 'unexpected text after the selector'),
+        ('{a=~".*"}', 'excludes the empty value'),
+        ('{app=~"(?=${project_slug})"}', 'no lookaround'),
+    ],
+)
+@pytest.mark.parametrize('method', ['search', 'histogram', 'schema'])
+async def test_bad_selector_template_names_the_option(
+    loki: Loki, template: str, reason: str, method: str
+) -> None:
+    # Found by the cross-package bad-input matrix: an unknown variable
+    # said nothing of which option held it.
+    host = loki.host(selector_template=template)
+    if method == 'schema':
+        response = await host.schema()
+    else:
+        response = await getattr(host, method)(loki.query())
+    assert isinstance(response.error, ValueError)
+    assert str(response.error).startswith("option 'selector_template': ")
+    assert reason in str(response.error)
+    assert loki.fake.requests == []
+
+
 async def test_limit_outside_loki_range_is_rejected(loki: Loki) -> None:
     query = loki.query().model_copy(update={'limit': 5001})
     response = await loki.host().search(query)

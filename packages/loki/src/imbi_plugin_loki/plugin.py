@@ -267,7 +267,11 @@ def _prepare(
 
 
 def _selector(opts: options.Options, ctx: PluginContext) -> str:
-    return translate.build_selector(opts.selector_template, ctx)
+    """The project's selector; a ``ValueError`` names the option."""
+    try:
+        return translate.build_selector(opts.selector_template, ctx)
+    except ValueError as exc:
+        raise ValueError(f"option 'selector_template': {exc}") from None
 
 
 def _pipeline(opts: options.Options, log_query: LogQuery) -> str:
