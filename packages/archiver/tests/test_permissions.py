@@ -83,6 +83,46 @@ async def test_other_refusal_names_the_permission(world: World) -> None:
     assert 'GitHub: 422 Validation Failed: x' in (result.message or '')
 
 
+@pytest.mark.parametrize(
+    ('status', 'said', 'explained'),
+    [
+        (403, 'Must have admin rights to Repository.', 'is not an admin'),
+        (
+            403,
+            'Resource protected by organization SAML enforcement. You must '
+            'grant your Personal Access token access to this organization.',
+            'need admin rights',
+        ),
+        (451, 'Repository access blocked', 'need admin rights'),
+    ],
+)
+@pytest.mark.parametrize('event', ['archived', 'unarchived'])
+async def test_refused_read_is_a_failed_result(
+    world: World, status: int, said: str, explained: str, event: str
+) -> None:
+    """Regression: a refusal of the first GET escaped as GitHubRefused."""
+    world.fake.inject(
+        path='/repos/acme/billing-api$',
+        method='GET',
+        status=status,
+        body={'message': said, 'documentation_url': 'https://docs.github.com'},
+    )
+
+    result = await world.host().lifecycle(
+        typing.cast(typing.Any, event), project_links=world.link()
+    )
+
+    verb = event.removesuffix('d')
+    assert result.status == 'failed'
+    assert result.message is not None
+    assert result.message.startswith(
+        f'GitHub refused to show acme/billing-api, so nothing was {verb}d: '
+    )
+    assert f'GitHub: {status} {said}' in result.message
+    assert explained in result.message
+    assert world.calls() == ['GET /repos/acme/billing-api']
+
+
 async def test_bad_token_raises_authentication_failed(world: World) -> None:
     result = await world.archive(credentials={'token': 'ghp_' + 'x' * 36})
 

@@ -112,6 +112,19 @@ async def test_github_repository_link_on_another_host_fails(
         ({'api_url': 'ftp://github.example.com'}, 'api_url'),
         ({'api_url': 'https://user:pw@github.example.com'}, 'api_url'),
         ({'api_url': 'https://github.example.com/api/v3?x=1'}, 'api_url'),
+        # Regression: these reached httpx (InvalidURL, ValueError, an
+        # ExceptionGroup) or DNS instead of naming the option.
+        ({'repository': 'acme\n/billing-api'}, 'repository'),
+        ({'repository': 'acme/billing-api\n.git'}, 'repository'),
+        ({'archive_owner': 'acme-archive\nx'}, 'archive_owner'),
+        ({'api_url': 'https://github.example.com:ghes'}, 'api_url'),
+        ({'api_url': 'https://github.example.com:99999'}, 'api_url'),
+        ({'api_url': 'https://github.example.com:0'}, 'api_url'),
+        ({'api_url': 'https://[::1/api/v3'}, 'api_url'),
+        ({'api_url': 'https://github example.com'}, 'api_url'),
+        ({'api_url': 'https://-github.example.com'}, 'api_url'),
+        ({'api_url': 'https://github.example.com/api\x00/v3'}, 'api_url'),
+        ({'api_url': 'https://github.example.com/api\tv3'}, 'api_url'),
     ],
 )
 async def test_invalid_option_fails_without_a_request(
@@ -153,6 +166,25 @@ def test_options_are_coerced() -> None:
     assert options.archive_owner == 'acme-archive'
 
 
+@pytest.mark.parametrize(
+    'url',
+    [
+        'http://10.0.0.5/api/v3',
+        'https://[2001:db8::1]:8443/api/v3',
+        'https://github.example.com.:443/api/v3',
+    ],
+)
+def test_api_url_hosts_and_ports(url: str) -> None:
+    assert _options(api_url=url).api_url == url
+
+
+def test_api_url_is_not_echoed() -> None:
+    with pytest.raises(OptionError) as caught:
+        read_options({'api_url': 'https://octo:s3cr3t@ghe.example.com'})
+
+    assert 's3cr3t' not in str(caught.value)
+
+
 def test_ghe_com_api_subdomain() -> None:
     options = _options(api_url='https://api.octo.ghe.com')
 
@@ -173,6 +205,8 @@ def test_option_must_be_text() -> None:
         ('acme/', None),
         ('/billing-api', None),
         ('ac_me/x', None),
+        ('acme\n/x', None),
+        ('acme/x\n.git', None),
     ],
 )
 def test_split_repository(text: str, expected: tuple[str, str] | None) -> None:

@@ -97,9 +97,21 @@ class Flow:
         return 'archive' if self.archive else 'unarchive'
 
     async def run(self, ctx: PluginContext) -> LifecycleResult:
-        found = await self.github.repository(
-            self.target.owner, self.target.name
-        )
+        try:
+            found = await self.github.repository(
+                self.target.owner, self.target.name
+            )
+        except GitHubRefused as exc:
+            # A refusal to show it (403: no access, SSO, IP allow list;
+            # 451...) is for the operator to act on, like any other.
+            return LifecycleResult(
+                status='failed',
+                message=(
+                    f'GitHub refused to show {self.target.full_name}, so '
+                    f'nothing was {self.verb}d: '
+                    f'{explain(exc, self.target.full_name)}'
+                ),
+            )
         if found is None:
             return LifecycleResult(
                 status='skipped',

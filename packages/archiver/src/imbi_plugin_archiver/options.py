@@ -5,6 +5,7 @@ applies the manifest defaults, so :func:`read_options` does.
 """
 
 import dataclasses
+import ipaddress
 import re
 import typing
 import urllib.parse
@@ -14,9 +15,15 @@ from imbi_common.plugins import PluginCredentialsMissing
 DEFAULT_API_URL = 'https://api.github.com'
 DEFAULT_TIMEOUT_SECONDS = 8
 MAX_TIMEOUT_SECONDS = 300
-#: GitHub's rules for account logins and repository names.
-OWNER = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$')
-NAME = re.compile(r'^[A-Za-z0-9._-]{1,100}$')
+#: GitHub's rules for account logins and repository names. ``\Z``, not
+#: ``$``: a trailing newline must not pass (it would end up in the URL).
+OWNER = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\Z')
+NAME = re.compile(r'^[A-Za-z0-9._-]{1,100}\Z')
+#: A DNS host name: dot-separated letter-digit-hyphen labels.
+_HOST_NAME = re.compile(
+    r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
+    r'(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?\Z'
+)
 
 
 class OptionError(ValueError):
@@ -65,20 +72,42 @@ def _text(options: dict[str, typing.Any], name: str) -> str | None:
 
 def _api_url(options: dict[str, typing.Any]) -> str:
     value = _text(options, 'api_url') or DEFAULT_API_URL
-    parts = urllib.parse.urlsplit(value)
-    if (
-        parts.scheme not in ('http', 'https')
-        or not parts.hostname
-        or parts.username is not None
-        or parts.query
-        or parts.fragment
-    ):
+    # The value is not echoed: it may carry credentials.
+    if not _is_api_url(value):
         raise OptionError(
-            "option 'api_url' must be an http(s) URL without credentials, "
-            'query or fragment, such as https://api.github.com or '
-            'https://github.example.com/api/v3'
+            "option 'api_url' must be an http(s) URL of a valid host and "
+            'port, without spaces, credentials, query or fragment, such as '
+            'https://api.github.com or https://github.example.com/api/v3'
         )
     return value.rstrip('/')
+
+
+def _is_api_url(value: str) -> bool:
+    """An http(s) URL a request can go to, with nothing it would drop."""
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(value)
+        port = parts.port  # ValueError when not a number in 0..65535
+    except ValueError:
+        return False
+    host = parts.hostname or ''
+    return (
+        parts.scheme in ('http', 'https')
+        and (_HOST_NAME.match(host) is not None or _is_ip(host))
+        and port != 0
+        and parts.username is None
+        and not parts.query
+        and not parts.fragment
+    )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _timeout(options: dict[str, typing.Any]) -> int:
