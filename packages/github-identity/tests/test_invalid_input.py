@@ -33,6 +33,11 @@ def _call(
         ('abc', '/relative/callback', None),
         ('abc', 'ftp://imbi.example.com/callback', None),
         ('abc', 'https://', None),
+        # urlsplit() drops CR/LF and keeps quotes, backticks and braces:
+        # none of them is an absolute URL (RFC 3986).
+        ('abc', REDIRECT_URI + '\r\nSet-Cookie: session=x', None),
+        ('abc', 'https://imbi.example.com/`id`/"{{7*7}}"', None),
+        ('abc', 'https://imbi.example.com:99999/callback', None),
         ('abc', REDIRECT_URI, 'too-short'),
         ('abc', REDIRECT_URI, 'x' * 129),
         ('abc', REDIRECT_URI, 'has spaces ' * 5),
@@ -95,6 +100,27 @@ async def test_every_method_needs_both_credentials(
     with pytest.raises(PluginCredentialsMissing):
         await plugin.revoke(ctx, creds, 'gho_x')
     assert github.fake.requests == []
+
+
+async def test_an_out_of_range_port_is_a_bad_option(github: GitHub) -> None:
+    """Once an httpx/anyio ExceptionGroup escaped for this github_url."""
+    plugin, ctx, creds = _call(github, github_url='http://127.0.0.1:99999')
+    with pytest.raises(ValueError, match='github_url'):
+        await plugin.refresh(ctx, creds, 'ghr_' + 'x' * 40)
+    assert github.fake.requests == []
+
+
+async def test_a_header_shaped_redirect_uri_through_the_host(
+    github: GitHub,
+) -> None:
+    host = github.host()
+    code, state = await github.authorize(host)
+    response = await host.exchange_code(
+        code, REDIRECT_URI + '\r\nSet-Cookie: session=x', state
+    )
+    assert isinstance(response.error, ValueError)
+    assert 'redirect_uri' in response.body['detail']
+    assert github.fake.requests_to('/login/oauth/access_token') == []
 
 
 async def test_missing_client_id_through_the_host(github: GitHub) -> None:

@@ -1,7 +1,11 @@
 """Option coercion and defaults (the host applies none)."""
 
 import pytest
-from imbi_plugin_github_identity.options import Options, read_options
+from imbi_plugin_github_identity.options import (
+    Options,
+    is_http_url,
+    read_options,
+)
 
 
 def test_defaults() -> None:
@@ -58,8 +62,28 @@ def test_timeout(value: object, expected: int) -> None:
         ({'timeout_seconds': '1.5'}, 'timeout_seconds'),
         ({'github_url': 42}, 'github_url'),
         ({'github_url': 'https://github.example.com/?x=1'}, 'github_url'),
+        # Not RFC 3986 URLs, though urlsplit() accepts them.
+        ({'github_url': 'https://github.example.com/${org}'}, 'github_url'),
+        ({'github_url': 'https://github.example.com:99999'}, 'github_url'),
+        ({'github_url': 'https://github.example.com:0'}, 'github_url'),
+        ({'github_url': 'https://git\nhub.example.com'}, 'github_url'),
+        ({'api_url': 'https://`api`.example.com'}, 'api_url'),
+        ({'api_url': 'https://api.example.com/a b'}, 'api_url'),
+        ({'api_url': 'https://api.example.com/%zz'}, 'api_url'),
     ],
 )
 def test_invalid(raw: dict[str, object], name: str) -> None:
     with pytest.raises(ValueError, match=name):
         read_options(raw)
+
+
+@pytest.mark.parametrize(
+    'url',
+    [
+        'http://[::1]:8080',
+        'https://github.example.com:8443/ghes',
+        'https://imbi.example.com/cb?next=%2Fprojects&x=1',
+    ],
+)
+def test_valid_urls(url: str) -> None:
+    assert is_http_url(url)

@@ -6,6 +6,7 @@ as str or int, so every option is coerced and validated here.
 
 import collections.abc
 import dataclasses
+import re
 import typing
 import urllib.parse
 
@@ -13,6 +14,9 @@ DEFAULT_GITHUB_URL = 'https://github.com'
 DEFAULT_TIMEOUT_SECONDS = 8
 _TRUE = {'true', '1', 'yes', 'on'}
 _FALSE = {'false', '0', 'no', 'off', ''}
+#: A URI as RFC 3986 spells it: unreserved and reserved characters and
+#: percent-encoded octets, nothing else.
+_URI = re.compile(r"(?:[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,12 +53,25 @@ def derive_api_url(github_url: str) -> str:
 
 
 def is_http_url(value: str) -> bool:
-    """True for an absolute http(s) URL with a host."""
+    """True for an absolute http(s) URL with a host and a usable port,
+    written only with the characters RFC 3986 allows.
+
+    ``urlsplit`` alone is too lenient: it drops tabs and newlines
+    silently, keeps spaces, quotes, backticks and braces, and leaves an
+    out-of-range port for httpx to fail on at request time.
+    """
+    if _URI.fullmatch(value) is None:
+        return False
     try:
         parts = urllib.parse.urlsplit(value)
+        port = parts.port  # ValueError: not a number or out of range
     except ValueError:
         return False
-    return parts.scheme in ('http', 'https') and bool(parts.hostname)
+    return (
+        parts.scheme in ('http', 'https')
+        and bool(parts.hostname)
+        and port != 0
+    )
 
 
 def _url(
