@@ -196,3 +196,77 @@ async def test_access_denied(events: Env) -> None:
     assert 'logs:FilterLogEvents' in response.body['detail']
     insights = await host.search(events.query(levels=['error']))
     assert insights.status == 200
+
+
+# -- statuses without an AWS error code (a proxy, a wrong endpoint_url) ---
+
+
+@pytest.mark.parametrize(
+    ('status', 'body'),
+    [(401, 'Unauthorized'), (403, {'message': 'Forbidden'})],
+)
+async def test_bare_auth_statuses_are_authentication_failures(
+    events: Env, status: int, body: typing.Any
+) -> None:
+    events.fake.inject(Fault(status=status, body=body))
+    response = await events.host().search(events.query(filters=FILTER))
+    assert isinstance(response.error, PluginAuthenticationFailed)
+    assert f'HTTP {status} and no AWS error code' in response.body['detail']
+    assert events.fake.operations() == ['FilterLogEvents']
+
+
+async def test_bare_404_points_at_endpoint_url(events: Env) -> None:
+    events.fake.inject(Fault(status=404, body='<html>Not Found</html>'))
+    response = await events.host().schema()
+    assert isinstance(response.error, PluginUnavailableError)
+    assert (
+        'is endpoint_url a CloudWatch Logs endpoint'
+        in (response.body['detail'])
+    )
+
+
+async def test_aws_not_found_is_the_log_group_whatever_the_status(
+    events: Env,
+) -> None:
+    # botocore maps by __type: a ResourceNotFoundException is the log
+    # group, whether AWS's 400 or a 404 on the way.
+    events.fake.inject(
+        Fault(
+            status=404,
+            body={
+                '__type': 'ResourceNotFoundException',
+                'message': 'The specified log group does not exist.',
+            },
+        )
+    )
+    response = await events.host().search(events.query(levels=['error']))
+    assert isinstance(response.error, ValueError)
+    assert 'check log_group_template' in response.body['detail']
+
+
+async def test_429_is_retried_after_retry_after(events: Env) -> None:
+    events.fake.inject(
+        Fault(
+            status=429, body='Too Many Requests', headers={'Retry-After': '1'}
+        )
+    )
+    response = await events.host().search(events.query(filters=FILTER))
+    assert response.status == 200
+    assert len(response.body['entries']) == 3
+    assert events.fake.operations() == ['FilterLogEvents'] * 2
+    assert response.elapsed >= 1.0
+
+
+async def test_429_past_the_budget_says_when_to_retry(events: Env) -> None:
+    events.fake.inject(
+        Fault(
+            status=429,
+            body={'__type': 'ThrottlingException', 'message': 'Rate exceeded'},
+            headers={'Retry-After': '30'},
+        )
+    )
+    response = await events.host().search(events.query(levels=['error']))
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'retry in 30 s' in response.body['detail']
+    assert events.fake.operations() == ['StartQuery']
+    assert response.elapsed < 1.0

@@ -291,6 +291,30 @@ async def test_foreign_and_tampered_cursors(cw: Env, mode: str) -> None:
     assert len(cw.fake.requests) == before
 
 
+@pytest.mark.parametrize('hours', [1, -25])
+async def test_forged_insights_position_outside_the_range(
+    cw: Env, hours: int
+) -> None:
+    # The cursor's check is an unkeyed digest: anyone can recompute it,
+    # so the position itself must stay inside the query's time range.
+    from imbi_plugin_cloudwatch import cursor, options, query
+
+    cw.put(5, 'ERROR late')
+    host = cw.host()
+    opts = options.read_options(host.context('logs'))
+    translation = query.translate(cw.query(levels=['error']), opts)
+    forged = cursor.encode(
+        cursor.InsightsPosition(
+            translation.end_ms + hours * 3_600_000, frozenset()
+        ),
+        query.fingerprint(translation, opts),
+    )
+    response = await host.search(cw.query(levels=['error'], cursor=forged))
+    assert response.status == 409
+    assert 'outside the query' in str(response.error)
+    assert cw.fake.requests == []
+
+
 async def test_stream_prefix_and_group_templates(cw: Env) -> None:
     group = '/aweber/production/billing-api'
     cw.fake.add_group(group)

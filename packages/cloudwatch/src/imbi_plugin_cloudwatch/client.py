@@ -215,13 +215,44 @@ def build_client(options: Options, service: str, keys: AwsKeys) -> typing.Any:
 
 
 class AwsError(Exception):
-    """A ClientError's essentials (never holds the request)."""
+    """A ClientError's essentials (never holds the request).
 
-    def __init__(self, code: str, message: str, status: int) -> None:
+    ``retry_after`` is the answer's Retry-After in seconds, if any.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f'{code}: {message}')
         self.code = code
         self.message = message
         self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def bare(self) -> bool:
+        """No AWS error code: botocore put the HTTP status in its place.
+
+        AWS always names its errors; a bare status comes from something
+        in front of the endpoint (a proxy, or a wrong endpoint_url).
+        """
+        return self.code == str(self.status)
+
+
+def retry_after(exc: Exception) -> float | None:
+    """Seconds a ClientError's Retry-After header asks for, if any."""
+    response = getattr(exc, 'response', None)
+    if not isinstance(response, dict):
+        return None
+    headers = response.get('ResponseMetadata', {}).get('HTTPHeaders', {})
+    value = str(headers.get('retry-after', '')).strip()
+    if not value.isdigit():
+        return None  # absent, or an HTTP date: our own backoff applies
+    return float(value)
 
 
 class Calls:
@@ -353,7 +384,9 @@ class Calls:
                 return await self._thread(method, **params)
             except Exception as exc:
                 error, retries = self._classify(operation, exc)
+                wait = retry_after(exc) or 0.0
             delay = BACKOFF_SECONDS * 2**attempt * random.uniform(0.5, 1.5)  # noqa: S311
+            delay = max(delay, wait)
             if attempt >= retries:
                 raise error
             if self.remaining() < delay + CONNECT_TIMEOUT_SECONDS:
@@ -383,6 +416,7 @@ class Calls:
                     str(error.get('Code') or status),
                     str(error.get('Message') or ''),
                     int(status or 0),
+                    retry_after(exc),
                 ),
             )
         if isinstance(exc, boto_errors.ReadTimeoutError):
@@ -429,6 +463,17 @@ class Calls:
                 f'{service} rejected the credentials for {operation} '
                 f'({error.code}){detail}'
             ), 0
+        if error.bare and error.status in (401, 403):
+            return PluginAuthenticationFailed(
+                f'{service} answered {operation} with HTTP {error.status} '
+                f'and no AWS error code ({message or "no message"}); check '
+                'the credentials, and endpoint_url if one is set'
+            ), 0
+        if error.bare and error.status == 404:
+            return PluginUnavailableError(
+                f'{service} answered {operation} with HTTP 404 and no AWS '
+                f'error code: is endpoint_url a {service} endpoint?'
+            ), 0
         if error.code == 'ResourceNotFoundException' and operation in (
             'FilterLogEvents',
             'StartQuery',
@@ -456,11 +501,19 @@ class Calls:
             ), 1
         if error.code in ('InvalidParameterException', 'ValidationError'):
             return ValueError(f'{service} rejected {operation}: {message}'), 0
-        retry = error.code in THROTTLE_CODES or error.code in UNAVAILABLE_CODES
+        retry = (
+            error.code in THROTTLE_CODES
+            or error.code in UNAVAILABLE_CODES
+            or error.status == 429
+        )
         if retry or error.status >= 500:
+            when = (
+                f'retry in {error.retry_after:.0f} s'
+                if error.retry_after
+                else 'retry in a few seconds'
+            )
             return PluginUnavailableError(
-                f'{service} is unavailable ({error.code}): {message}; '
-                'retry in a few seconds'
+                f'{service} is unavailable ({error.code}): {message}; {when}'
             ), MAX_RETRIES if retry or operation in _IDEMPOTENT else 0
         return PluginUnavailableError(
             f'{service} {operation} failed ({error.code}): {message}'

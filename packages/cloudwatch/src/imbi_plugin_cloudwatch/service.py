@@ -12,6 +12,7 @@ import time
 import typing
 
 from imbi_common.plugins import (
+    CursorExpiredError,
     LogEntry,
     LogHistogramBucket,
     LogQuery,
@@ -169,6 +170,17 @@ async def search(
             if log_query.cursor
             else None
         )
+        # The check is not keyed (the plugin keeps no secret): a forged
+        # position must not move the search outside the asked range.
+        if insights_position is not None and not (
+            translation.start_ms
+            <= insights_position.timestamp_ms
+            <= translation.end_ms
+        ):
+            raise CursorExpiredError(
+                "the cursor points outside the query's time range; start "
+                'the search again'
+            )
         return await _insights_search(
             calls,
             options,
