@@ -119,7 +119,7 @@ def rate_limit_wait(response: httpx.Response) -> float | None:
         return None
     headers = response.headers
     retry_after = headers.get('retry-after', '').strip()
-    if retry_after.isdigit():
+    if retry_after.isascii() and retry_after.isdigit():
         return float(retry_after)
     if headers.get('x-ratelimit-remaining') == '0':
         try:
@@ -143,7 +143,8 @@ class GitHub:
         self.options = options
         self.owner = owner
         self.name = name
-        self.deadline = time.monotonic() + options.timeout_seconds
+        self.started = time.monotonic()
+        self.deadline = self.started + options.timeout_seconds
         self._http = httpx.AsyncClient(
             base_url=options.api_url,
             headers={
@@ -170,6 +171,11 @@ class GitHub:
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
+
+    @property
+    def reserve(self) -> float:
+        """Time kept back to answer after an optional step gives up."""
+        return min(1.0, self.options.timeout_seconds * 0.2)
 
     # -- requests ----------------------------------------------------------
 
@@ -255,6 +261,13 @@ class GitHub:
                 'GitHub %s %s failed: %s', method, path, type(exc).__name__
             )
             return None
+        except httpx.HTTPError as exc:
+            # A body that does not decode, a redirect loop: the answer is
+            # unusable, and httpx's own exceptions must not escape.
+            raise PluginUnavailableError(
+                f'GitHub answered {method} {path} with an unusable '
+                f'response ({type(exc).__name__})'
+            ) from None
 
     def error(self, response: httpx.Response) -> Exception:
         """The policy's exception for an error answer."""
@@ -343,15 +356,28 @@ class GitHub:
         """``data`` of a GraphQL answer; None when GraphQL is unavailable.
 
         Partial answers (``data`` with ``errors``) are returned as far as
-        they go; a 401 still raises, as it would for any REST call.
+        they go; a 401 still raises, as it would for any REST call. The
+        query gets what is left of the budget but :attr:`reserve`, so a
+        GraphQL that does not answer leaves time to return the REST data.
         """
+        left = self.remaining() - self.reserve
+        if left <= 0:
+            LOGGER.warning('GitHub GraphQL skipped: no time left')
+            return None
         try:
-            response = await self.request(
-                'POST',
-                self.options.graphql_url,
-                json={'query': query, 'variables': variables},
-                handle=_GRAPHQL_SOFT,
+            async with asyncio.timeout(left):
+                response = await self.request(
+                    'POST',
+                    self.options.graphql_url,
+                    json={'query': query, 'variables': variables},
+                    handle=_GRAPHQL_SOFT,
+                )
+        except (TimeoutError, PluginTimeoutError) as exc:
+            LOGGER.warning(
+                'GitHub GraphQL did not answer in time (%s)',
+                type(exc).__name__,
             )
+            return None
         except PluginUnavailableError as exc:
             LOGGER.warning('GitHub GraphQL unavailable: %s', exc)
             return None

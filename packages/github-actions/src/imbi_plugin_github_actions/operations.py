@@ -7,12 +7,13 @@ requests through :class:`~imbi_plugin_github_actions.client.GitHub`.
 import asyncio
 import datetime
 import logging
+import time
 import typing
 import urllib.parse
 import uuid
 
 import httpx
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
+from imbi_common.plugins import PluginUnavailableError
 from imbi_common.plugins.base import (
     Commit,
     CompareResult,
@@ -23,7 +24,6 @@ from imbi_common.plugins.base import (
     RemoteDeployment,
     WorkflowFile,
 )
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 
 from imbi_plugin_github_actions import mapping, models, validate
 from imbi_plugin_github_actions.client import (
@@ -32,6 +32,7 @@ from imbi_plugin_github_actions.client import (
     message_of,
     parse,
 )
+from imbi_plugin_github_actions.options import is_workflow_id
 
 LOGGER = logging.getLogger('imbi_plugin_github_actions')
 
@@ -43,6 +44,11 @@ GRAPHQL_IDS = 100
 #: (GitHub keeps whole seconds; clocks differ a little).
 RUN_WINDOW_SECONDS = 10
 RUN_POLL_SECONDS = 1.0
+#: The host cancels every call at 10 s and answers 503 with Retry-After
+#: (reference/host.md), whatever timeout_seconds says. Once a workflow is
+#: dispatched the call must answer before that: a retry would deploy
+#: twice.
+HOST_TIMEOUT_SECONDS = 10.0
 ROLLUP_QUERY = """
 query ImbiCommitRollups($ids: [ID!]!) {
   nodes(ids: $ids) {
@@ -54,14 +60,6 @@ query ImbiCommitRollups($ids: [ID!]!) {
   }
 }
 """
-_AFTER_DISPATCH_ERRORS = (
-    TimeoutError,
-    PluginTimeoutError,
-    PluginUnavailableError,
-    PluginAuthenticationFailed,
-    ValueError,
-)
-
 Rollups = dict[str, tuple[mapping.CheckStatus, int | None]]
 
 
@@ -481,7 +479,8 @@ class Operations:
             return None
         if status == 404:
             raise ValueError(
-                f'workflow {workflow!r} not found in {self.gh.full_name}'
+                f'workflow {workflow!r} not found in {self.gh.full_name}, '
+                f'or the token has no access to the repository ({message})'
             )
         raise ValueError(f'GitHub refused to dispatch {workflow}: {message}')
 
@@ -495,7 +494,8 @@ class Operations:
         """The dispatched run among recent ones, or an honest unknown.
 
         The dispatch has happened: from here on nothing raises, since an
-        error would invite a second deploy.
+        error would invite a second deploy, and the answer comes before
+        the host's limit even when timeout_seconds is longer.
         """
         since = started - datetime.timedelta(seconds=RUN_WINDOW_SECONDS)
         params: dict[str, str | int] = {
@@ -507,15 +507,13 @@ class Operations:
             'per_page': 100,
         }
         path = self.gh.repo_path(f'/actions/workflows/{quote(workflow)}/runs')
-        # Keep time to answer before the call's budget runs out.
-        reserve = min(1.0, self.options.timeout_seconds * 0.2)
         why = 'it did not show up in time'
-        while (left := self.gh.remaining() - reserve) > 0:
+        while (left := self._left_after_dispatch()) > 0:
             try:
                 async with asyncio.timeout(left):
                     response = await self.gh.get(path, params)
                 runs = parse(models.Runs, self.gh.body(response)).workflow_runs
-            except _AFTER_DISPATCH_ERRORS as exc:
+            except Exception as exc:  # never raise after the dispatch
                 why = f'listing runs failed ({type(exc).__name__})'
                 break
             if correlation is not None:
@@ -536,7 +534,7 @@ class Operations:
             if len(runs) > 1:
                 why = f'{len(runs)} runs started since the dispatch'
                 break
-            if self.gh.remaining() - reserve <= RUN_POLL_SECONDS:
+            if self._left_after_dispatch() <= RUN_POLL_SECONDS:
                 break
             await asyncio.sleep(RUN_POLL_SECONDS)
         LOGGER.warning(
@@ -549,15 +547,21 @@ class Operations:
         )
         return DeploymentRun(
             run_id='',
-            run_url=await self._runs_page(workflow, reserve),
+            run_url=await self._runs_page(workflow),
             status='unknown',
         )
 
-    async def _runs_page(self, workflow: str, reserve: float) -> str:
+    def _left_after_dispatch(self) -> float:
+        """Seconds a post-dispatch request may take: within the budget
+        and the host's limit, with time kept back to answer."""
+        host_left = HOST_TIMEOUT_SECONDS - (time.monotonic() - self.gh.started)
+        return min(self.gh.remaining(), host_left) - self.gh.reserve
+
+    async def _runs_page(self, workflow: str) -> str:
         """The workflow's page of runs (the actions page as a fallback)."""
-        if not workflow.isdigit():
+        if not is_workflow_id(workflow):
             return f'{self.web_repo}/actions/workflows/{quote(workflow)}'
-        left = self.gh.remaining() - reserve
+        left = self._left_after_dispatch()
         if left > 0:
             try:
                 async with asyncio.timeout(left):
@@ -565,8 +569,8 @@ class Operations:
                         self.gh.repo_path(f'/actions/workflows/{workflow}')
                     )
                 found = parse(models.Workflow, self.gh.body(response))
-            except _AFTER_DISPATCH_ERRORS:
-                pass
+            except Exception:  # never raise after the dispatch
+                LOGGER.warning('GitHub: could not read workflow %s', workflow)
             else:
                 file_name = found.path.rsplit('/', 1)[-1]
                 return f'{self.web_repo}/actions/workflows/{quote(file_name)}'

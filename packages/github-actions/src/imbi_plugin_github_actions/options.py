@@ -120,12 +120,17 @@ def read_options(ctx: PluginContext) -> Options:
 
 def check_workflow(value: str, what: str) -> str:
     """A workflow id or file name (``deploy.yml``)."""
-    if value.isdigit() or re.fullmatch(r'[A-Za-z0-9._-]+\.ya?ml', value):
+    if is_workflow_id(value) or re.fullmatch(r'[A-Za-z0-9._-]+\.ya?ml', value):
         return value
     raise ValueError(
         f'{what} must be a workflow file name such as deploy.yml or a '
         'numeric workflow id'
     )
+
+
+def is_workflow_id(value: str) -> bool:
+    """A numeric workflow id (ASCII digits: str.isdigit takes others)."""
+    return value.isascii() and value.isdigit()
 
 
 def access_token(credentials: dict[str, str]) -> str:

@@ -22,6 +22,7 @@ def ref(value: object, what: str = 'ref') -> str:
         or '..' in text
         or '@{' in text
         or '//' in text
+        or '/.' in text  # a component starting with '.' (and /./)
         or text.startswith(('-', '/', '.'))
         or text.endswith(('/', '.', '.lock'))
         or text == '@'
