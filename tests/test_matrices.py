@@ -76,7 +76,7 @@ async def test_fault(profile: Profile, call: UpstreamCall, fault: str) -> None:
     with profile.serving() as (fake, url):
         target = _closed_port_url() if fault == 'refused' else url
         host = profile.make_host(fake, target, budget)
-        injected = profile.fault(fault)
+        injected = profile.fault(fault, call.target)
         if injected is not None:
             fake.inject(injected)
         started = time.monotonic()

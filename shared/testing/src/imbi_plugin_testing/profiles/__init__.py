@@ -88,6 +88,10 @@ class UpstreamCall:
     name: str
     run: Run
     expect: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Which requests get the fault (its path, method and when); None:
+    #: every request, so the call fails at its first one. A target lets a
+    #: variant fail at a later step (a transfer, a profile read).
+    target: Fault | None = None
 
     def expected(self, fault: str) -> str:
         if fault in self.expect:
@@ -103,7 +107,9 @@ class BadInput:
 
     name: str
     run: Run
-    error: str  # ValueError or CursorExpiredError (as outcome() names it)
+    #: ValueError, CursorExpiredError, PluginCredentialsMissing, or a
+    #: lifecycle status, as outcome() names it.
+    error: str
     message: str  # a piece of the message that makes it actionable
 
 
@@ -124,18 +130,23 @@ class Profile:
     #: generic Fault above gets them merged in).
     error_bodies: dict[str, Fault] = dataclasses.field(default_factory=dict)
 
-    def fault(self, name: str) -> Fault | None:
+    def fault(self, name: str, target: Fault | None = None) -> Fault | None:
+        """The named fault, shaped for this upstream, on ``target``."""
         base = FAULTS[name]
         if base is None:
             return None
+        fault = dataclasses.replace(base)
         shaped = self.error_bodies.get(name)
-        if shaped is None:
-            return dataclasses.replace(base)
-        return dataclasses.replace(
-            base,
-            body=shaped.body,
-            headers={**base.headers, **shaped.headers},
-        )
+        if shaped is not None:
+            fault.body = shaped.body
+            fault.headers = {**base.headers, **shaped.headers}
+        for selector in (shaped, target):
+            if selector is None:
+                continue
+            fault.path = selector.path or fault.path
+            fault.method = selector.method or fault.method
+            fault.when = selector.when or fault.when
+        return fault
 
     @contextlib.contextmanager
     def serving(self) -> collections.abc.Iterator[tuple[StandIn, str]]:

@@ -136,6 +136,24 @@ def _calls() -> list[UpstreamCall]:
             ).lifecycle('unarchived'),
             dict(_LIFECYCLE),
         ),
+        # Faults at a later step: the archive write itself ...
+        # A 404 after the repository was just read is not "gone": the
+        # result is failed, saying what was and was not done.
+        UpstreamCall(
+            'on_project_archived-patch_step',
+            lambda h: h.lifecycle('archived'),
+            {**_LIFECYCLE, '404': 'failed'},
+            target=Fault(method='PATCH'),
+        ),
+        # ... and the transfer to archive_owner after a good read.
+        UpstreamCall(
+            'on_project_archived-transfer_step',
+            lambda h: _with(h, archive_owner=ARCHIVE_OWNER).lifecycle(
+                'archived'
+            ),
+            {**_LIFECYCLE, '404': 'failed'},
+            target=Fault(path=r'/transfer$', method='POST'),
+        ),
     ]
 
 

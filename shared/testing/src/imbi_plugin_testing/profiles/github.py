@@ -388,6 +388,13 @@ def profile() -> Profile:
         make_host=_host,
         calls=[
             UpstreamCall('exchange_code', _exchange, dict(_TOKEN_ENDPOINT)),
+            # Faults on the profile read, after a good token exchange.
+            UpstreamCall(
+                'exchange_code-profile_read',
+                _exchange,
+                {'404': 'PluginUnavailableError'},
+                target=Fault(path=r'/user$', method='GET'),
+            ),
             UpstreamCall('refresh', _refresh, dict(_TOKEN_ENDPOINT)),
             UpstreamCall('revoke', _revoke, dict(_REVOKE)),
         ],
