@@ -1,10 +1,16 @@
 """installed() drives the real registry; contexts look like the host's."""
 
 import importlib.metadata
+import typing
 
 import tiny
 from imbi_common.plugins import get_plugin, list_plugins, load_plugins
-from imbi_plugin_testing import credentials, installed, make_context
+from imbi_plugin_testing import (
+    StallServer,
+    credentials,
+    installed,
+    make_context,
+)
 from imbi_plugin_testing.registry import entry_points_listing
 
 
@@ -65,3 +71,16 @@ def test_contexts_per_kind() -> None:
     lifecycle = make_context('lifecycle', not_a_field_here=1)
     assert lifecycle.environment is None
     assert credentials(token=123) == {'token': '123'}  # type: ignore[arg-type]
+
+
+def test_installed_plugins_fixture(
+    installed_plugins: typing.Callable[..., typing.Any],
+) -> None:
+    result = installed_plugins(tiny.TinyConfig)
+    assert result.loaded == ['tiny-config']
+    assert get_plugin('tiny-config').handler_cls is tiny.TinyConfig
+
+
+def test_stall_server_fixture(stall_server: StallServer) -> None:
+    assert stall_server.url.startswith('http://127.0.0.1:')
+    assert stall_server.connections == 0
