@@ -179,3 +179,16 @@ def test_stall_server_counts_connections() -> None:
         assert server.connections == 1
         with pytest.raises(httpx.ReadTimeout):
             httpx.get(server.url, timeout=0.2)
+
+
+def test_plugged_stand_ins_share_one_server() -> None:
+    first, second = Echo(), Echo()
+    with first.plugged() as url:
+        assert httpx.get(url + '/echo').status_code == 200
+        with pytest.raises(RuntimeError, match='another stand-in'):
+            second.plugged().__enter__()
+    assert httpx.get(url + '/echo').status_code == 503
+    with second.plugged() as again:
+        assert again == url
+        httpx.get(url + '/echo')
+    assert (len(first.requests), len(second.requests)) == (1, 1)

@@ -151,7 +151,7 @@ class Profile:
     @contextlib.contextmanager
     def serving(self) -> collections.abc.Iterator[tuple[StandIn, str]]:
         fake = self.make_fake()
-        with fake.serve() as url:
+        with fake.plugged() as url:
             yield fake, url
 
 

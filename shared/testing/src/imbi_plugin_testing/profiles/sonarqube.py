@@ -27,8 +27,6 @@ refused or stalled upstream is refused or stalled for both (the
 SonarQube variants meet it first; the Imbi variant keeps SonarQube up).
 """
 
-import collections.abc
-import contextlib
 import json
 import pathlib
 import typing
@@ -92,7 +90,7 @@ class SonarQubeAndImbi(StandIn):
         self.imbi = ImbiApiFake()
         #: Faults injected so far, so a call variant can aim them.
         self.injected: list[Fault] = []
-        #: Where the stand-in is served, while it is.
+        #: Where the stand-in is served.
         self.url: str | None = None
         self.api_token = self.sonarqube.issue_token('imbi')
         self.imbi_api_key = self.imbi.issue_api_key()
@@ -116,14 +114,8 @@ class SonarQubeAndImbi(StandIn):
                 fault.body = shaped.body
                 fault.headers = {**fault.headers, **shaped.headers}
 
-    @contextlib.contextmanager
-    def serve(self) -> collections.abc.Iterator[str]:
-        with super().serve() as url:
-            self.url = url
-            try:
-                yield url
-            finally:
-                self.url = None
+    def bind(self, url: str) -> None:
+        self.url = url
 
 
 class SonarQubeHost(Host):

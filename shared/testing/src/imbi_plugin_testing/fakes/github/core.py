@@ -346,23 +346,9 @@ class GitHubFake(StandIn):
             routes.extend(module.routes(self))
         return routes
 
-    def serve(self) -> typing.Any:
-        """Serve on 127.0.0.1; ``base_url`` follows the served address."""
-        return _Serving(self)
-
-
-class _Serving:
-    def __init__(self, fake: GitHubFake) -> None:
-        self.fake = fake
-        self._cm = StandIn.serve(fake)
-
-    def __enter__(self) -> str:
-        url = self._cm.__enter__()
-        self.fake.base_url = url
-        return url
-
-    def __exit__(self, *exc: typing.Any) -> None:
-        self._cm.__exit__(*exc)
+    def bind(self, url: str) -> None:
+        """``base_url`` follows the served address."""
+        self.base_url = url
 
 
 def rest(
