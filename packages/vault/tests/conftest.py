@@ -7,9 +7,7 @@ import typing
 import pytest
 from imbi_plugin_testing import Host, SecretScan
 from imbi_plugin_testing.fakes.vault import VaultFake
-from imbi_plugin_testing.standin import serve_app
 from imbi_plugin_vault.plugin import VaultPlugin
-from starlette.types import Receive, Scope, Send
 
 #: The project folder of the default context (aweber/billing-api).
 FOLDER = 'aweber/billing-api'
@@ -96,36 +94,12 @@ def fake(secret_scan: SecretScan) -> VaultFake:
     return vault
 
 
-class _Switch:
-    """An ASGI app handing each request to the current test's fake."""
-
-    def __init__(self) -> None:
-        self.fake: VaultFake | None = None
-
-    async def __call__(
-        self, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        assert self.fake is not None, 'no Vault stand-in for this test'
-        await self.fake.app(scope, receive, send)
-
-
-@pytest.fixture(scope='session')
-def _server() -> collections.abc.Iterator[tuple[_Switch, str]]:
-    # One server for the session: starting and stopping uvicorn per
-    # test would dominate the suite's run time.
-    switch = _Switch()
-    with serve_app(switch) as url:
-        yield switch, url
-
-
 @pytest.fixture
-def served(
-    fake: VaultFake, _server: tuple[_Switch, str]
-) -> collections.abc.Iterator[str]:
-    switch, url = _server
-    switch.fake = fake
-    yield url
-    switch.fake = None
+def served(fake: VaultFake) -> collections.abc.Iterator[str]:
+    # One server for the whole run (starting uvicorn per test would
+    # dominate the suite); each test plugs its own stand-in in.
+    with fake.plugged() as url:
+        yield url
 
 
 @pytest.fixture(params=[1, 2], ids=['kv1', 'kv2'])

@@ -47,17 +47,15 @@ class CountingVault(VaultFake):
 
 @pytest.fixture
 def counting(
-    _server: typing.Any, secret_scan: typing.Any
+    secret_scan: typing.Any,
 ) -> collections.abc.Iterator[tuple[CountingVault, str]]:
-    switch, url = _server
     fake = CountingVault(delay=0.02)
     fake.mount('secret', 2)
     secret_scan.add(fake.root_token)
     for index in range(24):
         fake.put('secret', f'{FOLDER}/k{index:02d}', {'value': str(index)})
-    switch.fake = fake
-    yield fake, url
-    switch.fake = None
+    with fake.plugged() as url:
+        yield fake, url
 
 
 def _host(fake: VaultFake, url: str, **options: typing.Any) -> Host:
