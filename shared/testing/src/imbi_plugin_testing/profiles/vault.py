@@ -95,6 +95,44 @@ def profile() -> Profile:
                 'binary',
             ),
             BadInput(
+                'key with a leading slash',
+                lambda h: h.get_values(['/etc/passwd']),
+                'ValueError',
+                '/',
+            ),
+            BadInput(
+                'key of 513 characters',
+                lambda h: h.delete_key('k' * 513),
+                'ValueError',
+                '512',
+            ),
+            BadInput(
+                'key with a . segment',
+                lambda h: h.set_value('a/./b', 'x', 'string'),
+                'ValueError',
+                'segment',
+            ),
+            BadInput(
+                'bad delete_mode option',
+                lambda h: _with(h, delete_mode='shred').delete_key('A'),
+                'ValueError',
+                'delete_mode',
+            ),
+            BadInput(
+                'non-numeric timeout_seconds',
+                lambda h: _with(h, timeout_seconds='soon').list_keys(),
+                'ValueError',
+                'timeout_seconds',
+            ),
+            BadInput(
+                'url with a query',
+                lambda h: _with(
+                    h, url='https://vault.example?x=1'
+                ).list_keys(),
+                'ValueError',
+                'url',
+            ),
+            BadInput(
                 'bad kv_version option',
                 lambda h: _with(h, kv_version='3').list_keys(),
                 'ValueError',
