@@ -333,6 +333,9 @@ def serve_app(app: ASGIApp) -> collections.abc.Iterator[str]:
         log_level='warning',
         lifespan='off',
         interface='asgi3',
+        # h11 whatever else is installed: httptools (uvicorn[standard])
+        # refuses methods it does not know, such as Vault's LIST.
+        http='h11',
         access_log=False,
         # Stalled requests are abandoned at once when the fake stops.
         timeout_graceful_shutdown=0.2,  # type: ignore[arg-type]  # a float works: it goes to asyncio.wait_for
