@@ -7,7 +7,9 @@ import pydantic
 import pytest
 from imbi_common.plugins import PluginCredentialsMissing
 from imbi_plugin_sonarqube import config as config_module
+from imbi_plugin_sonarqube import options
 from imbi_plugin_sonarqube.config import UpdateProjectConfig
+from imbi_plugin_sonarqube.plugin import MANIFEST
 from sonarqube_helpers import CONFIG, KEY, World
 
 BAD_CONFIGS: list[tuple[typing.Any, str]] = [
@@ -144,6 +146,111 @@ async def test_bad_options_make_no_request(
     assert message in str(response.error)
     assert 'pw@' not in str(response.error)
     assert world.network_requests() == 0
+
+
+#: A secret where a careless operator might paste one into a URL.
+URL_SECRET = 'squ_0123456789abcdef'
+
+
+@pytest.mark.parametrize(
+    ('option', 'value', 'message'),
+    [
+        # No scheme: urlsplit reads 'admin' as the scheme, no user part.
+        (
+            'sonarqube_url',
+            f'admin:{URL_SECRET}@sonar.example.com',
+            'sonarqube_url: credentials do not belong in the URL',
+        ),
+        (
+            'sonarqube_url',
+            f'admin:{URL_SECRET}@sonar.example.com/api?next=//x',
+            'sonarqube_url: credentials do not belong in the URL',
+        ),
+        (
+            'imbi_url',
+            f'https://ci:{URL_SECRET}@imbi.example/api?x=1',
+            'imbi_url: credentials do not belong in the URL',
+        ),
+        (
+            'imbi_url',
+            f'https://imbi.example/api?token={URL_SECRET}',
+            'imbi_url: a base URL has no query or fragment',
+        ),
+        (
+            'sonarqube_url',
+            f'https://sonar.example.com/#{URL_SECRET}',
+            'sonarqube_url: a base URL has no query or fragment',
+        ),
+        # The token pasted where the URL belongs.
+        ('sonarqube_url', URL_SECRET, 'expected an http(s) base URL'),
+        (
+            'sonarqube_url',
+            f'ftp://{URL_SECRET}.example',
+            'expected an http(s) base URL',
+        ),
+        (
+            'imbi_url',
+            f'https:///{URL_SECRET}',
+            'imbi_url: expected an http(s)',
+        ),
+        # urlsplit's own errors quote the host or the port.
+        ('sonarqube_url', f'https://[{URL_SECRET}]/', 'not a valid URL'),
+        ('imbi_url', f'https://imbi.example:{URL_SECRET}/', 'not a valid URL'),
+        (
+            'sonarqube_url',
+            {'token': URL_SECRET},
+            'sonarqube_url: expected a URL string, got dict',
+        ),
+    ],
+)
+async def test_bad_url_is_never_echoed(
+    world: World, option: str, value: typing.Any, message: str
+) -> None:
+    world.scan.add(URL_SECRET)
+    host = world.host({option: value})
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+    )
+    assert isinstance(response.error, ValueError), response.error
+    assert message in str(response.error)
+    assert f'the {option} option' in str(response.error)
+    assert URL_SECRET not in str(response.error)
+    assert URL_SECRET not in repr(response.error)
+    assert world.network_requests() == 0
+
+
+async def test_bad_imbi_url_credential_is_never_echoed(world: World) -> None:
+    world.scan.add(URL_SECRET)
+    host = world.host()
+    host.plugin_options.pop('imbi_url')
+    host.credentials['imbi_url'] = f'admin:{URL_SECRET}@imbi.example'
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+    )
+    assert isinstance(response.error, ValueError), response.error
+    text = str(response.error)
+    assert 'imbi_url: credentials do not belong in the URL' in text
+    assert 'the imbi_url credential' in text
+    assert URL_SECRET not in text
+    assert world.network_requests() == 0
+
+
+def test_bad_service_endpoint_is_named_not_echoed() -> None:
+    with pytest.raises(ValueError, match='sonarqube_url') as caught:
+        options.read(
+            MANIFEST,
+            {
+                'imbi_url': 'https://imbi.example',
+                'service_endpoint': (
+                    f'https://sonar.example.com/?token={URL_SECRET}'
+                ),
+            },
+            {},
+        )
+    text = str(caught.value)
+    assert "the gateway's service_endpoint" in text
+    assert 'host sonar.example.com' in text
+    assert URL_SECRET not in text
 
 
 async def test_option_values_as_strings(world: World) -> None:

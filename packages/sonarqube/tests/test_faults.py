@@ -401,6 +401,80 @@ async def test_imbi_failure_is_unavailable_and_not_retried(
     assert len(world.imbi.requests_to(PATCH)) == 1
 
 
+async def test_imbi_rate_limit_is_waited_out(world: World, style: str) -> None:
+    # A 429 says Imbi did not apply the write: sending it again is safe.
+    world.imbi.inject(
+        path=PATCH, method='PATCH', status=429, headers={'Retry-After': '0.2'}
+    )
+    started = time.monotonic()
+    response = await world.call(style, world.sonarqube.webhook_payload(KEY))
+    assert response.ok, response.body
+    assert time.monotonic() - started >= 0.2
+    assert len(world.imbi.requests_to(PATCH, 'PATCH')) == 2
+    assert world.project()['sonarqube_bugs'] == 3
+
+
+@pytest.mark.parametrize(
+    ('headers', 'when'),
+    [
+        ({'Retry-After': '0'}, '; retry after 0s'),
+        ({'Retry-After': '0.4'}, '; retry after 1s'),
+        ({}, '; retry later'),
+    ],
+    ids=['retry-after', 'fraction', 'no-retry-after'],
+)
+async def test_persistent_imbi_rate_limit_says_when(
+    world: World, headers: dict[str, str], when: str
+) -> None:
+    world.imbi.inject(
+        path=PATCH, method='PATCH', status=429, headers=headers, times=2
+    )
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY)
+    )
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'the Imbi API answered HTTP 429' in str(response.error)
+    assert when in str(response.error)
+    assert len(world.imbi.requests_to(PATCH, 'PATCH')) == 2
+    assert world.project().get('sonarqube_bugs') is None
+
+
+async def test_imbi_rate_limit_beyond_the_budget_says_when(
+    world: World,
+) -> None:
+    world.imbi.inject(
+        path=PATCH, method='PATCH', status=429, headers={'Retry-After': '120'}
+    )
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY)
+    )
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'retry after 120s' in str(response.error)
+    assert len(world.imbi.requests_to(PATCH, 'PATCH')) == 1
+
+
+@pytest.mark.parametrize(
+    'second',
+    [
+        Fault(path=PATCH, status=503, headers={'Retry-After': '0'}),
+        Fault(path=PATCH, drop=True),
+    ],
+    ids=['503', 'dropped'],
+)
+async def test_imbi_failure_after_a_rate_limit_is_not_retried(
+    world: World, second: Fault
+) -> None:
+    world.imbi.inject(
+        path=PATCH, method='PATCH', status=429, headers={'Retry-After': '0'}
+    )
+    world.imbi.inject(dataclasses.replace(second))
+    response = await world.call(
+        'run_action', world.sonarqube.webhook_payload(KEY)
+    )
+    assert isinstance(response.error, PluginUnavailableError)
+    assert len(world.imbi.requests_to(PATCH, 'PATCH')) == 2
+
+
 async def test_stalled_imbi_hits_the_budget(world: World) -> None:
     world.imbi.inject(path=PATCH, latency=5.0)
     started = time.monotonic()
@@ -453,16 +527,18 @@ async def test_other_sonarqube_status_is_unavailable(world: World) -> None:
     assert len(world.sonarqube.requests) == 1
 
 
+@pytest.mark.parametrize('header', ['soon', 'nan', 'inf'])
 async def test_unparsable_retry_after_gets_a_short_backoff(
-    world: World,
+    world: World, header: str
 ) -> None:
     world.sonarqube.inject(
-        path=MEASURES, status=503, headers={'Retry-After': 'soon'}
+        path=MEASURES, status=503, headers={'Retry-After': header}
     )
     response = await world.call(
         'run_action', world.sonarqube.webhook_payload(KEY)
     )
     assert response.ok, response.body
+    assert len(world.sonarqube.requests_to(MEASURES)) == 2
 
 
 async def test_measures_of_odd_shapes_are_ignored(world: World) -> None:

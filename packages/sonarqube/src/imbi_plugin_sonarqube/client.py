@@ -3,12 +3,16 @@
 One ``httpx.AsyncClient`` per action. Each upstream's credential rides
 in a header of that upstream's requests only. Reads are retried once
 after a 5xx, a 429 or a connection failure when the retry fits the
-budget; the Imbi PATCH is not retried.
+budget. The Imbi PATCH is retried once after a 429 only (Retry-After
+honoured, within the budget): a 429 says the write was not applied, so
+repeating it is safe, whereas after a 5xx or a dropped connection it may
+have been.
 """
 
 import asyncio
 import collections.abc
 import contextlib
+import math
 import random
 import typing
 import urllib.parse
@@ -24,7 +28,11 @@ if typing.TYPE_CHECKING:
 
 #: No single request waits longer than this, whatever the budget.
 REQUEST_TIMEOUT_CAP = 10.0
-READ_ATTEMPTS = 2
+#: Attempts of one request, the first included (one retry).
+ATTEMPTS = 2
+#: What a request may be retried after: ``read`` any transient failure
+#: (5xx, 429, connection), ``write`` only a 429.
+RetryOn = typing.Literal['read', 'write']
 _BACKOFF = (0.05, 0.25)
 _MESSAGE_LIMIT = 300
 _METRICS_NOT_FOUND = 'The following metric keys are not found:'
@@ -119,7 +127,7 @@ class Upstreams:
             params=params,
             headers=headers,
             auth=auth,
-            retry=True,
+            retry_on='read',
         )
         if response.status_code == httpx.codes.OK:
             return self._json(response, 'SonarQube')
@@ -179,7 +187,7 @@ class Upstreams:
         project_id: str,
         operations: list[dict[str, typing.Any]],
     ) -> None:
-        """One JSON Patch of the project; not retried."""
+        """One JSON Patch of the project; retried after a 429 only."""
         url = '{}/organizations/{}/projects/{}'.format(
             self._options.imbi_url,
             urllib.parse.quote(org_slug, safe=''),
@@ -195,7 +203,7 @@ class Upstreams:
                 'Content-Type': 'application/json-patch+json',
                 'Accept': 'application/json',
             },
-            retry=False,
+            retry_on='write',
         )
         status = response.status_code
         if httpx.codes.is_success(status):
@@ -233,10 +241,9 @@ class Upstreams:
         url: str,
         upstream: str,
         *,
-        retry: bool,
+        retry_on: RetryOn,
         **kwargs: typing.Any,
     ) -> httpx.Response:
-        attempts = READ_ATTEMPTS if retry else 1
         attempt = 0
         while True:
             attempt += 1
@@ -251,20 +258,29 @@ class Upstreams:
                 ) from exc
             except httpx.TransportError as exc:
                 problem = f'{upstream} is unreachable: {exc!s}'
-                if attempt < attempts and await self._pause(None):
+                if (
+                    retry_on == 'read'
+                    and attempt < ATTEMPTS
+                    and await self._pause(None)
+                ):
                     continue
                 raise PluginUnavailableError(problem) from exc
             status = response.status_code
             if status != httpx.codes.TOO_MANY_REQUESTS and status < 500:
                 return response
+            rate_limited = status == httpx.codes.TOO_MANY_REQUESTS
             retry_after = _retry_after(response)
-            if attempt < attempts and await self._pause(retry_after):
+            if (
+                (rate_limited or retry_on == 'read')
+                and attempt < ATTEMPTS
+                and await self._pause(retry_after)
+            ):
                 continue
-            when = (
-                f'; retry after {retry_after:.0f}s'
-                if retry_after is not None
-                else ''
-            )
+            when = ''
+            if retry_after is not None:
+                when = f'; retry after {math.ceil(retry_after)}s'
+            elif rate_limited:
+                when = '; retry later (no Retry-After given)'
             raise PluginUnavailableError(
                 f'{upstream} answered HTTP {status}: '
                 f'{self._upstream_message(response)}{when}'
@@ -352,9 +368,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     if header is None:
         return None
     try:
-        return max(float(header), 0.0)
+        seconds = float(header)
     except ValueError:
         return None
+    # 'nan' and 'inf' parse as floats but are no wait anyone can honour.
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 @contextlib.asynccontextmanager

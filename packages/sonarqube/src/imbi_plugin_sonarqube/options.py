@@ -5,6 +5,7 @@ str or int, so every read goes through :func:`read`.
 """
 
 import dataclasses
+import re
 import typing
 import urllib.parse
 
@@ -13,6 +14,10 @@ from imbi_common.plugins import PluginCredentialsMissing, PluginManifest
 AuthScheme = typing.Literal['bearer', 'basic']
 _AUTH_SCHEMES: tuple[AuthScheme, ...] = ('bearer', 'basic')
 MAX_TIMEOUT_SECONDS = 600
+#: An optional ``scheme:`` then ``//``: what precedes a URL's authority.
+_SCHEME_PREFIX = re.compile(r'^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//')
+#: Where an authority ends (RFC 3986 section 3.2).
+_AUTHORITY_END = re.compile(r'[/?#]')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,15 +72,20 @@ def read(
             return defaults.get(name)
         return given
 
-    imbi_url = value('imbi_url') or _text(credentials.get('imbi_url'))
+    imbi_url, imbi_source = value('imbi_url'), 'the imbi_url option'
+    if not imbi_url:
+        imbi_url = _text(credentials.get('imbi_url'))
+        imbi_source = 'the imbi_url credential'
     if not imbi_url:
         raise ValueError(
             "imbi_url: set the 'imbi_url' option or the 'imbi_url' "
             'credential to the Imbi API base URL'
         )
-    sonarqube_url = value('sonarqube_url') or assignment_options.get(
-        'service_endpoint'
-    )
+    sonarqube_url = value('sonarqube_url')
+    sonarqube_source = 'the sonarqube_url option'
+    if not sonarqube_url:
+        sonarqube_url = assignment_options.get('service_endpoint')
+        sonarqube_source = "the gateway's service_endpoint"
     if not sonarqube_url:
         raise ValueError(
             "sonarqube_url: set the 'sonarqube_url' option (or the "
@@ -88,8 +98,10 @@ def read(
             f'got {auth!r}'
         )
     return Options(
-        imbi_url=_base_url('imbi_url', imbi_url),
-        sonarqube_url=_base_url('sonarqube_url', sonarqube_url),
+        imbi_url=_base_url('imbi_url', imbi_url, imbi_source),
+        sonarqube_url=_base_url(
+            'sonarqube_url', sonarqube_url, sonarqube_source
+        ),
         sonarqube_auth=typing.cast(AuthScheme, auth.strip().lower()),
         timeout_seconds=_timeout(value('timeout_seconds')),
     )
@@ -99,27 +111,72 @@ def _text(value: typing.Any) -> str:
     return value.strip() if isinstance(value, str) else ''
 
 
-def _base_url(name: str, raw: typing.Any) -> str:
+def _base_url(name: str, raw: typing.Any, source: str) -> str:
+    """The URL without a trailing slash, or ValueError naming ``name``.
+
+    The value is never echoed: a URL may carry a password in its user
+    part (``admin:s3cret@sonar...``, with or without a scheme) or a token
+    in its query. The messages say what is wrong and, once the user part
+    is known to be absent, at most the host.
+    """
     if not isinstance(raw, str):
-        raise ValueError(f'{name}: expected a URL string, got {raw!r}')
-    parts = urllib.parse.urlsplit(raw.strip())
-    if parts.scheme not in ('http', 'https') or not parts.hostname:
         raise ValueError(
-            f'{name}: expected an http(s) base URL, got {raw.strip()!r}'
+            f'{name}: expected a URL string, got {type(raw).__name__} '
+            f'({source})'
         )
-    if parts.username or parts.password:
-        # Never echo the URL: its user part may hold a secret.
+    text = raw.strip()
+    if _has_userinfo(text):
         raise ValueError(
             f'{name}: credentials do not belong in the URL; use the '
-            'plugin credentials'
+            f'plugin credentials ({source})'
+        )
+    parts = _split(text)
+    if parts is None:
+        raise ValueError(
+            f'{name}: not a valid URL (bad IPv6 host or port) ({source})'
+        )
+    if parts.scheme not in ('http', 'https'):
+        raise ValueError(
+            f'{name}: expected an http(s) base URL; the value does not '
+            f'start with http:// or https:// ({source})'
+        )
+    if not parts.hostname:
+        raise ValueError(
+            f'{name}: expected an http(s) base URL; the value names no '
+            f'host ({source})'
         )
     if parts.query or parts.fragment:
         raise ValueError(
-            f'{name}: a base URL has no query or fragment, got {raw.strip()!r}'
+            f'{name}: a base URL has no query or fragment; drop what '
+            f'follows ? or # (host {parts.hostname}, {source})'
         )
     return urllib.parse.urlunsplit(
         (parts.scheme, parts.netloc, parts.path.rstrip('/'), '', '')
     )
+
+
+def _split(text: str) -> urllib.parse.SplitResult | None:
+    """The URL's parts, or None where urlsplit refuses it.
+
+    urlsplit's own messages quote the host or the port, so its error is
+    not raised, not even as the context of another.
+    """
+    try:
+        parts = urllib.parse.urlsplit(text)
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError:
+        return None
+    return parts
+
+
+def _has_userinfo(text: str) -> bool:
+    """Whether the URL's authority has a user part (``user:pw@``).
+
+    Looked for by hand, not with urlsplit: without ``//`` urlsplit reads
+    ``admin:s3cret@host`` as scheme ``admin`` and finds no user part.
+    """
+    authority = _SCHEME_PREFIX.sub('', text, count=1)
+    return '@' in _AUTHORITY_END.split(authority, maxsplit=1)[0]
 
 
 def _timeout(raw: typing.Any) -> int:
