@@ -86,3 +86,18 @@ async def test_redirect_uri_must_be_absolute_http(redirect_uri: str) -> None:
 async def test_malformed_scopes(scope: str) -> None:
     with pytest.raises(ValueError, match='scope'):
         await _request(scopes=[scope])
+
+
+@pytest.mark.parametrize(
+    'options',
+    [
+        {'github_url': 'https://x:s3cret@github.example.com'},
+        {'api_url': 'https://x:s3cret@api.github.example.com'},
+    ],
+)
+async def test_no_credentials_reach_the_authorize_url(
+    options: dict[str, object],
+) -> None:
+    with pytest.raises(ValueError, match='username or password') as caught:
+        await _request(options)
+    assert 's3cret' not in str(caught.value)

@@ -1,5 +1,7 @@
 """Option coercion and defaults (the host applies none)."""
 
+import typing
+
 import pytest
 from imbi_plugin_github_identity.options import (
     Options,
@@ -87,3 +89,48 @@ def test_invalid(raw: dict[str, object], name: str) -> None:
 )
 def test_valid_urls(url: str) -> None:
     assert is_http_url(url)
+
+
+@pytest.mark.parametrize('name', ['github_url', 'api_url'])
+@pytest.mark.parametrize(
+    'netloc',
+    [
+        'x:s3cret@github.example.com',
+        's3cret@github.example.com',
+        'x:s3cret@github.example.com:8443',
+        ':s3cret@github.example.com',
+        '@github.example.com',
+    ],
+)
+def test_credentials_in_urls_are_rejected(name: str, netloc: str) -> None:
+    # They would reach the Options repr, the authorize URL the browser is
+    # sent to, and every log line with a request URL.
+    with pytest.raises(ValueError, match='username or password') as caught:
+        read_options({name: f'https://{netloc}/api'})
+    assert name in str(caught.value)
+    assert 's3cret' not in str(caught.value)
+
+
+def test_an_at_sign_in_the_path_is_fine() -> None:
+    options = read_options({'github_url': 'https://github.example.com/@x'})
+    assert options.github_url == 'https://github.example.com/@x'
+
+
+@pytest.mark.parametrize('name', ['github_url', 'api_url'])
+@pytest.mark.parametrize(
+    'value',
+    [
+        'https://github.example.com/s3cret token',
+        'https://github.example.com:99999/s3cret',
+        'ftp://s3cret@github.example.com',
+        'https://github.example.com/?token=s3cret',
+        'https://github.example.com/#s3cret',
+        'https://x:s3cret@github.example.com',
+        b'https://x:s3cret@github.example.com',
+        ['https://x:s3cret@github.example.com'],
+    ],
+)
+def test_a_rejected_url_is_not_echoed(name: str, value: typing.Any) -> None:
+    with pytest.raises(ValueError, match=name) as caught:
+        read_options({name: value})
+    assert 's3cret' not in str(caught.value)

@@ -77,14 +77,24 @@ def is_http_url(value: str) -> bool:
 def _url(
     raw: collections.abc.Mapping[str, typing.Any], name: str, default: str
 ) -> str:
+    """The URL option ``name``; a ValueError never echoes the value, which
+    may hold a secret."""
     value = raw.get(name)
     if value is None or value == '':
         return default
     if not isinstance(value, str) or not is_http_url(value.strip()):
         raise ValueError(
-            f'option {name!r} must be an absolute http(s) URL, got {value!r}'
+            f'option {name!r} must be an absolute http(s) URL (RFC 3986 '
+            'characters only, port 1..65535)'
         )
     parts = urllib.parse.urlsplit(value.strip())
+    if '@' in parts.netloc:
+        # Userinfo would end up in the authorize URL sent to the browser,
+        # in logs and in the Options repr; GitHub takes no credentials
+        # there anyway.
+        raise ValueError(
+            f'option {name!r} must not carry a username or password'
+        )
     if parts.query or parts.fragment:
         raise ValueError(f'option {name!r} must not have a query or fragment')
     return value.strip().rstrip('/')
