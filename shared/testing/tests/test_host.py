@@ -4,6 +4,7 @@ import asyncio
 import datetime
 import json
 import time
+import types
 import typing
 
 import pytest
@@ -19,6 +20,7 @@ from imbi_common.plugins import (
     PluginCredentialsMissing,
 )
 from imbi_common.plugins import base as plugin_base
+from imbi_common.plugins import errors as plugin_errors
 from imbi_plugin_testing import Host, StandIn
 from imbi_plugin_testing.host import sum_histograms
 
@@ -498,3 +500,97 @@ async def test_lifecycle_link_writeback_rewrites_the_stored_link() -> None:
     plain = Host(tiny.TinyLifecycle, credentials={'token': 'stored-token'})
     assert (await plain.lifecycle('archived')).status == 'ok'
     assert plain.link_writebacks == []
+
+
+def test_identity_context_has_no_project_and_plugin_options_only() -> None:
+    host = Host(
+        tiny.TinyIdentity,
+        plugin_options={'github_url': 'https://ghe.example'},
+        project_type_options={'x': 1},
+        project_options={'y': 2},
+        project={'project_id': 'p1', 'environment': 'prod'},
+    )
+    ctx = host.context('identity')
+    assert (ctx.project_id, ctx.environment) == ('', None)
+    assert ctx.assignment_options == {'github_url': 'https://ghe.example'}
+
+
+@pytest.mark.parametrize(
+    ('error', 'status'),
+    [
+        (plugin_errors.IdentityAuthorizationPending('waiting'), 202),
+        (plugin_errors.IdentityAuthorizationExpired('expired'), 410),
+    ],
+)
+def test_device_flow_answers(error: Exception, status: int) -> None:
+    assert Host.error_response(error).status == status
+
+
+async def test_histogram_query_has_no_levels(
+    logs: type[tiny.TinyLogs],
+) -> None:
+    seen: list[typing.Any] = []
+
+    class Recording(logs):  # type: ignore[valid-type,misc]
+        async def histogram(
+            self,
+            ctx: PluginContext,
+            credentials: dict[str, str],
+            query: typing.Any,
+            bucket_count: int = 60,
+        ) -> list[LogHistogramBucket]:
+            seen.append(query)
+            return []
+
+    query = Host.log_query(
+        filters=['level:eq:x'], levels=['error'], limit=7, cursor='c'
+    )
+    await Host(Recording).histogram(query)
+    assert seen[0].levels == []
+    assert (seen[0].cursor, seen[0].limit) == (None, 100)
+    assert seen[0].filters == query.filters
+
+
+async def test_a_timed_out_environment_still_has_a_warning(
+    logs: type[tiny.TinyLogs],
+) -> None:
+    class Slow(logs):  # type: ignore[valid-type,misc]
+        async def search(
+            self, *args: typing.Any, **kw: typing.Any
+        ) -> typing.Any:
+            await asyncio.sleep(5)
+
+    host = Host(Slow, timeout=0.1)
+    response = await host.search(Host.log_query(), ['production', 'staging'])
+    assert response.body['warnings'] == [
+        'production: TimeoutError',
+        'staging: TimeoutError',
+    ]
+
+
+async def test_deployment_link_writeback_is_applied() -> None:
+    class Context(PluginContext):
+        link_writeback: typing.Any = None
+
+    class Renamed(tiny.TinyDeploy):
+        async def list_refs(
+            self,
+            ctx: PluginContext,
+            credentials: dict[str, str],
+            *a: typing.Any,
+            **k: typing.Any,
+        ) -> list[plugin_base.Ref]:
+            ctx.link_writeback = types.SimpleNamespace(  # type: ignore[attr-defined]
+                link_key='github-repository', new_url='https://new'
+            )
+            return []
+
+    host = Host(Renamed, credentials={'token': 'stored-token'})
+    original = host.context
+    host.context = lambda kind, **f: Context(  # type: ignore[method-assign]
+        **original(kind, **f).model_dump()
+    )
+    assert (await host.deployment('list_refs')).status == 200
+    assert host.project['project_links'] == {
+        'github-repository': 'https://new'
+    }

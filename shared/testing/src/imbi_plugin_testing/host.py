@@ -158,15 +158,21 @@ class Host:
     def context(
         self, kind: contexts.ContextKind, **fields: typing.Any
     ) -> PluginContext:
-        """The ctx the host builds for a call of ``kind``."""
-        values = dict(self.project)
+        """The ctx the host builds for a call of ``kind``.
+
+        Identity calls get no project fields and the plugin's own options
+        only (no project-type or project layer exists for them).
+        """
+        values = {} if kind == 'identity' else dict(self.project)
         values.update(fields)
         options = values.pop('options', None)
-        return contexts.make_context(
-            kind,
-            options=self.options() if options is None else options,
-            **values,
-        )
+        if options is None:
+            options = (
+                dict(self.plugin_options)
+                if kind == 'identity'
+                else self.options()
+            )
+        return contexts.make_context(kind, options=options, **values)
 
     def new_instance(self) -> typing.Any:
         instance = self.plugin()
@@ -259,6 +265,10 @@ class Host:
             return HostResponse(503, {'detail': str(exc)}, error=exc)
         if isinstance(exc, CursorExpiredError) and cursor_conflict:
             return HostResponse(409, {'error': 'cursor_expired'}, error=exc)
+        if isinstance(exc, plugin_errors.IdentityAuthorizationPending):
+            return HostResponse(202, {'detail': str(exc)}, error=exc)
+        if isinstance(exc, plugin_errors.IdentityAuthorizationExpired):
+            return HostResponse(410, {'detail': str(exc)}, error=exc)
         if not isinstance(exc, Exception):
             raise exc
         return HostResponse(500, {'detail': str(exc)}, error=exc)
@@ -397,7 +407,7 @@ class Host:
         warnings: list[str] = []
         for env, outcome in zip(environments, outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                warnings.append(f'{env}: {outcome}')
+                warnings.append(f'{env}: {outcome or type(outcome).__name__}')
                 continue
             warnings.extend(outcome.warnings)
             for entry in outcome.entries:
@@ -445,7 +455,13 @@ class Host:
         if not self.manifest.supports_histogram:
             return HostResponse(200, [], result=[])
         environments = environments or ['production']
-        query = query.model_copy(update={'cursor': None, 'limit': 100})
+        # The host builds LogQuery(start, end, filters): no levels, no
+        # cursor, the default limit.
+        query = LogQuery(
+            start_time=query.start_time,
+            end_time=query.end_time,
+            filters=query.filters,
+        )
         responses = await asyncio.gather(
             *(
                 self.respond(
@@ -614,12 +630,12 @@ class Host:
         }
         if project_links is not None:
             fields['project_links'] = project_links
+        ctx = self.context('deployment', **fields)
         response = await self.respond(
-            method,
-            ctx=self.context('deployment', **fields),
-            credentials=creds,
-            **kwargs,
+            method, ctx=ctx, credentials=creds, **kwargs
         )
+        if response.ok:
+            self._apply_link_writeback(ctx)
         if method == 'get_deployment_status' and isinstance(
             response.error, NotImplementedError
         ):

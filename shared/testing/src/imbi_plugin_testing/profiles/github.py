@@ -155,19 +155,19 @@ async def _exchange(
     started, issued, state = await _start(host)
     if not started.ok:
         return started
-    host.project_options.update(options)
+    host.plugin_options.update(options)
     return await host.exchange_code(
         issued if code is None else code, redirect_uri, state
     )
 
 
 async def _refresh(host: Host, **options: typing.Any) -> HostResponse:
-    host.project_options.update(options)
+    host.plugin_options.update(options)
     return await host.refresh(_seeded(host).refresh_token)
 
 
 async def _revoke(host: Host, **options: typing.Any) -> HostResponse:
-    host.project_options.update(options)
+    host.plugin_options.update(options)
     return await host.revoke(_seeded(host).access_token)
 
 
