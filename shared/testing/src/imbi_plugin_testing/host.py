@@ -407,7 +407,8 @@ class Host:
         warnings: list[str] = []
         for env, outcome in zip(environments, outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                warnings.append(f'{env}: {outcome or type(outcome).__name__}')
+                text = str(outcome) or type(outcome).__name__
+                warnings.append(f'{env}: {text}')
                 continue
             warnings.extend(outcome.warnings)
             for entry in outcome.entries:
