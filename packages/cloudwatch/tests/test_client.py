@@ -65,6 +65,107 @@ async def test_classify_botocore_errors(
     assert allowed == retries
 
 
+def _client_error(code: str, status: int) -> Exception:
+    response: typing.Any = {
+        'Error': {'Code': code, 'Message': 'busy'},
+        'ResponseMetadata': {'HTTPStatusCode': status},
+    }
+    return botocore.exceptions.ClientError(response, 'Operation')
+
+
+@pytest.mark.parametrize(
+    ('operation', 'code', 'status', 'retries'),
+    [
+        ('StartQuery', 'InternalFailure', 500, 0),
+        ('StartQuery', 'ServiceUnavailableException', 503, 0),
+        ('StartQuery', 'ServiceUnavailable', 400, 0),
+        ('StartQuery', 'WeirdServerError', 502, 0),
+        ('StartQuery', 'ThrottlingException', 400, 2),
+        ('StartQuery', 'TooManyRequestsException', 400, 2),
+        ('StartQuery', '429', 429, 2),
+        ('StartQuery', 'LimitExceededException', 400, 1),
+        ('FilterLogEvents', 'InternalFailure', 500, 2),
+        ('GetQueryResults', 'ServiceUnavailableException', 503, 2),
+        ('GetLogGroupFields', 'WeirdServerError', 502, 2),
+        ('AssumeRole', 'ServiceUnavailable', 503, 2),
+    ],
+)
+async def test_only_throttling_resends_non_idempotent_operations(
+    operation: str, code: str, status: int, retries: int
+) -> None:
+    calls = client.Calls(_options(), client.AwsKeys('AKIAX', 'secret-x'))
+    error, allowed = calls._classify(operation, _client_error(code, status))
+    assert isinstance(error, PluginUnavailableError)
+    assert allowed == retries
+
+
+async def test_parameter_validation_keeps_its_reasons(
+    secret_scan: SecretScan,
+) -> None:
+    secret_scan.add('AKIAPARAMVALID000001', 'param-secret-value')
+    keys = client.AwsKeys('AKIAPARAMVALID000001', 'param-secret-value')
+    calls = client.Calls(_options(), keys)
+    exc = botocore.exceptions.ParamValidationError(
+        report='Invalid type for parameter limit, value: many, type: '
+        "<class 'str'>, valid types: <class 'int'>\n"
+        'Unknown parameter in input: "param-secret-value"'
+    )
+    error, allowed = calls._classify('FilterLogEvents', exc)
+    assert isinstance(error, ValueError)
+    assert allowed == 0
+    assert str(error) == (
+        'Parameter validation failed: Invalid type for parameter limit, '
+        "value: many, type: <class 'str'>, valid types: <class 'int'> "
+        'Unknown parameter in input: "***"'
+    )
+
+
+async def test_parameter_validation_from_botocore(cw: Env) -> None:
+    opts = _options(endpoint_url=cw.url)
+    async with client.Calls(opts, client.AwsKeys('AKIAX', 'x')) as calls:
+        with pytest.raises(ValueError, match='parameter limit') as raised:
+            await calls.call(
+                'FilterLogEvents', logGroupName=cw.group, limit='many'
+            )
+    assert 'Parameter validation failed: Invalid' in str(raised.value)
+    assert cw.fake.requests == []
+
+
+def test_client_timeouts_are_the_time_left() -> None:
+    keys = client.AwsKeys('AKIAX', 'secret-x')
+    opts = _options(timeout_seconds=8)
+    whole = client.build_client(opts, 'logs', keys).meta.config
+    assert (whole.read_timeout, whole.connect_timeout) == (8.0, 2.0)
+    left = client.build_client(opts, 'logs', keys, timeout=1.5).meta.config
+    assert (left.read_timeout, left.connect_timeout) == (1.5, 1.5)
+    gone = client.build_client(opts, 'logs', keys, timeout=-1).meta.config
+    assert gone.read_timeout == client.MIN_TIMEOUT_SECONDS
+    assert gone.connect_timeout == client.MIN_TIMEOUT_SECONDS
+
+
+async def test_the_logs_client_gets_what_assume_role_left(
+    cw: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: dict[str, float] = {}
+    build = client.build_client
+
+    def record(**kw: typing.Any) -> typing.Any:
+        made = build(**kw)
+        built[kw['service']] = made.meta.config.read_timeout
+        return made
+
+    monkeypatch.setattr(client, 'build_client', record)
+    role = cw.fake.add_role('imbi-logs', [cw.key])
+    cw.fake.inject(latency=1.0, when=lambda r: b'Action=AssumeRole' in r.body)
+    opts = _options(endpoint_url=cw.url, role_arn=role.arn, timeout_seconds=4)
+    async with client.Calls(
+        opts, client.AwsKeys(cw.key.access_key_id, cw.key.secret_access_key)
+    ) as calls:
+        await calls.logs()
+    assert 3.5 < built['sts'] <= 4.0
+    assert 2.0 < built['logs'] <= 3.05
+
+
 async def test_classify_reraises_foreign_errors() -> None:
     calls = client.Calls(_options(), None)
     with pytest.raises(KeyError):

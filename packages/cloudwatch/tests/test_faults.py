@@ -1,6 +1,7 @@
 """The fault matrix: what each upstream failure becomes."""
 
 import socket
+import threading
 import typing
 
 import pytest
@@ -270,3 +271,63 @@ async def test_429_past_the_budget_says_when_to_retry(events: Env) -> None:
     assert 'retry in 30 s' in response.body['detail']
     assert events.fake.operations() == ['StartQuery']
     assert response.elapsed < 1.0
+
+
+# -- StartQuery is not idempotent: each one starts a query on AWS ---------
+
+
+@pytest.mark.parametrize(
+    ('code', 'status'),
+    [
+        ('InternalFailure', 500),
+        ('ServiceUnavailableException', 503),
+        ('InternalServerError', 500),
+    ],
+)
+async def test_start_query_is_not_resent_after_a_server_error(
+    events: Env, code: str, status: int
+) -> None:
+    # The first StartQuery may already run on AWS: sending another would
+    # leave it running, unseen and never stopped.
+    events.fake.fail_next('StartQuery', code, 'try later', status=status)
+    response = await events.host().search(events.query(levels=['error']))
+    assert isinstance(response.error, PluginUnavailableError)
+    assert code in response.body['detail']
+    assert events.fake.operations() == ['StartQuery']
+
+
+async def test_start_query_is_resent_after_throttling(events: Env) -> None:
+    events.fake.fail_next('StartQuery', 'ThrottlingException', 'Rate exceeded')
+    response = await events.host().search(events.query(levels=['error']))
+    assert response.status == 200, response.body
+    assert events.fake.operations()[:2] == ['StartQuery', 'StartQuery']
+    assert events.fake.operations().count('StartQuery') == 2
+
+
+# -- socket timeouts end with the budget -----------------------------------
+
+
+async def test_stalled_threads_end_with_the_budget(events: Env) -> None:
+    # AssumeRole takes 2 of the 3 s: the Logs client, built after it,
+    # waits 1 s for a stalled answer, not a whole new 3 s budget.
+    role = events.fake.add_role('imbi-logs', [events.key])
+    events.fake.inject(
+        Fault(latency=2.0, when=lambda r: b'Action=AssumeRole' in r.body)
+    )
+    events.fake.inject(
+        Fault(stall=True, when=lambda r: 'x-amz-target' in r.headers)
+    )
+    before = set(threading.enumerate())
+    response = await events.host(role_arn=role.arn, timeout_seconds=3).search(
+        events.query(filters=FILTER)
+    )
+    assert isinstance(response.error, PluginTimeoutError)
+    assert events.fake.operations() == ['AssumeRole', 'FilterLogEvents']
+    workers = [
+        t
+        for t in set(threading.enumerate()) - before
+        if t.name.startswith('imbi-cloudwatch')
+    ]
+    for thread in workers:
+        thread.join(timeout=1.0)
+    assert not [t for t in workers if t.is_alive()]

@@ -37,6 +37,9 @@ MAX_RETRIES = 2
 BACKOFF_SECONDS = 0.2
 CONNECT_TIMEOUT_SECONDS = 2.0
 STOP_QUERY_SECONDS = 1.0
+#: Floor of a client's socket timeouts when the budget is (nearly) gone:
+#: zero would make botocore's sockets non-blocking.
+MIN_TIMEOUT_SECONDS = 0.1
 ROLE_SESSION_SECONDS = 900
 POLL_FIRST_SECONDS = 0.05
 POLL_MAX_SECONDS = 1.0
@@ -80,7 +83,10 @@ UNAVAILABLE_CODES = frozenset(
     }
 )
 TOKEN_INVALID = 'The specified nextToken is invalid.'  # noqa: S105
-#: Operations safe to send again after a failure that may have reached AWS.
+#: Operations safe to send again after a failure that may have reached AWS
+#: (a 5xx, an unavailable service, a connection broken mid-way). The rest
+#: (StartQuery) are re-sent only after throttling, which AWS answers
+#: without acting on the request.
 _IDEMPOTENT = frozenset(
     {'FilterLogEvents', 'GetQueryResults', 'GetLogGroupFields', 'AssumeRole'}
 )
@@ -188,14 +194,26 @@ def resolve_keys(
     return None
 
 
-def build_client(options: Options, service: str, keys: AwsKeys) -> typing.Any:
-    """A boto3 client for ``service`` with ``keys`` (no network, cheap)."""
+def build_client(
+    options: Options,
+    service: str,
+    keys: AwsKeys,
+    timeout: float | None = None,
+) -> typing.Any:
+    """A boto3 client for ``service`` with ``keys`` (no network, cheap).
+
+    ``timeout`` is what the call's budget has left (default: the whole
+    budget); it bounds every socket wait of the client, so a thread left
+    blocked after the budget ends or the host cancels does not hold its
+    socket for a whole new budget.
+    """
     from botocore.config import Config
 
-    budget = float(options.timeout_seconds)
+    left = float(options.timeout_seconds if timeout is None else timeout)
+    left = max(left, MIN_TIMEOUT_SECONDS)
     config = Config(
-        connect_timeout=min(CONNECT_TIMEOUT_SECONDS, budget),
-        read_timeout=budget,
+        connect_timeout=min(CONNECT_TIMEOUT_SECONDS, left),
+        read_timeout=left,
         # Retries are ours, so they can respect the call's budget.
         retries={'total_max_attempts': 1, 'mode': 'standard'},
         user_agent_extra=USER_AGENT,
@@ -273,9 +291,14 @@ class Calls:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        # Threads still blocked on a socket end at their read timeout,
-        # which is within the budget; queued StopQuery calls still run,
-        # and the client's connections are closed after them.
+        # A thread still blocked on a silent socket ends at its client's
+        # read timeout, which is what the budget had left when that
+        # client was built (the Logs client is built after AssumeRole):
+        # it outlasts the budget by at most the time between the client's
+        # build and its request, no longer by a whole new budget. (The
+        # timeout bounds each wait for data, not a whole answer.) Queued
+        # StopQuery calls still run, and the client's connections are
+        # closed after them.
         if self._client is not None:
             self._executor.submit(self._client.close)
         self._executor.shutdown(wait=False, cancel_futures=False)
@@ -319,15 +342,21 @@ class Calls:
             self._secrets.extend(keys.values())
         if self.options.role_arn:
             keys = await self._assume_role(keys)
-        self._client = await self._thread(
-            build_client, options=self.options, service='logs', keys=keys
-        )
+        self._client = await self._build('logs', keys)
         return self._client
 
-    async def _assume_role(self, keys: AwsKeys) -> AwsKeys:
-        sts = await self._thread(
-            build_client, options=self.options, service='sts', keys=keys
+    async def _build(self, service: str, keys: AwsKeys) -> typing.Any:
+        """A client whose socket timeouts end with the budget."""
+        return await self._thread(
+            build_client,
+            options=self.options,
+            service=service,
+            keys=keys,
+            timeout=self.remaining(),
         )
+
+    async def _assume_role(self, keys: AwsKeys) -> AwsKeys:
+        sts = await self._build('sts', keys)
         params: dict[str, typing.Any] = {
             'RoleArn': self.options.role_arn,
             'RoleSessionName': self._session_name(),
@@ -444,7 +473,9 @@ class Calls:
                 'be read'
             ), 0
         if isinstance(exc, boto_errors.ParamValidationError):
-            return ValueError(self.scrub(str(exc))), 0
+            # botocore's first line is only 'Parameter validation failed:';
+            # the reasons follow it, one a line.
+            return ValueError(self.scrub(' '.join(str(exc).split()))), 0
         if isinstance(exc, boto_errors.BotoCoreError):
             return PluginUnavailableError(
                 f'{service} {operation} failed: {type(exc).__name__}: '
@@ -501,12 +532,12 @@ class Calls:
             ), 1
         if error.code in ('InvalidParameterException', 'ValidationError'):
             return ValueError(f'{service} rejected {operation}: {message}'), 0
-        retry = (
-            error.code in THROTTLE_CODES
-            or error.code in UNAVAILABLE_CODES
-            or error.status == 429
-        )
-        if retry or error.status >= 500:
+        # Throttling is a refusal: nothing was done, so any operation may
+        # be sent again. After a 5xx or an unavailable service the request
+        # may have been carried out (a StartQuery's query running on AWS,
+        # unseen and never stopped): only idempotent ones are re-sent.
+        throttled = error.code in THROTTLE_CODES or error.status == 429
+        if throttled or error.code in UNAVAILABLE_CODES or error.status >= 500:
             when = (
                 f'retry in {error.retry_after:.0f} s'
                 if error.retry_after
@@ -514,7 +545,7 @@ class Calls:
             )
             return PluginUnavailableError(
                 f'{service} is unavailable ({error.code}): {message}; {when}'
-            ), MAX_RETRIES if retry or operation in _IDEMPOTENT else 0
+            ), MAX_RETRIES if throttled or operation in _IDEMPOTENT else 0
         return PluginUnavailableError(
             f'{service} {operation} failed ({error.code}): {message}'
         ), 0
