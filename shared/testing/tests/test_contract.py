@@ -69,7 +69,10 @@ class Undocumented(tiny.TinyConfig):
                 PluginOption(name='hidden', label='Hidden'),
                 PluginOption(name='hidden', label='Hidden'),
             ],
-            'data_types': [DataType(name='password', label='Password')],
+            'data_types': [
+                DataType(name='password', label='Password'),
+                DataType(name='api_key', label='API key'),
+            ],
             'api_version': 2,
         }
     )
@@ -80,6 +83,7 @@ async def test_static_rules(readme: pathlib.Path) -> None:
     assert "duplicate option names: ['hidden']" in text
     assert "'hidden' is not documented in the README" in text
     assert "data type 'password' looks secret" in text
+    assert "data type 'api_key' looks secret" in text
     assert 'api_version is 2, not 1' in text
     assert 'registry did not load it' in text
 
@@ -133,6 +137,7 @@ class Sloppy(tiny.TinyConfig):
         self, ctx: PluginContext, credentials: dict[str, str]
     ) -> list[ConfigKey]:
         self.last_ctx = ctx
+        type(self).calls = getattr(type(self), 'calls', 0) + 1  # type: ignore[attr-defined]
         async with httpx.AsyncClient(timeout=2.5) as client:
             await client.get(ctx.assignment_options['url'])
         return []
@@ -149,6 +154,7 @@ async def test_dynamic_rules(readme: pathlib.Path) -> None:
     assert "credentials case 2 (['other', 'token'])" in text
     assert 'connection(s) made before the credentials were checked' in text
     assert 'left state on the instance' in text
+    assert "changed class attributes: ['calls']" in text
     assert (
         'stalled upstream: expected PluginTimeoutError, got ReadTimeout'
         in (text)

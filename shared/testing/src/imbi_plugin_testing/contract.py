@@ -39,6 +39,7 @@ from imbi_common.plugins import base as plugin_base
 
 from imbi_plugin_testing import context as contexts
 from imbi_plugin_testing.registry import installed
+from imbi_plugin_testing.secrets import current_scan
 from imbi_plugin_testing.standin import StallServer
 
 Call = collections.abc.Callable[
@@ -54,7 +55,11 @@ _BASES: dict[str, type] = {
     'lifecycle': plugin_base.LifecyclePlugin,
     'webhook': WebhookActionPlugin,
 }
-_SECRET_NAME = re.compile(r'secret|password|token|private', re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r'secret|password|passphrase|token|private|credential|key',
+    re.IGNORECASE,
+)
+_ABSENT = object()
 #: How far past its budget a call may end (scheduling, thread hand-off).
 BUDGET_SLACK_SECONDS = 1.0
 
@@ -169,6 +174,7 @@ async def _call_once(
         spec.context_kind, options=options, **spec.context_fields
     )
     instance = spec.plugin()
+    class_state = dict(vars(spec.plugin))
     error: BaseException | None = None
     try:
         # The host's own limit: a plugin that ignores its budget is cut
@@ -179,10 +185,22 @@ async def _call_once(
         )
     except Exception as exc:
         error = exc
+        scan = current_scan()
+        if scan is not None:
+            scan.record_exception(exc)
     state = vars(instance) if hasattr(instance, '__dict__') else {}
     if state:
         failures.append(
             f'{label}: the call left state on the instance: {sorted(state)}'
+        )
+    changed = sorted(
+        name
+        for name, value in vars(spec.plugin).items()
+        if class_state.get(name, _ABSENT) is not value
+    )
+    if changed:
+        failures.append(
+            f'{label}: the call changed class attributes: {changed}'
         )
     return error
 
@@ -203,7 +221,9 @@ async def check_plugin_contract_async(spec: ContractSpec) -> None:
         label = f'credentials case {index} ({sorted(creds)})'
         with StallServer() as server:
             error = await _call_once(spec, server.url, creds, failures, label)
-            connections = server.connections
+        # Read once the accept thread has stopped: it counts every
+        # connection made during the call.
+        connections = server.connections
         if not isinstance(error, PluginCredentialsMissing):
             failures.append(
                 f'{label}: expected PluginCredentialsMissing, got '
