@@ -192,3 +192,15 @@ def test_plugged_stand_ins_share_one_server() -> None:
         assert again == url
         httpx.get(url + '/echo')
     assert (len(first.requests), len(second.requests)) == (1, 1)
+
+
+async def test_latency_then_a_later_fault_and_zero_times() -> None:
+    fake = Echo()
+    fake.inject(latency=0.05, times=None)
+    fake.inject(status=503)
+    fake.inject(status=500, times=0)
+    async with httpx.AsyncClient(
+        transport=fake.transport(), base_url='http://fake'
+    ) as client:
+        assert (await client.get('/echo')).status_code == 503
+        assert (await client.get('/echo')).status_code == 200

@@ -127,9 +127,18 @@ class StandIn:
             and (method is None or r.method == method.upper())
         ]
 
-    def _take_fault(self, request: RecordedRequest) -> Fault | None:
+    def _take_fault(
+        self, request: RecordedRequest, after: Fault | None = None
+    ) -> Fault | None:
+        """The next matching fault (past ``after``), counted as used."""
         with self._lock:
-            for fault in self._faults:
+            faults = list(self._faults)
+            if after is not None and after in faults:
+                faults = faults[faults.index(after) + 1 :]
+            for fault in faults:
+                if fault.times is not None and fault.times <= 0:
+                    self._faults.remove(fault)
+                    continue
                 if fault.matches(request):
                     if fault.times is not None:
                         fault.times -= 1
@@ -182,9 +191,12 @@ class StandIn:
 
         if self.latency:
             await asyncio.sleep(self.latency)
+        # A latency-only fault lets the request go on to the next match.
         fault = self._take_fault(recorded)
-        if fault is not None and await self._apply(fault, send):
-            return
+        while fault is not None:
+            if await self._apply(fault, send):
+                return
+            fault = self._take_fault(recorded, after=fault)
         await self._routes_app()(scope, replay, send)
 
     async def _apply(self, fault: Fault, send: Send) -> bool:
