@@ -9,6 +9,7 @@ import collections.abc
 import json
 import pathlib
 import shutil
+import subprocess
 import tempfile
 import zipfile
 
@@ -115,6 +116,13 @@ def _package_session(package: pathlib.Path) -> None:
 
 for _package in PACKAGES:
     _package_session(_package)
+
+
+@nox.session(python=False, default=False)
+def tests(session: nox.Session) -> None:
+    """Every test session (``nox -s tests``, the same as ``nox -t tests``)."""
+    for name in [package.name for package in PACKAGES] + ['testing']:
+        session.notify(name, posargs=session.posargs)
 
 
 @nox.session(python=PYTHON, tags=['tests'])
@@ -296,12 +304,15 @@ def wheels(session: nox.Session) -> None:
                 *map(str, built.values()),
                 f'imbi-common=={version}',
             )
+            # stdout only: nox mixes stderr in by default, and a warning
+            # line would break the JSON.
             report = session.run(
                 str(python.parent / 'imbi-plugins'),
                 'list',
                 '--json',
                 external=True,
                 silent=True,
+                stderr=subprocess.DEVNULL,
             )
             loaded = json.loads(str(report))
             session.log(f'imbi-common {version}: {loaded}')
