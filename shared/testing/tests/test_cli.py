@@ -169,7 +169,7 @@ def test_call_coerces_models_and_reports_failures(
             )
             == 1
         )
-    assert 'cursor expired' in capsys.readouterr().out
+    assert '"status": 409' in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -183,6 +183,11 @@ def test_call_coerces_models_and_reports_failures(
         (
             ['call', 'tiny-config', 'list_keys', '--option', 'novalue'],
             'NAME=VALUE',
+        ),
+        (['call', 'nope', 'list_keys'], "no plugin 'nope' is installed"),
+        (
+            ['call', 'tiny-config', 'list_keys', '--arg', 'credentials={}'],
+            'not arguments',
         ),
     ],
 )
@@ -209,3 +214,11 @@ def test_call_string_arguments(capsys: pytest.CaptureFixture[str]) -> None:
             == 0
         )
     assert 'authorization_url' in capsys.readouterr().out
+
+
+def test_call_deployment_builds_host_credentials(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with entry_points_listing(tiny.TinyDeploy):
+        assert cli.main(['call', 'tiny-deploy', 'list_refs']) == 1
+    assert '"status": 503' in capsys.readouterr().out

@@ -14,7 +14,12 @@ import typing
 import pydantic
 import rich.console
 import rich.table
-from imbi_common.plugins import LoadResult, list_plugins, load_plugins
+from imbi_common.plugins import (
+    LoadResult,
+    PluginCredentialsMissing,
+    list_plugins,
+    load_plugins,
+)
 
 from imbi_plugin_testing.host import Host, HostResponse
 from imbi_plugin_testing.scenarios import (
@@ -243,9 +248,14 @@ def _coerce_arguments(
 def command_call(args: argparse.Namespace) -> int:
     """Run one plugin method through the Host against a real upstream."""
     _load()
-    from imbi_common.plugins import get_plugin
+    from imbi_common.plugins import PluginNotFoundError, get_plugin
 
-    entry = get_plugin(args.slug)
+    try:
+        entry = get_plugin(args.slug)
+    except PluginNotFoundError:
+        raise SystemExit(
+            f'no plugin {args.slug!r} is installed (see imbi-plugins list)'
+        ) from None
     manifest = entry.manifest
     method = getattr(entry.handler_cls, args.method, None)
     if method is None or args.method.startswith('_'):
@@ -259,15 +269,16 @@ def command_call(args: argparse.Namespace) -> int:
         credentials=credentials,
         project=_pairs(args.context, '--context'),
     )
-    arguments = _coerce_arguments(method, _pairs(args.arg, '--arg'))
+    raw = _pairs(args.arg, '--arg')
+    if {'ctx', 'credentials'} & set(raw):
+        raise SystemExit(
+            'ctx and credentials are not arguments: use --context and '
+            f'{CREDENTIAL_PREFIX}<NAME> environment variables'
+        )
+    arguments = _coerce_arguments(method, raw)
     kind = _KIND_OF_TYPE[manifest.plugin_type]
     response: HostResponse = asyncio.run(
-        host.respond(
-            args.method,
-            ctx=host.context(kind),  # type: ignore[arg-type]
-            credentials=credentials,
-            **arguments,
-        )
+        _call_as_host(host, kind, args.method, arguments)
     )
     print(
         json.dumps(
@@ -277,6 +288,32 @@ def command_call(args: argparse.Namespace) -> int:
         )
     )
     return 0 if response.ok else 1
+
+
+async def _call_as_host(
+    host: Host, kind: str, method: str, arguments: dict[str, typing.Any]
+) -> HostResponse:
+    """Call as the host would for this plugin type.
+
+    Identity calls run without the host's timeout; deployment and
+    lifecycle calls get the credentials the host builds; logs searches
+    answer an expired cursor with 409.
+    """
+    if kind in ('deployment', 'lifecycle'):
+        try:
+            credentials = host.call_credentials()
+        except PluginCredentialsMissing as exc:
+            return host.error_response(exc)
+    else:
+        credentials = host.credentials
+    return await host.respond(
+        method,
+        ctx=host.context(kind),  # type: ignore[arg-type]
+        credentials=credentials,
+        wrap=kind != 'identity',
+        cursor_conflict=kind == 'logs',
+        **arguments,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
