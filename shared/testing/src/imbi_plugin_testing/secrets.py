@@ -13,6 +13,7 @@ the credential values it is given; tests add other secrets with
 import logging
 import traceback
 import types
+import urllib.parse
 import warnings
 
 # A plain stack, not a context variable: fixtures, the test's event loop
@@ -61,10 +62,12 @@ class SecretScan:
         self._levels: dict[str, int] = {}
 
     def add(self, *secrets: str | None) -> None:
-        """Register values that must never appear."""
+        """Register values that must never appear (as is or URL-quoted)."""
         for secret in secrets:
             if secret and len(secret) >= MIN_SECRET_LENGTH:
                 self.secrets.add(secret)
+                self.secrets.add(urllib.parse.quote(secret, safe=''))
+                self.secrets.add(urllib.parse.quote_plus(secret))
 
     def record_text(self, source: str, text: str) -> None:
         self.texts.append(f'{source}: {text}')

@@ -25,6 +25,8 @@ import starlette.routing
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from imbi_plugin_testing.secrets import current_scan
+
 _STALL_SECONDS = 3600.0
 
 
@@ -106,8 +108,12 @@ class StandIn:
     def inject(
         self, fault: Fault | None = None, **fields: typing.Any
     ) -> Fault:
-        """Apply a fault to the next matching requests; returns it."""
-        fault = fault or Fault(**fields)
+        """Apply a fault to the next matching requests.
+
+        The stand-in keeps (and counts down) its own copy, returned here,
+        so one Fault can be injected by several tests.
+        """
+        fault = dataclasses.replace(fault) if fault else Fault(**fields)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -180,6 +186,10 @@ class StandIn:
             body=body,
         )
         self.requests.append(recorded)
+        scan = current_scan()
+        if scan is not None:
+            # Secrets travel in headers or bodies, never in URLs.
+            scan.record_text('request URL', recorded.url_text)
         replayed = False
 
         async def replay() -> Message:
