@@ -119,3 +119,35 @@ def test_oauth_client_ids_are_public() -> None:
             credentials={'client_id': 'Iv1.abcdef', 'client_secret': 'shh-1'},
         )
     assert scan.secrets == {'shh-1'}
+
+
+def test_url_quoted_secrets_are_found() -> None:
+    with SecretScan('s3cr3t/with+chars') as scan:
+        logging.getLogger('httpx').info(
+            'GET https://x/?token=s3cr3t%2Fwith%2Bchars'
+        )
+    with pytest.raises(SecretLeak):
+        scan.check()
+
+
+async def test_secrets_in_urls_a_stand_in_receives_are_found() -> None:
+    import httpx
+    import starlette.responses
+    import starlette.routing
+    from imbi_plugin_testing import StandIn
+
+    class Fake(StandIn):
+        def routes(self) -> list[starlette.routing.BaseRoute]:
+            return [
+                starlette.routing.Route(
+                    '/x', lambda r: starlette.responses.Response('ok')
+                )
+            ]
+
+    fake = Fake()
+    with SecretScan('hunter2-secret') as scan:
+        async with httpx.AsyncClient(
+            transport=fake.transport(), base_url='http://fake'
+        ) as client:
+            await client.get('/x', params={'token': 'hunter2-secret'})
+    assert any('request URL' in leak for leak in scan.leaks())

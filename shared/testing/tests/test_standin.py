@@ -204,3 +204,15 @@ async def test_latency_then_a_later_fault_and_zero_times() -> None:
     ) as client:
         assert (await client.get('/echo')).status_code == 503
         assert (await client.get('/echo')).status_code == 200
+
+
+async def test_one_fault_object_serves_several_stand_ins() -> None:
+    shared = Fault(status=500)
+    for _ in range(2):
+        fake = Echo()
+        fake.inject(shared)
+        async with httpx.AsyncClient(
+            transport=fake.transport(), base_url='http://fake'
+        ) as client:
+            assert (await client.get('/echo')).status_code == 500
+    assert shared.times == 1
