@@ -8,8 +8,9 @@ than at concurrency 1. Run: ``python packages/vault/benchmarks/
 bench_get_values.py`` (or ``nox -s bench -- vault``).
 
 For context it also times the transport floor: the same requests sent
-with plain requests sessions from 8 threads, no hvac and no plugin, so
-the figures separate the plugin's own cost from the machine's.
+with plain urllib3 (the plugin's transport) from 8 threads, no hvac and
+no plugin, so the figures separate the plugin's own cost from the
+machine's.
 """
 
 import asyncio
@@ -83,25 +84,28 @@ def transport_floor(url: str, token: str) -> float:
     """201 plain GETs (the list, then 200 reads) from 8 threads."""
     import concurrent.futures
 
-    import requests
+    import urllib3
 
-    session = requests.Session()
-    session.trust_env = False
-    session.mount('http://', requests.adapters.HTTPAdapter(pool_maxsize=8))
+    pool = urllib3.PoolManager(maxsize=8)
     headers = {'X-Vault-Token': token}
     base = f'{url}/v1/secret'
 
     def get(path: str) -> None:
-        session.get(f'{base}/{path}', headers=headers).raise_for_status()
+        response = pool.request('GET', f'{base}/{path}', headers=headers)
+        if response.status != 200:
+            raise RuntimeError(f'HTTP {response.status}')
+        json.loads(response.data)
 
     started = time.perf_counter()
     get(f'metadata/{FOLDER}?list=true')
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    with concurrent.futures.ThreadPoolExecutor(8) as pool_threads:
         list(
-            pool.map(get, [f'data/{FOLDER}/key-{i:03d}' for i in range(KEYS)])
+            pool_threads.map(
+                get, [f'data/{FOLDER}/key-{i:03d}' for i in range(KEYS)]
+            )
         )
     elapsed = time.perf_counter() - started
-    session.close()
+    pool.clear()
     return elapsed
 
 
@@ -152,7 +156,7 @@ def report(
         f'(ideal {ideal * 1000:.1f} ms)'
     )
     print(
-        f'  transport floor (plain requests, 8 threads): '
+        f'  transport floor (plain urllib3, 8 threads): '
         f'{floor * 1000:8.1f} ms ({floor / ideal:.2f}x the ideal)'
     )
     ratio_ok = 'ok' if ratio <= IDEAL_FACTOR else 'OVER TARGET'

@@ -1,6 +1,6 @@
 """Vault KV calls through hvac, bounded by the call's budget.
 
-hvac is synchronous (requests), so every Vault request runs in a worker
+hvac is synchronous, so every Vault request runs in a worker
 thread of a pool that belongs to one plugin call: at most
 ``max_concurrency`` requests at once. When the call ends, queued work is
 cancelled, no new request starts, and the call waits for requests in
@@ -20,7 +20,6 @@ import logging
 import random
 import typing
 
-import requests
 from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 from imbi_common.plugins.errors import PluginAuthenticationFailed
 
@@ -243,15 +242,14 @@ class VaultClient:
                     attempt += 1
                     continue
                 raise self._translate(exc, operation, path) from exc
-            except requests.Timeout as exc:
+            except transport.RequestTimedOut as exc:
                 raise PluginTimeoutError(
                     f'Vault did not answer {operation} on '
                     f'{self._where(path)} in time'
                 ) from exc
-            except requests.RequestException as exc:
+            except transport.Unreachable as exc:
                 raise PluginUnavailableError(
-                    f'cannot reach Vault at {self.options.url} '
-                    f'({type(exc).__name__})'
+                    f'cannot reach Vault at {self.options.url} ({exc.kind})'
                 ) from exc
 
     def _pause(

@@ -131,7 +131,7 @@ def _connect(
     ctx: PluginContext, credentials: dict[str, str]
 ) -> contextlib.AbstractAsyncContextManager[client.VaultClient]:
     """Options, folder and token checked; then a client for one call."""
-    # Imported per call: hvac and requests are not needed to load the
+    # Imported per call: hvac and urllib3 are not needed to load the
     # plugin registry.
     from imbi_plugin_vault import client
 

@@ -1,0 +1,290 @@
+"""The transport: headers, redirects, proxies from the environment, TLS."""
+
+import base64
+import collections.abc
+import http.server
+import threading
+import typing
+
+import pytest
+import urllib3
+from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
+from imbi_plugin_testing import Fault, SecretScan
+from imbi_plugin_testing.fakes.vault import VaultFake
+from imbi_plugin_vault import options as vault_options
+from imbi_plugin_vault import transport
+
+from .conftest import FOLDER, Vault
+
+_PROXY_VARIABLES = (
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'ALL_PROXY',
+    'NO_PROXY',
+    'http_proxy',
+    'https_proxy',
+    'all_proxy',
+    'no_proxy',
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def _options(**overrides: typing.Any) -> vault_options.VaultOptions:
+    values: dict[str, typing.Any] = {
+        'url': 'https://vault.example.com:8200',
+        'mount_path': 'secret',
+        'kv_version': 2,
+        'path_template': '${org_slug}/${project_slug}',
+        'namespace': None,
+        'delete_mode': 'soft',
+        'max_concurrency': 8,
+        'timeout_seconds': 8,
+        'verify_tls': True,
+    }
+    values.update(overrides)
+    return vault_options.VaultOptions(**values)
+
+
+class _Proxy(http.server.ThreadingHTTPServer):
+    """A forward proxy for http:// URLs that records what it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(('127.0.0.1', 0), _ProxyHandler)
+        self.seen: list[tuple[str, str, str | None]] = []
+        self.upstream = urllib3.PoolManager()
+
+    @property
+    def url(self) -> str:
+        return f'http://127.0.0.1:{self.server_address[1]}'
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    server: _Proxy
+
+    def _forward(self) -> None:
+        self.server.seen.append(
+            (
+                self.command,
+                self.path,
+                self.headers.get('Proxy-Authorization'),
+            )
+        )
+        length = int(self.headers.get('Content-Length') or 0)
+        headers = {
+            name: value
+            for name, value in self.headers.items()
+            if not name.lower().startswith('proxy-')
+        }
+        answer = self.server.upstream.request(
+            self.command,
+            self.path,  # absolute-form: the proxy's whole job
+            body=self.rfile.read(length) if length else None,
+            headers=headers,
+            redirect=False,
+        )
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            if name.lower() not in ('connection', 'transfer-encoding'):
+                self.send_header(name, value)
+        self.send_header('Content-Length', str(len(answer.data)))
+        self.end_headers()
+        self.wfile.write(answer.data)
+
+    do_GET = do_POST = do_DELETE = _forward
+
+    def log_message(self, format: str, *args: typing.Any) -> None:
+        """Quiet: the test reads ``seen``."""
+
+
+@pytest.fixture
+def proxy() -> collections.abc.Iterator[_Proxy]:
+    server = _Proxy()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_requests_name_the_plugin_and_ask_for_vault(
+    vault2: Vault,
+) -> None:
+    vault2.put_imbi('k', 'v', 'string')
+    assert (await vault2.host().get_values()).ok
+    headers = vault2.fake.requests[-1].headers
+    assert headers['user-agent'] == transport.USER_AGENT
+    assert transport.USER_AGENT.startswith('imbi-plugin-vault/')
+    assert headers['x-vault-request'] == 'true'
+
+
+async def test_standby_redirect_is_followed_with_the_token(
+    vault2: Vault, secret_scan: SecretScan
+) -> None:
+    # A standby without request forwarding answers 307 to the active
+    # node; the token must follow (it is not an Authorization header).
+    active = VaultFake(vault2.token)
+    active.mount('secret', 2)
+    active.put(
+        'secret',
+        f'{FOLDER}/k',
+        {'value': 'v'},
+        custom_metadata={'imbi_data_type': 'string'},
+    )
+    read = f'/v1/secret/data/{FOLDER}/k'
+    with active.serve() as active_url:
+        vault2.fake.inject(
+            Fault(
+                path=f'^{read}$',
+                status=307,
+                headers={'Location': f'{active_url}{read}'},
+            )
+        )
+        response = await vault2.host().get_values(['k'])
+    assert response.ok, response.error
+    assert [(v['key'], v['value']) for v in response.body] == [('k', 'v')]
+    assert [r.path for r in active.requests] == [read]
+    assert active.requests[0].headers['x-vault-token'] == vault2.token
+
+
+async def test_a_redirect_loop_is_unavailable(vault2: Vault) -> None:
+    listing = f'/v1/secret/metadata/{FOLDER}'
+    vault2.fake.inject(
+        Fault(
+            path=f'^{listing}$',
+            times=None,
+            status=307,
+            headers={'Location': f'{vault2.url}{listing}?list=true'},
+        )
+    )
+    response = await vault2.host().list_keys()
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'cannot reach Vault' in str(response.error)
+    assert len(vault2.fake.requests) == transport.MAX_REDIRECTS + 1
+
+
+async def test_requests_go_through_the_environments_proxy(
+    vault2: Vault,
+    proxy: _Proxy,
+    monkeypatch: pytest.MonkeyPatch,
+    secret_scan: SecretScan,
+) -> None:
+    secret_scan.add('pr0xy-pa55')
+    monkeypatch.setenv(
+        'HTTP_PROXY', proxy.url.replace('//', '//ops:pr0xy-pa55@')
+    )
+    vault2.put_imbi('k', 'v', 'string')
+    response = await vault2.host().get_values()
+    assert response.ok, response.error
+    assert [(v['key'], v['value']) for v in response.body] == [('k', 'v')]
+    methods = [(method, url) for method, url, _ in proxy.seen]
+    assert ('GET', f'{vault2.url}/v1/secret/data/{FOLDER}/k') in methods
+    expected = 'Basic ' + base64.b64encode(b'ops:pr0xy-pa55').decode()
+    assert {auth for _, _, auth in proxy.seen} == {expected}
+
+
+async def test_a_proxy_without_credentials_gets_no_proxy_auth(
+    vault2: Vault, proxy: _Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv('http_proxy', proxy.url)
+    assert (await vault2.host().list_keys()).ok
+    assert [auth for _, _, auth in proxy.seen] == [None]
+
+
+async def test_no_proxy_sends_directly(
+    vault2: Vault, proxy: _Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv('HTTP_PROXY', proxy.url)
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1')
+    assert (await vault2.host().list_keys()).ok
+    assert proxy.seen == []
+
+
+def test_a_proxy_scheme_urllib3_lacks_is_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv('HTTPS_PROXY', 'socks5://ops:pr0xy-pa55@proxy:1080')
+    with pytest.raises(PluginUnavailableError, match="'socks5'") as caught:
+        transport.new_pool(_options())
+    assert 'pr0xy-pa55' not in str(caught.value)
+
+
+def test_tls_uses_the_ca_bundle_of_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: typing.Any
+) -> None:
+    bundle = tmp_path / 'ca.pem'
+    bundle.write_text('')
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(bundle))
+    settings = transport.new_pool(_options()).connection_pool_kw
+    assert settings['cert_reqs'] == 'CERT_REQUIRED'
+    assert settings['ca_certs'] == str(bundle)
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(tmp_path))
+    settings = transport.new_pool(_options()).connection_pool_kw
+    assert settings['ca_cert_dir'] == str(tmp_path)
+
+
+def test_tls_defaults_to_certifi_like_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import certifi
+
+    monkeypatch.delenv('REQUESTS_CA_BUNDLE', raising=False)
+    monkeypatch.delenv('CURL_CA_BUNDLE', raising=False)
+    settings = transport.new_pool(_options()).connection_pool_kw
+    assert settings['ca_certs'] == certifi.where()
+
+
+def test_verify_tls_false_skips_verification() -> None:
+    settings = transport.new_pool(
+        _options(verify_tls=False)
+    ).connection_pool_kw
+    assert settings['cert_reqs'] == 'CERT_NONE'
+    assert settings['assert_hostname'] is False
+
+
+def test_plain_http_has_no_tls_settings() -> None:
+    pool = transport.new_pool(_options(url='http://127.0.0.1:8200'))
+    assert 'cert_reqs' not in pool.connection_pool_kw
+    assert pool.connection_pool_kw['maxsize'] == 8
+
+
+def test_the_adapter_does_not_log_in() -> None:
+    adapter = transport.Adapter(
+        'http://127.0.0.1:8200',
+        'token',
+        None,
+        pool=urllib3.PoolManager(),
+        deadline=transport.Deadline(1),
+    )
+    with pytest.raises(NotImplementedError):
+        adapter.get_login_token({})
+
+
+def test_the_adapter_refuses_arguments_it_would_ignore() -> None:
+    adapter = transport.Adapter(
+        'http://127.0.0.1:8200',
+        'token',
+        None,
+        pool=urllib3.PoolManager(),
+        deadline=transport.Deadline(1),
+    )
+    with pytest.raises(TypeError, match='wrap_ttl'):
+        adapter.get('/v1/secret/data/k', wrap_ttl='5m')
+
+
+async def test_a_write_vault_never_answers_is_a_timeout(
+    vault2: Vault,
+) -> None:
+    # urllib3 re-raises a read timeout of a non-idempotent request as is
+    # (no retry wrapper): it must still be a timeout, not unavailable.
+    vault2.fake.inject(Fault(method='POST', stall=True, times=None))
+    response = await vault2.host(timeout_seconds=1).set_value(
+        'k', 'v', 'string'
+    )
+    assert isinstance(response.error, PluginTimeoutError)
