@@ -254,26 +254,26 @@ def test_plain_http_has_no_tls_settings() -> None:
     assert pool.connection_pool_kw['maxsize'] == 8
 
 
-def test_the_adapter_does_not_log_in() -> None:
-    adapter = transport.Adapter(
+@pytest.fixture
+def adapter() -> transport.Adapter:
+    """An adapter that is never asked to reach Vault."""
+    return transport.Adapter(
         'http://127.0.0.1:8200',
         'token',
         None,
         pool=urllib3.PoolManager(),
         deadline=transport.Deadline(1),
     )
+
+
+def test_the_adapter_does_not_log_in(adapter: transport.Adapter) -> None:
     with pytest.raises(NotImplementedError):
         adapter.get_login_token({})
 
 
-def test_the_adapter_refuses_arguments_it_would_ignore() -> None:
-    adapter = transport.Adapter(
-        'http://127.0.0.1:8200',
-        'token',
-        None,
-        pool=urllib3.PoolManager(),
-        deadline=transport.Deadline(1),
-    )
+def test_the_adapter_refuses_arguments_it_would_ignore(
+    adapter: transport.Adapter,
+) -> None:
     with pytest.raises(TypeError, match='wrap_ttl'):
         adapter.get('/v1/secret/data/k', wrap_ttl='5m')
 

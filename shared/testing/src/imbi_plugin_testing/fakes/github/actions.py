@@ -713,6 +713,18 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
             return None
         return body if isinstance(body, dict) else None
 
+    async def write_request(
+        request: Request, area: str
+    ) -> tuple[RepoState, dict[str, typing.Any]] | Response:
+        """A write to the repository, authorised, with its JSON body."""
+        git = access(request, area, 'write')
+        if isinstance(git, Response):
+            return git
+        body = await read_json(request)
+        if body is None:
+            return fake.error(400, 'Problems parsing JSON')
+        return git, body
+
     def invalid(message: str, status: int = 422) -> Response:
         return fake.error(status, f'Invalid request.\n\n{message}')
 
@@ -949,12 +961,10 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         return answer(_tag_object_json(fake, git, obj))
 
     async def create_tag_object(request: Request) -> Response:
-        git = access(request, 'contents', 'write')
-        if isinstance(git, Response):
-            return git
-        body = await read_json(request)
-        if body is None:
-            return fake.error(400, 'Problems parsing JSON')
+        written = await write_request(request, 'contents')
+        if isinstance(written, Response):
+            return written
+        git, body = written
         for field in ('tag', 'message', 'object', 'type'):
             if not isinstance(body.get(field), str):
                 return invalid(f'"{field}" wasn\'t supplied.')
@@ -969,12 +979,10 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         return answer(_tag_object_json(fake, git, obj), 201)
 
     async def create_ref(request: Request) -> Response:
-        git = access(request, 'contents', 'write')
-        if isinstance(git, Response):
-            return git
-        body = await read_json(request)
-        if body is None:
-            return fake.error(400, 'Problems parsing JSON')
+        written = await write_request(request, 'contents')
+        if isinstance(written, Response):
+            return written
+        git, body = written
         ref, sha = body.get('ref'), body.get('sha')
         if not isinstance(ref, str) or not isinstance(sha, str):
             return invalid('"ref" and "sha" are required.')
@@ -999,12 +1007,10 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         return answer(_release_json(fake, git, release))
 
     async def create_release(request: Request) -> Response:
-        git = access(request, 'contents', 'write')
-        if isinstance(git, Response):
-            return git
-        body = await read_json(request)
-        if body is None:
-            return fake.error(400, 'Problems parsing JSON')
+        written = await write_request(request, 'contents')
+        if isinstance(written, Response):
+            return written
+        git, body = written
         tag = body.get('tag_name')
         if not isinstance(tag, str) or not tag:
             return invalid('"tag_name" wasn\'t supplied.')
