@@ -3,6 +3,7 @@
 import typing
 
 import pytest
+from imbi_common.plugins.errors import PluginAuthenticationFailed
 from imbi_plugin_testing import Host
 
 from .conftest import Vault
@@ -91,3 +92,16 @@ async def test_entries_that_are_not_valid_keys_are_skipped(
     host = vault.host()
     assert [k['key'] for k in (await host.list_keys()).body] == ['good']
     assert [v['key'] for v in (await host.get_values()).body] == ['good']
+
+
+@pytest.mark.parametrize(
+    'token', ['hvs.abc\r\nX-Injected: 1', 'hvs.\u00e9t\u00e9']
+)
+async def test_a_token_no_header_can_carry_is_refused(
+    vault: Vault, token: str, secret_scan: typing.Any
+) -> None:
+    secret_scan.add(token)
+    response = await vault.host(token=token).list_keys()
+    assert isinstance(response.error, PluginAuthenticationFailed)
+    assert "'token'" in str(response.error)
+    assert vault.fake.requests == []

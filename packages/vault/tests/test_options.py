@@ -92,6 +92,8 @@ def test_coercion(
         ({'verify_tls': 'maybe'}, 'verify_tls'),
         ({'verify_tls': 2}, 'verify_tls'),
         ({'namespace': 5}, 'namespace'),
+        ({'namespace': 'team\r\nX-Other: 1'}, 'namespace'),
+        ({'namespace': 'équipe'}, 'namespace'),
         ({'path_template': 7}, 'path_template'),
         ({'path_template': '${org_slug}/${secret}'}, 'path_template'),
     ],
@@ -101,6 +103,13 @@ def test_invalid_option_names_it(
 ) -> None:
     with pytest.raises(ValueError, match=f"'{option}'"):
         read(**values)
+
+
+def test_url_scheme_is_normalised() -> None:
+    # Everything downstream (TLS settings, proxies) reads the scheme.
+    assert read(url='HTTPS://Vault.example.com:8200/').url == (
+        'https://Vault.example.com:8200'
+    )
 
 
 def test_url_is_required() -> None:

@@ -153,6 +153,28 @@ async def test_standby_redirect_is_followed_with_the_token(
     assert active.requests[0].headers['x-vault-token'] == vault2.token
 
 
+async def test_a_redirected_write_keeps_its_method_and_body(
+    vault2: Vault,
+) -> None:
+    active = VaultFake(vault2.token)
+    active.mount('secret', 2)
+    write = f'/v1/secret/data/{FOLDER}/k'
+    with active.serve() as active_url:
+        vault2.fake.inject(
+            Fault(
+                path=f'^{write}$',
+                method='POST',
+                status=307,
+                headers={'Location': f'{active_url}{write}'},
+            )
+        )
+        response = await vault2.host().set_value('k', 'v', 'string')
+    assert response.ok, response.error
+    posted = [r for r in active.requests if r.method == 'POST']
+    assert posted[0].path == write
+    assert active.secret('secret', f'{FOLDER}/k') == {'value': 'v'}
+
+
 async def test_a_redirect_loop_is_unavailable(vault2: Vault) -> None:
     listing = f'/v1/secret/metadata/{FOLDER}'
     vault2.fake.inject(
@@ -166,6 +188,7 @@ async def test_a_redirect_loop_is_unavailable(vault2: Vault) -> None:
     response = await vault2.host().list_keys()
     assert isinstance(response.error, PluginUnavailableError)
     assert 'cannot reach Vault' in str(response.error)
+    assert 'TooManyRedirects' in str(response.error)
     assert len(vault2.fake.requests) == transport.MAX_REDIRECTS + 1
 
 
@@ -248,10 +271,21 @@ def test_verify_tls_false_skips_verification() -> None:
     assert settings['assert_hostname'] is False
 
 
-def test_plain_http_has_no_tls_settings() -> None:
-    pool = transport.new_pool(_options(url='http://127.0.0.1:8200'))
-    assert 'cert_reqs' not in pool.connection_pool_kw
-    assert pool.connection_pool_kw['maxsize'] == 8
+def test_pool_size_is_the_calls_concurrency() -> None:
+    pool = transport.new_pool(_options(max_concurrency=3))
+    assert pool.connection_pool_kw['maxsize'] == 3
+
+
+@pytest.mark.parametrize('proxy', ['proxy.corp:3128', '10.0.0.1:3128'])
+def test_a_proxy_without_a_scheme_is_http(
+    monkeypatch: pytest.MonkeyPatch, proxy: str
+) -> None:
+    # requests reads it so; operators' environments rely on it.
+    monkeypatch.setenv('HTTPS_PROXY', proxy)
+    pool = transport.new_pool(_options())
+    assert isinstance(pool, urllib3.ProxyManager)
+    assert pool.proxy is not None
+    assert pool.proxy.url == f'http://{proxy}'
 
 
 @pytest.fixture

@@ -120,7 +120,12 @@ def _url(options: dict[str, typing.Any]) -> str:
             "option 'url' must be an http(s) address such as "
             'https://vault.example.com:8200'
         )
-    return url
+    # urlsplit lower-cases the scheme: 'HTTPS://' is https everywhere.
+    return urllib.parse.urlunsplit(parts)
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable()
 
 
 def _mount_path(options: dict[str, typing.Any]) -> str:
@@ -143,6 +148,11 @@ def read_options(ctx: PluginContext) -> VaultOptions:
     namespace = _raw(options, 'namespace')
     if namespace is not None and not isinstance(namespace, str):
         raise ValueError("option 'namespace' must be a string")
+    if namespace and not _header_safe(namespace):
+        # It travels in the X-Vault-Namespace header.
+        raise ValueError(
+            "option 'namespace' may only hold printable ASCII characters"
+        )
     return VaultOptions(
         url=_url(options),
         mount_path=_mount_path(options),

@@ -15,6 +15,7 @@ from imbi_common.plugins import (
     PluginManifest,
     PluginOption,
 )
+from imbi_common.plugins.errors import PluginAuthenticationFailed
 
 from imbi_plugin_vault import keys
 from imbi_plugin_vault import options as plugin_options
@@ -124,7 +125,15 @@ def _token(credentials: dict[str, str]) -> str:
         raise PluginCredentialsMissing(
             "the Vault plugin needs the 'token' credential"
         )
-    return token.strip()
+    token = token.strip()
+    # It travels in a header: a line break would end up in http.client's
+    # error message, token included.
+    if not (token.isascii() and token.isprintable()):
+        raise PluginAuthenticationFailed(
+            "the 'token' credential is not a Vault token: it holds control "
+            'or non-ASCII characters'
+        )
+    return token
 
 
 def _connect(

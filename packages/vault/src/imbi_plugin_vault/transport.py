@@ -48,7 +48,13 @@ _RETRIES = urllib3.Retry(
     redirect=MAX_REDIRECTS,
     raise_on_redirect=True,
     raise_on_status=False,
+    # Host too: through a proxy it is set for the first URL and would
+    # otherwise follow a redirect to another node.
+    remove_headers_on_redirect=(
+        urllib3.Retry.DEFAULT_REMOVE_HEADERS_ON_REDIRECT | {'Host'}
+    ),
 )
+_TOO_MANY_REDIRECTS = 'too many redirects'  # urllib3's ResponseError text
 
 
 class VaultResponseError(Exception):
@@ -246,23 +252,29 @@ def _failure(exc: urllib3.exceptions.HTTPError) -> Exception:
         cause, urllib3.exceptions.NewConnectionError
     ):
         return RequestTimedOut('Vault did not answer in time')
+    if str(cause) == _TOO_MANY_REDIRECTS:
+        return Unreachable('TooManyRedirects')
     return Unreachable(type(cause).__name__)
 
 
 def new_pool(options: VaultOptions) -> urllib3.PoolManager:
     """The call's connection pool, with the environment's proxy and CAs."""
+    # urllib3 applies the TLS settings to https pools only (a redirect
+    # from http may lead to one).
     settings: dict[str, typing.Any] = {
         'maxsize': options.max_concurrency,
         'retries': _RETRIES,
+        **_tls(options.verify_tls),
     }
-    if options.url.startswith('https:'):
-        settings.update(_tls(options.verify_tls))
     proxy = requests.utils.select_proxy(
         options.url, requests.utils.get_environ_proxies(options.url)
     )
     if not proxy:
         return urllib3.PoolManager(**settings)
-    parsed = urllib3.util.parse_url(proxy)
+    # 'proxy.corp:3128' means http://, as requests reads it.
+    parsed = urllib3.util.parse_url(
+        proxy if '://' in proxy else f'http://{proxy}'
+    )
     if parsed.scheme not in ('http', 'https'):
         raise PluginUnavailableError(
             f'the proxy set in the environment for {options.url} uses '
