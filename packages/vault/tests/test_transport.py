@@ -212,6 +212,31 @@ async def test_requests_go_through_the_environments_proxy(
     assert {auth for _, _, auth in proxy.seen} == {expected}
 
 
+async def test_a_redirect_through_the_proxy_names_the_new_host(
+    vault2: Vault, proxy: _Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv('HTTP_PROXY', proxy.url)
+    active = VaultFake(vault2.token)
+    active.mount('secret', 2)
+    active.put('secret', f'{FOLDER}/k', {'value': 'v'})
+    read = f'/v1/secret/data/{FOLDER}/k'
+    with active.serve() as active_url:
+        vault2.fake.inject(
+            Fault(
+                path=f'^{read}$',
+                status=307,
+                headers={'Location': f'{active_url}{read}'},
+            )
+        )
+        response = await vault2.host().get_values(['k'])
+    assert response.ok, response.error
+    assert [url for _, url, _ in proxy.seen] == [
+        f'{vault2.url}{read}',
+        f'{active_url}{read}',
+    ]
+    assert active.requests[0].headers['host'] == active_url.split('//')[1]
+
+
 async def test_a_proxy_without_credentials_gets_no_proxy_auth(
     vault2: Vault, proxy: _Proxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
