@@ -2,6 +2,7 @@
 
 import base64
 import collections.abc
+import contextlib
 import http.server
 import threading
 import typing
@@ -101,6 +102,28 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         """Quiet: the test reads ``seen``."""
 
 
+@contextlib.contextmanager
+def _standby(
+    vault2: Vault, path: str, method: str | None = None
+) -> collections.abc.Iterator[tuple[VaultFake, str]]:
+    """An active node, served; the stand-in answers 307 to it for path.
+
+    A standby without request forwarding answers so.
+    """
+    active = VaultFake(vault2.token)
+    active.mount('secret', 2)
+    with active.serve() as active_url:
+        vault2.fake.inject(
+            Fault(
+                path=f'^{path}$',
+                method=method,
+                status=307,
+                headers={'Location': f'{active_url}{path}'},
+            )
+        )
+        yield active, active_url
+
+
 @pytest.fixture
 def proxy() -> collections.abc.Iterator[_Proxy]:
     server = _Proxy()
@@ -127,25 +150,10 @@ async def test_requests_name_the_plugin_and_ask_for_vault(
 async def test_standby_redirect_is_followed_with_the_token(
     vault2: Vault, secret_scan: SecretScan
 ) -> None:
-    # A standby without request forwarding answers 307 to the active
-    # node; the token must follow (it is not an Authorization header).
-    active = VaultFake(vault2.token)
-    active.mount('secret', 2)
-    active.put(
-        'secret',
-        f'{FOLDER}/k',
-        {'value': 'v'},
-        custom_metadata={'imbi_data_type': 'string'},
-    )
+    # The token must follow (it is not an Authorization header).
     read = f'/v1/secret/data/{FOLDER}/k'
-    with active.serve() as active_url:
-        vault2.fake.inject(
-            Fault(
-                path=f'^{read}$',
-                status=307,
-                headers={'Location': f'{active_url}{read}'},
-            )
-        )
+    with _standby(vault2, read) as (active, _):
+        active.put('secret', f'{FOLDER}/k', {'value': 'v'})
         response = await vault2.host().get_values(['k'])
     assert response.ok, response.error
     assert [(v['key'], v['value']) for v in response.body] == [('k', 'v')]
@@ -156,18 +164,8 @@ async def test_standby_redirect_is_followed_with_the_token(
 async def test_a_redirected_write_keeps_its_method_and_body(
     vault2: Vault,
 ) -> None:
-    active = VaultFake(vault2.token)
-    active.mount('secret', 2)
     write = f'/v1/secret/data/{FOLDER}/k'
-    with active.serve() as active_url:
-        vault2.fake.inject(
-            Fault(
-                path=f'^{write}$',
-                method='POST',
-                status=307,
-                headers={'Location': f'{active_url}{write}'},
-            )
-        )
+    with _standby(vault2, write, 'POST') as (active, _):
         response = await vault2.host().set_value('k', 'v', 'string')
     assert response.ok, response.error
     posted = [r for r in active.requests if r.method == 'POST']
@@ -216,18 +214,9 @@ async def test_a_redirect_through_the_proxy_names_the_new_host(
     vault2: Vault, proxy: _Proxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv('HTTP_PROXY', proxy.url)
-    active = VaultFake(vault2.token)
-    active.mount('secret', 2)
-    active.put('secret', f'{FOLDER}/k', {'value': 'v'})
     read = f'/v1/secret/data/{FOLDER}/k'
-    with active.serve() as active_url:
-        vault2.fake.inject(
-            Fault(
-                path=f'^{read}$',
-                status=307,
-                headers={'Location': f'{active_url}{read}'},
-            )
-        )
+    with _standby(vault2, read) as (active, active_url):
+        active.put('secret', f'{FOLDER}/k', {'value': 'v'})
         response = await vault2.host().get_values(['k'])
     assert response.ok, response.error
     assert [url for _, url, _ in proxy.seen] == [
