@@ -4,16 +4,24 @@ import base64
 import collections.abc
 import contextlib
 import http.server
+import pathlib
 import threading
 import typing
 
 import pytest
 import urllib3
 from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
-from imbi_plugin_testing import Fault, SecretScan
+from imbi_plugin_testing import (
+    Fault,
+    Host,
+    SecretScan,
+    ServerTLS,
+    make_server_tls,
+)
 from imbi_plugin_testing.fakes.vault import VaultFake
 from imbi_plugin_vault import options as vault_options
 from imbi_plugin_vault import transport
+from imbi_plugin_vault.plugin import VaultPlugin
 
 from .conftest import FOLDER, Vault
 
@@ -336,3 +344,57 @@ async def test_a_write_vault_never_answers_is_a_timeout(
         'k', 'v', 'string'
     )
     assert isinstance(response.error, PluginTimeoutError)
+
+
+@pytest.fixture
+def tls(tmp_path: pathlib.Path) -> ServerTLS:
+    return make_server_tls(tmp_path)
+
+
+@pytest.fixture
+def no_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv('REQUESTS_CA_BUNDLE', raising=False)
+    monkeypatch.delenv('CURL_CA_BUNDLE', raising=False)
+
+
+def _https_host(fake: VaultFake, url: str, **options: typing.Any) -> Host:
+    assert url.startswith('https://')
+    return Host(
+        VaultPlugin,
+        plugin_options={'url': url, 'timeout_seconds': 3, **options},
+        credentials={'token': fake.root_token},
+    )
+
+
+@pytest.mark.parametrize('variable', ['REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'])
+@pytest.mark.usefixtures('no_ca_bundle')
+async def test_https_trusts_the_ca_bundle_of_the_environment(
+    fake: VaultFake,
+    tls: ServerTLS,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    monkeypatch.setenv(variable, str(tls.ca_file))
+    with fake.serve(tls) as url:
+        response = await _https_host(fake, url).list_keys()
+    assert response.ok, response.error
+
+
+@pytest.mark.usefixtures('no_ca_bundle')
+async def test_https_to_an_untrusted_certificate_is_unavailable(
+    fake: VaultFake, tls: ServerTLS
+) -> None:
+    with fake.serve(tls) as url:
+        response = await _https_host(fake, url).list_keys()
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'SSLError' in str(response.error)
+    assert fake.requests == []
+
+
+@pytest.mark.usefixtures('no_ca_bundle')
+async def test_https_with_verify_tls_off_accepts_any_certificate(
+    fake: VaultFake, tls: ServerTLS
+) -> None:
+    with fake.serve(tls) as url:
+        response = await _https_host(fake, url, verify_tls='false').list_keys()
+    assert response.ok, response.error

@@ -1,6 +1,8 @@
 """Stand-in framework: serving, in-process use, request log and faults."""
 
+import pathlib
 import socket
+import ssl
 import time
 
 import httpx
@@ -8,7 +10,12 @@ import pytest
 import starlette.requests
 import starlette.responses
 import starlette.routing
-from imbi_plugin_testing import Fault, StallServer, StandIn
+from imbi_plugin_testing import (
+    Fault,
+    StallServer,
+    StandIn,
+    make_server_tls,
+)
 
 
 class Echo(StandIn):
@@ -52,6 +59,20 @@ def test_served_on_loopback_for_sync_clients() -> None:
         assert httpx.get(url + '/echo').json()['method'] == 'GET'
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + '/echo', timeout=1)
+
+
+def test_served_over_tls_to_clients_that_trust_its_ca(
+    tmp_path: pathlib.Path,
+) -> None:
+    tls = make_server_tls(tmp_path)
+    fake = Echo()
+    with fake.serve(tls) as url:
+        assert url.startswith('https://127.0.0.1:')
+        trusting = ssl.create_default_context(cafile=tls.ca_file)
+        answer = httpx.get(url + '/echo', verify=trusting)
+        assert answer.json()['method'] == 'GET'
+        with pytest.raises(httpx.ConnectError, match='CERTIFICATE_VERIFY'):
+            httpx.get(url + '/echo')
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from imbi_plugin_testing.standin import (
     StallServer,
     StandIn,
 )
+from imbi_plugin_testing.tls import ServerTLS, make_server_tls
 
 __all__ = [
     'ContextKind',
@@ -35,6 +36,7 @@ __all__ = [
     'RecordedRequest',
     'SecretLeak',
     'SecretScan',
+    'ServerTLS',
     'StallServer',
     'StandIn',
     'check_plugin_contract',
@@ -42,4 +44,5 @@ __all__ = [
     'credentials',
     'installed',
     'make_context',
+    'make_server_tls',
 ]

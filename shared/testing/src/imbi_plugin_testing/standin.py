@@ -26,6 +26,7 @@ import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imbi_plugin_testing.secrets import current_scan
+from imbi_plugin_testing.tls import ServerTLS
 
 _STALL_SECONDS = 3600.0
 
@@ -255,9 +256,14 @@ class StandIn:
         return _InProcessTransport(self.app)
 
     @contextlib.contextmanager
-    def serve(self) -> collections.abc.Iterator[str]:
-        """Serve on 127.0.0.1 on a free port; yields the base URL."""
-        with serve_app(self.app) as url:
+    def serve(
+        self, tls: ServerTLS | None = None
+    ) -> collections.abc.Iterator[str]:
+        """Serve on 127.0.0.1 on a free port; yields the base URL.
+
+        With ``tls`` (see :func:`make_server_tls`) it serves https.
+        """
+        with serve_app(self.app, tls) as url:
             self.bind(url)
             yield url
 
@@ -346,8 +352,13 @@ def _switchboard() -> tuple[_Switchboard, str]:
 
 
 @contextlib.contextmanager
-def serve_app(app: ASGIApp) -> collections.abc.Iterator[str]:
-    """Serve any ASGI app on 127.0.0.1 in a thread; yields its base URL."""
+def serve_app(
+    app: ASGIApp, tls: ServerTLS | None = None
+) -> collections.abc.Iterator[str]:
+    """Serve any ASGI app on 127.0.0.1 in a thread; yields its base URL.
+
+    With ``tls``, over https with that certificate.
+    """
     config = uvicorn.Config(
         app,
         host='127.0.0.1',
@@ -361,6 +372,8 @@ def serve_app(app: ASGIApp) -> collections.abc.Iterator[str]:
         access_log=False,
         # Stalled requests are abandoned at once when the fake stops.
         timeout_graceful_shutdown=0.2,  # type: ignore[arg-type]  # a float works: it goes to asyncio.wait_for
+        ssl_certfile=str(tls.cert_file) if tls else None,
+        ssl_keyfile=str(tls.key_file) if tls else None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -372,7 +385,7 @@ def serve_app(app: ASGIApp) -> collections.abc.Iterator[str]:
         time.sleep(0.005)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f'http://127.0.0.1:{port}'
+        yield f'{"https" if tls else "http"}://127.0.0.1:{port}'
     finally:
         server.should_exit = True
         thread.join(timeout=5)
