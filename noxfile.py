@@ -155,7 +155,7 @@ def testing(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 @nox.parametrize('imbi_common', [FLOOR, CEILING])
 def compat(session: nox.Session, imbi_common: str) -> None:
-    """Every package's tests on the floor and ceiling of imbi-common."""
+    """Every test on the floor and ceiling of imbi-common."""
     install(session, *PACKAGES, imbi_common=imbi_common)
     session.run(
         'python',
@@ -165,7 +165,17 @@ def compat(session: nox.Session, imbi_common: str) -> None:
     )
     if not PACKAGES:
         session.log('No plugin packages yet: the harness tests only.')
-    for path in ['shared/testing/tests', *map(str, PACKAGES)]:
+    # The harness and the cross-package matrices (contract, faults, bad
+    # input over every plugin) in one run, as in the testing session.
+    session.run(
+        'pytest',
+        'shared/testing/tests',
+        'tests',
+        '-q',
+        '-p',
+        'no:cacheprovider',
+    )
+    for path in map(str, PACKAGES):
         session.run('pytest', path, '-q', '-p', 'no:cacheprovider')
 
 
