@@ -124,7 +124,8 @@ def _url(options: dict[str, typing.Any]) -> str:
     return urllib.parse.urlunsplit(parts)
 
 
-def _header_safe(value: str) -> bool:
+def header_safe(value: str) -> bool:
+    """Whether ``value`` can travel in an HTTP header as it is."""
     return value.isascii() and value.isprintable()
 
 
@@ -148,7 +149,7 @@ def read_options(ctx: PluginContext) -> VaultOptions:
     namespace = _raw(options, 'namespace')
     if namespace is not None and not isinstance(namespace, str):
         raise ValueError("option 'namespace' must be a string")
-    if namespace and not _header_safe(namespace):
+    if namespace and not header_safe(namespace):
         # It travels in the X-Vault-Namespace header.
         raise ValueError(
             "option 'namespace' may only hold printable ASCII characters"

@@ -128,7 +128,7 @@ def _token(credentials: dict[str, str]) -> str:
     token = token.strip()
     # It travels in a header: a line break would end up in http.client's
     # error message, token included.
-    if not (token.isascii() and token.isprintable()):
+    if not plugin_options.header_safe(token):
         raise PluginAuthenticationFailed(
             "the 'token' credential is not a Vault token: it holds control "
             'or non-ASCII characters'
