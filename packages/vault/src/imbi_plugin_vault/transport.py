@@ -178,10 +178,8 @@ class Adapter(_AdapterBase):
         # adapter never uses; cert, verify, timeout, proxies and
         # redirects are the pool's and the deadline's business here.
         self.base_uri = base_uri
-        self.token = token
+        self.token = token  # hvac's Client.token reads it
         self.namespace = namespace
-        self.strict_http = True
-        self.request_header = True
         self.pool = pool
         self.deadline = deadline
         self._headers = {
