@@ -12,6 +12,8 @@ from imbi_plugin_vault.plugin import VaultPlugin
 #: The project folder of the default context (aweber/billing-api).
 FOLDER = 'aweber/billing-api'
 MOUNTS = {1: 'kv', 2: 'secret'}
+#: Requests to KV paths, not the mount lookup every call starts with.
+KV_PATHS = r'^/v1/(?!sys/)'
 
 
 @dataclasses.dataclass

@@ -88,9 +88,10 @@ def test_manifest_names() -> None:
         'max_concurrency',
         'timeout_seconds',
         'verify_tls',
+        'redirect_hosts',
     ]
     required = {o.name for o in manifest.options if o.required}
-    assert required == {'url', 'mount_path'}
+    assert required == {'url'}
     assert [(c.name, c.required) for c in manifest.credentials] == [
         ('token', True)
     ]

@@ -21,13 +21,14 @@ def test_defaults_are_the_manifest_defaults() -> None:
     assert options == plugin_options.VaultOptions(
         url=URL,
         mount_path='secret',
-        kv_version=2,
+        kv_version=None,
         path_template='${org_slug}/${project_slug}',
         namespace=None,
         delete_mode='soft',
         max_concurrency=8,
         timeout_seconds=8,
         verify_tls=True,
+        redirect_hosts=frozenset(),
     )
     manifest_defaults = {
         o.name: o.default
@@ -57,6 +58,19 @@ def test_defaults_are_the_manifest_defaults() -> None:
         ({'mount_path': '/teams/kv/'}, {'mount_path': 'teams/kv'}),
         ({'url': URL + '/'}, {'url': URL}),
         ({'max_concurrency': None}, {'max_concurrency': 8}),
+        ({'kv_version': ''}, {'kv_version': None}),
+        (
+            {'redirect_hosts': 'b.example:8200, C.example,[::1]:8201'},
+            {
+                'redirect_hosts': frozenset(
+                    {'b.example:8200', 'c.example:443', '[::1]:8201'}
+                )
+            },
+        ),
+        (
+            {'url': 'http://a.example', 'redirect_hosts': 'b.example'},
+            {'redirect_hosts': frozenset({'b.example:80'})},
+        ),
     ],
 )
 def test_coercion(
@@ -95,6 +109,9 @@ def test_coercion(
         ({'namespace': 'team\r\nX-Other: 1'}, 'namespace'),
         ({'namespace': 'équipe'}, 'namespace'),
         ({'path_template': 7}, 'path_template'),
+        ({'redirect_hosts': 'b.example/v1'}, 'redirect_hosts'),
+        ({'redirect_hosts': 'b.example:port'}, 'redirect_hosts'),
+        ({'redirect_hosts': 5}, 'redirect_hosts'),
         ({'path_template': '${org_slug}/${secret}'}, 'path_template'),
     ],
 )
@@ -162,3 +179,19 @@ def test_bad_folder(
     with pytest.raises(ValueError, match="'path_template'") as caught:
         plugin_options.project_folder(options, ctx)
     assert message in str(caught.value)
+
+
+def test_every_option_and_credential_is_described() -> None:
+    # The Imbi UI shows the description next to each field.
+    manifest = VaultPlugin.manifest
+    for option in manifest.options:
+        assert option.description, option.name
+    for credential in manifest.credentials:
+        assert credential.description, credential.name
+
+
+def test_an_option_with_a_default_is_not_required() -> None:
+    for option in VaultPlugin.manifest.options:
+        assert not (option.required and option.default is not None), (
+            option.name
+        )

@@ -155,14 +155,21 @@ async def test_requests_name_the_plugin_and_ask_for_vault(
     assert headers['x-vault-request'] == 'true'
 
 
+def _node(url: str) -> str:
+    return url.split('//', 1)[1]
+
+
 async def test_standby_redirect_is_followed_with_the_token(
     vault2: Vault, secret_scan: SecretScan
 ) -> None:
-    # The token must follow (it is not an Authorization header).
+    # The token must follow (it is not an Authorization header) to a
+    # node the operator listed.
     read = f'/v1/secret/data/{FOLDER}/k'
-    with _standby(vault2, read) as (active, _):
+    with _standby(vault2, read) as (active, active_url):
         active.put('secret', f'{FOLDER}/k', {'value': 'v'})
-        response = await vault2.host().get_values(['k'])
+        response = await vault2.host(
+            redirect_hosts=f'vault-b.example:8200, {_node(active_url)}'
+        ).get_values(['k'])
     assert response.ok, response.error
     assert [(v['key'], v['value']) for v in response.body] == [('k', 'v')]
     assert [r.path for r in active.requests] == [read]
@@ -173,8 +180,10 @@ async def test_a_redirected_write_keeps_its_method_and_body(
     vault2: Vault,
 ) -> None:
     write = f'/v1/secret/data/{FOLDER}/k'
-    with _standby(vault2, write, 'POST') as (active, _):
-        response = await vault2.host().set_value('k', 'v', 'string')
+    with _standby(vault2, write, 'POST') as (active, active_url):
+        response = await vault2.host(
+            redirect_hosts=_node(active_url)
+        ).set_value('k', 'v', 'string')
     assert response.ok, response.error
     posted = [r for r in active.requests if r.method == 'POST']
     assert posted[0].path == write
@@ -195,7 +204,48 @@ async def test_a_redirect_loop_is_unavailable(vault2: Vault) -> None:
     assert isinstance(response.error, PluginUnavailableError)
     assert 'cannot reach Vault' in str(response.error)
     assert 'TooManyRedirects' in str(response.error)
-    assert len(vault2.fake.requests) == transport.MAX_REDIRECTS + 1
+    assert len(vault2.fake.requests_to(listing)) == transport.MAX_REDIRECTS + 1
+
+
+async def test_a_redirect_to_a_host_not_listed_is_refused(
+    vault2: Vault,
+) -> None:
+    read = f'/v1/secret/data/{FOLDER}/k'
+    with _standby(vault2, read) as (active, active_url):
+        response = await vault2.host(
+            redirect_hosts='vault-b.example:8200'
+        ).get_values(['k'])
+    assert isinstance(response.error, PluginUnavailableError)
+    text = str(response.error)
+    assert f'redirected to {_node(active_url)}' in text
+    assert "'redirect_hosts'" in text
+    assert active.requests == []  # the token stayed home
+
+
+@pytest.mark.usefixtures('no_ca_bundle')
+async def test_a_redirect_from_https_to_http_is_refused(
+    fake: VaultFake, tls: ServerTLS, secret_scan: SecretScan
+) -> None:
+    # Even to a listed node: the token would cross the network in clear.
+    plain = VaultFake(fake.root_token)
+    plain.mount('secret', 2)
+    with plain.serve() as plain_url, fake.serve(tls) as url:
+        fake.inject(
+            Fault(
+                path='/v1/secret/metadata/',
+                status=307,
+                headers={'Location': f'{plain_url}/v1/secret/metadata/x'},
+            )
+        )
+        response = await _https_host(
+            fake,
+            url,
+            verify_tls='false',
+            redirect_hosts=_node(plain_url),
+        ).list_keys()
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'from https to http' in str(response.error)
+    assert plain.requests == []
 
 
 async def test_requests_go_through_the_environments_proxy(
@@ -225,9 +275,12 @@ async def test_a_redirect_through_the_proxy_names_the_new_host(
     read = f'/v1/secret/data/{FOLDER}/k'
     with _standby(vault2, read) as (active, active_url):
         active.put('secret', f'{FOLDER}/k', {'value': 'v'})
-        response = await vault2.host().get_values(['k'])
+        response = await vault2.host(
+            redirect_hosts=_node(active_url)
+        ).get_values(['k'])
     assert response.ok, response.error
     assert [url for _, url, _ in proxy.seen] == [
+        f'{vault2.url}/v1/sys/internal/ui/mounts/secret',
         f'{vault2.url}{read}',
         f'{active_url}{read}',
     ]
@@ -239,7 +292,7 @@ async def test_a_proxy_without_credentials_gets_no_proxy_auth(
 ) -> None:
     monkeypatch.setenv('http_proxy', proxy.url)
     assert (await vault2.host().list_keys()).ok
-    assert [auth for _, _, auth in proxy.seen] == [None]
+    assert [auth for _, _, auth in proxy.seen] == [None, None]
 
 
 async def test_no_proxy_sends_directly(

@@ -19,6 +19,7 @@ import functools
 import logging
 import random
 import typing
+import urllib.parse
 
 from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 from imbi_common.plugins.errors import PluginAuthenticationFailed
@@ -36,6 +37,13 @@ BACKOFF_SECONDS = 0.25
 DRAIN_GRACE = 0.25
 _CAS_MISMATCH = 'check-and-set parameter did not match'
 _NO_HANDLER = 'no handler for route'
+_NO_NAMESPACE = 'namespace not found'
+#: The KV v2 engine's warning for a KV v1 path (404, no errors).
+_VERSIONED_PATH = 'Invalid path for a versioned K/V secrets engine'
+#: 4xx answers that repeating the request will not change.
+_TRANSIENT_4XX = frozenset({401, 403, 404, 408, 412, 425, 429})
+#: Where the ``vault kv`` CLI learns a mount's engine and version.
+_MOUNT_LOOKUP = '/v1/sys/internal/ui/mounts/'
 
 R = typing.TypeVar('R')
 
@@ -112,6 +120,9 @@ class VaultClient:
         #: The manifest's data types: name -> secret flag.
         self.data_types = data_types
         self.mount = options.mount_path
+        #: The mount's KV version: the option's until Vault says.
+        self.kv_version = options.kv_version or 2
+        self._checked: asyncio.Future[int] | None = None
         self.deadline = transport.Deadline(options.timeout_seconds)
         self._hvac = transport.new_client(options, token, self.deadline)
         self._pool = concurrent.futures.ThreadPoolExecutor(
@@ -168,7 +179,8 @@ class VaultClient:
 
     async def list_keys(self) -> list[Listed]:
         """Every live key under the folder (KV v2: metadata only)."""
-        if self.options.kv_version == 2:
+        await self._ready()
+        if self.kv_version == 2:
             found = await self._walk(self._listed_v2)
         else:
             found = await self._walk(self._listed_v1)
@@ -179,6 +191,7 @@ class VaultClient:
 
     async def get_values(self, requested: list[str] | None) -> list[Stored]:
         """Values of the requested keys (None: every key) that exist."""
+        await self._ready()
         if requested is None:
             found = await self._walk(self._read)
             stored = [item for item in found if item is not None]
@@ -188,13 +201,21 @@ class VaultClient:
 
     async def set_value(self, key: str, value: str, data_type: str) -> Stored:
         """Create or update ``key``; refuses data Imbi did not write."""
-        if self.options.kv_version == 2:
+        await self._ready()
+        if self.kv_version == 2:
             return await self._submit(self._set_v2, key, value, data_type)
         return await self._submit(self._set_v1, key, value, data_type)
 
     async def delete_key(self, key: str) -> None:
         """Delete ``key``; an absent key is not an error."""
+        await self._ready()
         await self._submit(self._delete, key)
+
+    async def _ready(self) -> None:
+        """The mount checked (once per call) before any KV request."""
+        if self._checked is None:
+            self._checked = self._submit(self._mount_version)
+        self.kv_version = await self._checked
 
     async def _walk(
         self, per_key: collections.abc.Callable[[str], R]
@@ -251,6 +272,10 @@ class VaultClient:
                 raise PluginUnavailableError(
                     f'cannot reach Vault at {self.options.url} ({exc.kind})'
                 ) from exc
+            except transport.RedirectRefused as exc:
+                raise PluginUnavailableError(
+                    f'{exc} ({operation} on {self._where(path)})'
+                ) from exc
 
     def _pause(
         self,
@@ -261,7 +286,9 @@ class VaultClient:
     ) -> None:
         """Wait before retrying a 429, if the wait fits the budget."""
         delay = exc.retry_after
-        if delay is None:
+        # OpenBao's quotas send Retry-After: 0 within 1 s intervals:
+        # retrying at once would only be refused again.
+        if not delay:
             delay = BACKOFF_SECONDS * 2**attempt
             delay += random.uniform(0, delay)  # noqa: S311 - jitter
         if delay >= self.deadline.remaining():
@@ -290,15 +317,25 @@ class VaultClient:
                 f'Vault denied {operation} on {where}: {exc.reason}'
             )
         if exc.status == 404:
-            if any(_NO_HANDLER in error for error in exc.errors):
-                namespace = (
-                    f' in namespace {self.options.namespace!r}'
-                    if self.options.namespace
-                    else ''
-                )
+            if any(_NO_NAMESPACE in error for error in exc.errors):
                 return ValueError(
-                    f'Vault has no mount {self.mount!r}{namespace}: check '
-                    "the 'mount_path' option"
+                    f'the Vault namespace {self.options.namespace!r} does '
+                    "not exist: check the 'namespace' option"
+                )
+            if any(_NO_HANDLER in error for error in exc.errors):
+                return ValueError(
+                    f'Vault has no mount {self.mount!r}'
+                    f"{self._in_namespace()}: check the 'mount_path' option"
+                )
+            if exc.warned(_VERSIONED_PATH):
+                return ValueError(self._other_version(2))
+            if not exc.vault_shaped:
+                # Vault's own not-found carries {"errors": []}: this is a
+                # proxy, a load balancer or another server.
+                return PluginUnavailableError(
+                    f'{self.options.url} answered HTTP 404 to {operation} '
+                    f'on {where}, which is not a Vault answer: check the '
+                    "'url' option"
                 )
             if operation.startswith('write'):
                 # A write creates what is absent: not found means the
@@ -317,6 +354,12 @@ class VaultClient:
                 f'Vault rate limit reached for {operation} on {where}; '
                 f'retry in {max(exc.retry_after or 1, 1):.0f} s'
             )
+        if 400 <= exc.status < 500 and exc.status not in _TRANSIENT_4XX:
+            # Too large, too many custom_metadata keys, a check-and-set
+            # the key's settings require: retrying cannot help.
+            return ValueError(
+                f'Vault refused {operation} on {where}: {exc.reason}'
+            )
         return PluginUnavailableError(
             f'Vault failed {operation} on {where}: {exc.reason}'
         )
@@ -333,11 +376,63 @@ class VaultClient:
             )
         return data
 
+    def _mount_version(self) -> int:
+        """The mount's KV version, as Vault reports it.
+
+        ValueError when ``mount_path`` is not a KV mount or the
+        ``kv_version`` option names the other version. A token that may
+        not look the mount up (or a Vault without the endpoint) leaves
+        the option, or version 2, in charge.
+        """
+        configured = self.options.kv_version
+        lookup = _MOUNT_LOOKUP + urllib.parse.quote(self.mount)
+        try:
+            answer = self._call(
+                'look up the mount',
+                '',
+                lambda: self._hvac.adapter.get(lookup),
+            )
+        except PluginAuthenticationFailed, _Missing:
+            return configured or 2
+        data = self._answer(answer, 'look up the mount', '')
+        found = str(data.get('path') or '').strip('/')
+        engine = data.get('type')
+        options = data.get('options')
+        version = options.get('version') if isinstance(options, dict) else None
+        where = self._in_namespace()
+        if found != self.mount:
+            raise ValueError(
+                f'Vault has no mount {self.mount!r}{where} (the path lies '
+                f"in mount {found!r}): check the 'mount_path' option"
+            )
+        if engine not in ('kv', 'generic'):
+            raise ValueError(
+                f'the mount {self.mount!r}{where} is a {engine!r} secrets '
+                "engine, not KV: check the 'mount_path' option"
+            )
+        actual = 2 if str(version) == '2' else 1
+        if configured is not None and configured != actual:
+            raise ValueError(self._other_version(actual))
+        return actual
+
+    def _other_version(self, actual: int) -> str:
+        return (
+            f'the mount {self.mount!r}{self._in_namespace()} is KV version '
+            f"{actual}, but the 'kv_version' option says "
+            f'{self.kv_version}: set it to {actual} or leave it '
+            'empty'
+        )
+
+    def _in_namespace(self) -> str:
+        if not self.options.namespace:
+            return ''
+        return f' in namespace {self.options.namespace!r}'
+
     def _list_folder(self, folder: str) -> tuple[str, list[str]]:
         """``(folder, entries)``: names in a folder, subfolders end in /."""
         path = self._path(folder.rstrip('/'))
         kv = self._hvac.secrets.kv
-        engine = kv.v2 if self.options.kv_version == 2 else kv.v1
+        engine = kv.v2 if self.kv_version == 2 else kv.v1
         try:
             answer = self._call(
                 'list',
@@ -411,7 +506,7 @@ class VaultClient:
 
     def _read(self, key: str) -> Stored | None:
         """The key's value, or None when absent, deleted or destroyed."""
-        if self.options.kv_version == 1:
+        if self.kv_version == 1:
             data = self._read_v1(key)
             if data is None:
                 return None
@@ -471,7 +566,7 @@ class VaultClient:
         self, key: str, data: dict[str, typing.Any] | None
     ) -> None:
         if data is not None and not layout.owned_by_imbi(
-            data, self.options.kv_version
+            data, self.kv_version
         ):
             raise ValueError(
                 f'key {key!r} holds Vault data that Imbi did not write '
@@ -509,10 +604,19 @@ class VaultClient:
             )
             # Which write goes first decides what a failure between the
             # two leaves behind: never a secret value under a type that
-            # is not secret.
-            type_first = recorded != data_type and self.data_types[data_type]
+            # is not secret (a secret type, or a key with no version yet,
+            # is recorded first), and never a new value under the old
+            # type (before the value, the metadata write is tried once
+            # unchanged: a token that may write data but not metadata is
+            # refused before anything is written).
+            changes = recorded != data_type
+            type_first = changes and (
+                self.data_types[data_type] or read.version == 0
+            )
             if type_first:
                 self._record_type(key, data_type)
+            elif changes:
+                self._record_type(key, None)
             try:
                 answer = self._call(
                     'write',
@@ -541,13 +645,17 @@ class VaultClient:
                 key, data_type, value, parse_time(written.get('created_time'))
             )
 
-    def _record_type(self, key: str, data_type: str) -> None:
-        """Merge the data type into the key's custom_metadata."""
+    def _record_type(self, key: str, data_type: str | None) -> None:
+        """Merge the data type into the key's custom_metadata.
+
+        None writes the metadata back unchanged: whether the token may.
+        """
         path = self._path(key)
         meta = self._metadata(key) or {}
         custom = meta.get('custom_metadata') or {}
         merged = dict(custom) if isinstance(custom, dict) else {}
-        merged[layout.TYPE_FIELD] = data_type
+        if data_type is not None:
+            merged[layout.TYPE_FIELD] = data_type
         kv = self._hvac.secrets.kv.v2
         # A metadata write replaces the settings it names: send the
         # current ones so only custom_metadata changes.
@@ -567,7 +675,7 @@ class VaultClient:
     def _delete(self, key: str) -> None:
         path = self._path(key)
         kv = self._hvac.secrets.kv
-        if self.options.kv_version == 1:
+        if self.kv_version == 1:
             operation = 'delete'
 
             def request() -> typing.Any:

@@ -20,7 +20,6 @@ from imbi_plugin_vault import keys
 
 DEFAULTS: dict[str, str | int | bool] = {
     'mount_path': 'secret',
-    'kv_version': '2',
     'path_template': '${org_slug}/${project_slug}',
     'delete_mode': 'soft',
     'max_concurrency': 8,
@@ -42,13 +41,16 @@ class VaultOptions:
 
     url: str
     mount_path: str
-    kv_version: int
+    #: None: the mount's own version, read from Vault (else 2).
+    kv_version: int | None
     path_template: str
     namespace: str | None
     delete_mode: typing.Literal['soft', 'destroy']
     max_concurrency: int
     timeout_seconds: int
     verify_tls: bool
+    #: Other ``host:port`` a redirect may lead to (HA cluster nodes).
+    redirect_hosts: frozenset[str] = frozenset()
 
 
 def _raw(options: dict[str, typing.Any], name: str) -> typing.Any:
@@ -129,6 +131,42 @@ def header_safe(value: str) -> bool:
     return value.isascii() and value.isprintable()
 
 
+def _redirect_hosts(
+    options: dict[str, typing.Any], url: str
+) -> frozenset[str]:
+    value = _raw(options, 'redirect_hosts')
+    if value is None:
+        return frozenset()
+    if not isinstance(value, str):
+        raise ValueError("option 'redirect_hosts' must be a string")
+    scheme = urllib.parse.urlsplit(url).scheme
+    hosts = set()
+    for item in value.replace(' ', ',').split(','):
+        if not item:
+            continue
+        try:
+            hosts.add(node(scheme, item if '://' in item else f'//{item}'))
+        except ValueError:
+            raise ValueError(
+                "option 'redirect_hosts' must list host:port addresses "
+                'separated by commas, e.g. vault-2.example.com:8200'
+            ) from None
+    return frozenset(hosts)
+
+
+def node(scheme: str, url: str) -> str:
+    """``host:port`` of ``url``, the port defaulting to the scheme's.
+
+    ValueError when ``url`` names no host (or carries more than one).
+    """
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname or parts.path or parts.query or parts.username:
+        raise ValueError('not a host:port address')
+    port = parts.port or (443 if scheme == 'https' else 80)
+    host = parts.hostname
+    return f'[{host}]:{port}' if ':' in host else f'{host}:{port}'
+
+
 def _mount_path(options: dict[str, typing.Any]) -> str:
     mount = _string(options, 'mount_path').strip('/')
     try:
@@ -154,10 +192,14 @@ def read_options(ctx: PluginContext) -> VaultOptions:
         raise ValueError(
             "option 'namespace' may only hold printable ASCII characters"
         )
+    url = _url(options)
+    kv_version = _raw(options, 'kv_version')
     return VaultOptions(
-        url=_url(options),
+        url=url,
         mount_path=_mount_path(options),
-        kv_version=int(_choice(options, 'kv_version', KV_VERSIONS)),
+        kv_version=None
+        if kv_version is None
+        else int(_choice(options, 'kv_version', KV_VERSIONS)),
         path_template=template,
         namespace=namespace.strip('/') or None if namespace else None,
         delete_mode=typing.cast(
@@ -171,6 +213,7 @@ def read_options(ctx: PluginContext) -> VaultOptions:
             options, 'timeout_seconds', 1, MAX_TIMEOUT_SECONDS
         ),
         verify_tls=_boolean(options, 'verify_tls'),
+        redirect_hosts=_redirect_hosts(options, url),
     )
 
 

@@ -47,15 +47,20 @@ MANIFEST = PluginManifest(
         PluginOption(
             name='mount_path',
             label='KV mount',
+            description=(
+                'Path of the KV secrets engine, e.g. secret or teams/kv'
+            ),
             type='string',
-            required=True,
             default='secret',
         ),
         PluginOption(
             name='kv_version',
             label='KV engine version',
+            description=(
+                'Empty: read from Vault. Set it for tokens that may not '
+                'look the mount up; a mismatch is an error'
+            ),
             type='string',
-            default='2',
             choices=list(plugin_options.KV_VERSIONS),
         ),
         PluginOption(
@@ -89,24 +94,46 @@ MANIFEST = PluginManifest(
         PluginOption(
             name='max_concurrency',
             label='Parallel requests',
+            description='Vault requests at once within one call (1-64)',
             type='integer',
             default=8,
         ),
         PluginOption(
             name='timeout_seconds',
             label='Budget of one call (seconds)',
+            description=(
+                'Whole call, retries included (1-300); the host may stop '
+                'waiting sooner'
+            ),
             type='integer',
             default=8,
         ),
         PluginOption(
             name='verify_tls',
             label='Verify TLS certificates',
+            description=(
+                'Against REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or certifi'
+            ),
             type='boolean',
             default=True,
         ),
+        PluginOption(
+            name='redirect_hosts',
+            label='Other Vault nodes',
+            description=(
+                'host:port of cluster nodes a redirect may lead to, '
+                'comma-separated; the token follows no other redirect'
+            ),
+            type='string',
+        ),
     ],
     credentials=[
-        CredentialField(name='token', label='Vault token', required=True),
+        CredentialField(
+            name='token',
+            label='Vault token',
+            description='Sent only in the X-Vault-Token header',
+            required=True,
+        ),
     ],
     data_types=[
         DataType(name='string', label='String'),

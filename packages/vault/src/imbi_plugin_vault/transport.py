@@ -11,7 +11,11 @@ One pool per plugin call: as many connections as the call's concurrency,
 the environment's proxy and CA settings resolved once, every request's
 timeout taken from what is left of the call's budget, no retries (429s
 are retried by the caller, within the budget), redirects followed (a
-standby Vault may redirect to the active node). A non-2xx answer is
+standby Vault may redirect to the active node) only within the scheme of
+``url`` and to ``url``'s own node or one listed in ``redirect_hosts``:
+the token travels in ``X-Vault-Token``, which urllib3 would not strip
+on a redirect to another host (it strips only Authorization and
+Cookie), so the plugin follows redirects itself. A non-2xx answer is
 raised as :class:`VaultResponseError`; a request that could not be sent
 or answered as :class:`RequestTimedOut` or :class:`Unreachable`.
 """
@@ -30,6 +34,7 @@ import urllib3
 import urllib3.exceptions
 from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 
+from imbi_plugin_vault import options as plugin_options
 from imbi_plugin_vault.options import VaultOptions
 
 #: Older Vaults wrap messages: '1 error occurred:\n\t* permission denied'
@@ -39,22 +44,7 @@ MAX_REDIRECTS = 5
 USER_AGENT = (
     f'imbi-plugin-vault/{importlib.metadata.version("imbi-plugin-vault")}'
 )
-_RETRIES = urllib3.Retry(
-    total=None,
-    connect=0,
-    read=0,
-    status=0,
-    other=0,
-    redirect=MAX_REDIRECTS,
-    raise_on_redirect=True,
-    raise_on_status=False,
-    # Host too: through a proxy it is set for the first URL and would
-    # otherwise follow a redirect to another node.
-    remove_headers_on_redirect=(
-        urllib3.Retry.DEFAULT_REMOVE_HEADERS_ON_REDIRECT | {'Host'}
-    ),
-)
-_TOO_MANY_REDIRECTS = 'too many redirects'  # urllib3's ResponseError text
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class VaultResponseError(Exception):
@@ -92,6 +82,21 @@ class VaultResponseError(Exception):
         )
 
     @property
+    def vault_shaped(self) -> bool:
+        """Whether the body is Vault's: ``{"errors": [...]}`` or, for a
+        deleted version, its response envelope (``data``)."""
+        return self.body is not None and (
+            isinstance(self.body.get('errors'), list) or 'data' in self.body
+        )
+
+    def warned(self, text: str) -> bool:
+        """Whether one of the answer's ``warnings`` contains ``text``."""
+        warnings = self.body.get('warnings') if self.body else None
+        return isinstance(warnings, list) and any(
+            text in str(warning) for warning in warnings
+        )
+
+    @property
     def reason(self) -> str:
         """Vault's messages, with the older multi-error framing removed."""
         lines = []
@@ -101,6 +106,10 @@ class VaultResponseError(Exception):
                 if line and not line.endswith(_FRAMING):
                     lines.append(line)
         return '; '.join(lines) or f'HTTP {self.status}'
+
+
+class RedirectRefused(Exception):
+    """A redirect the plugin will not follow with the token."""
 
 
 class RequestTimedOut(Exception):
@@ -172,6 +181,7 @@ class Adapter(_AdapterBase):
         *,
         pool: urllib3.PoolManager,
         deadline: Deadline,
+        redirect_hosts: frozenset[str] = frozenset(),
         **_replaced: object,
     ) -> None:
         # hvac's own __init__ would build a requests session this
@@ -182,6 +192,12 @@ class Adapter(_AdapterBase):
         self.namespace = namespace
         self.pool = pool
         self.deadline = deadline
+        base = urllib.parse.urlsplit(base_uri)
+        self._scheme = base.scheme
+        #: Nodes a redirect may lead to: url's own and the listed ones.
+        self._nodes = redirect_hosts | {
+            plugin_options.node(base.scheme, f'//{base.netloc}')
+        }
         self._headers = {
             'User-Agent': USER_AGENT,
             'X-Vault-Request': 'true',
@@ -220,20 +236,66 @@ class Adapter(_AdapterBase):
         if payload is not None:
             body = _dumps(payload)
             sent['Content-Type'] = 'application/json'
-        timeout = self.deadline.request_timeout()
-        try:
-            response = self.pool.request(
-                method,
-                target,
-                body=body,
-                headers=sent,
-                timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise _failure(exc) from exc
+        redirects = 0
+        while True:
+            response = self._send(method, target, body, sent)
+            location = response.headers.get('Location')
+            if response.status not in _REDIRECTS or not location:
+                break
+            if redirects == MAX_REDIRECTS:
+                raise Unreachable('TooManyRedirects')
+            redirects += 1
+            target = self._follow(target, location)
+            if response.status == 303:
+                method, body = 'GET', None
+                sent.pop('Content-Type', None)
         if not 200 <= response.status < 300:
             raise VaultResponseError.from_response(response)
         return _json(response.data)
+
+    def _send(
+        self,
+        method: str,
+        target: str,
+        body: bytes | None,
+        headers: dict[str, str],
+    ) -> urllib3.BaseHTTPResponse:
+        timeout = self.deadline.request_timeout()
+        try:
+            return self.pool.request(
+                method,
+                target,
+                body=body,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                redirect=False,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise _failure(exc) from exc
+
+    def _follow(self, target: str, location: str) -> str:
+        """The redirect's URL, if the token may go there."""
+        url = urllib.parse.urljoin(target, location)
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != self._scheme:
+            raise RedirectRefused(
+                f'Vault redirected from {self._scheme} to '
+                f'{parts.scheme or "another scheme"}; the plugin sends its '
+                'token only over the scheme of the url option'
+            )
+        try:
+            node = plugin_options.node(self._scheme, f'//{parts.netloc}')
+        except ValueError:
+            raise RedirectRefused(
+                'Vault redirected to an address that names no host'
+            ) from None
+        if node not in self._nodes:
+            raise RedirectRefused(
+                f'Vault redirected to {node}, which is neither the url '
+                "option's node nor listed in the 'redirect_hosts' option; "
+                'add it there if it is a node of your Vault cluster'
+            )
+        return url
 
 
 def _dumps(value: object) -> bytes:
@@ -250,8 +312,6 @@ def _failure(exc: urllib3.exceptions.HTTPError) -> Exception:
         cause, urllib3.exceptions.NewConnectionError
     ):
         return RequestTimedOut('Vault did not answer in time')
-    if str(cause) == _TOO_MANY_REDIRECTS:
-        return Unreachable('TooManyRedirects')
     return Unreachable(type(cause).__name__)
 
 
@@ -261,7 +321,8 @@ def new_pool(options: VaultOptions) -> urllib3.PoolManager:
     # from http may lead to one).
     settings: dict[str, typing.Any] = {
         'maxsize': options.max_concurrency,
-        'retries': _RETRIES,
+        # Redirects are the adapter's (see _follow); no retries at all.
+        'retries': False,
         **_tls(options.verify_tls),
     }
     proxy = requests.utils.select_proxy(
@@ -317,4 +378,5 @@ def new_client(
         adapter=Adapter,
         pool=new_pool(options),
         deadline=deadline,
+        redirect_hosts=options.redirect_hosts,
     )

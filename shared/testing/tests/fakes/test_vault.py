@@ -85,7 +85,8 @@ async def test_kv2_versions_and_history(
     assert bad.status_code == 400
     meta = (await http.get('/secret/metadata/k')).json()['data']
     assert meta['current_version'] == 3
-    assert meta['oldest_version'] == 1
+    # OpenBao reports 0 until max_versions prunes a version.
+    assert meta['oldest_version'] == 0
     assert sorted(meta['versions']) == ['1', '2', '3']
     assert meta['updated_time'] == meta['versions']['3']['created_time']
     assert meta['created_time'] == meta['versions']['1']['created_time']
@@ -216,10 +217,15 @@ async def test_custom_metadata(http: httpx.AsyncClient) -> None:
     assert meta['delete_version_after'] == '1h'
     read = await http.get('/secret/data/k')
     assert read.json()['data']['metadata']['custom_metadata'] == {'b': '2'}
-    bad = await http.post(
-        '/secret/metadata/k', json={'custom_metadata': {'n': 1}}
-    )
+    # OpenBao keeps values as strings and at most 64 keys.
+    await http.post('/secret/metadata/k', json={'custom_metadata': {'n': 1}})
+    meta = (await http.get('/secret/metadata/k')).json()['data']
+    assert meta['custom_metadata'] == {'n': '1'}
+    assert meta['current_metadata_version'] == 3
+    many = {f'k{i}': 'v' for i in range(65)}
+    bad = await http.post('/secret/metadata/k', json={'custom_metadata': many})
     assert bad.status_code == 400
+    assert 'at most 64 keys, provided 65' in _errors(bad)[0]
 
 
 @pytest.mark.parametrize('verb', ['LIST', 'GET'])
@@ -262,9 +268,12 @@ async def test_kv2_bad_writes(http: httpx.AsyncClient) -> None:
     no_data = await http.post('/secret/data/k', json={'options': {}})
     assert _errors(no_data) == ['no data provided']
     assert (await http.get('/secret/data/k')).status_code == 404
+    # A KV v1 path on a KV v2 mount: 404, no errors, a warning.
     nowhere = await http.get('/secret/elsewhere/k')
     assert nowhere.status_code == 404
-    assert 'no handler for route' in _errors(nowhere)[0]
+    assert nowhere.json()['data'] is None
+    assert 'errors' not in nowhere.json()
+    assert 'versioned K/V' in nowhere.json()['warnings'][0]
 
 
 async def test_errors(fake: VaultFake, http: httpx.AsyncClient) -> None:

@@ -8,7 +8,15 @@ handler for route`` for a path outside every mount, 403 ``permission
 denied``, 503 ``Vault is sealed``, 400 for check-and-set failures).
 
 KV v2 keeps versions, soft delete, undelete, destroy, custom_metadata,
-``max_versions`` and ``cas_required`` (per mount and per key). Tokens
+``max_versions`` and ``cas_required`` (per mount and per key). Where a
+real OpenBao 2.7 server answers differently from Vault's documentation,
+the stand-in answers like the server (checked by the differential test
+of the ``vault-server`` nox session): ``namespace not found`` for an
+unknown namespace, a 404 with a warning and no errors for a KV v1 path
+on a KV v2 mount, permissions checked before routing, 413 for bodies over
+32 MiB, custom_metadata coerced to strings and capped at 64 keys, rate
+limit quotas answering 429 with ``Retry-After: 0``, and the mount lookup
+``sys/internal/ui/mounts/<path>`` the ``vault kv`` CLI uses. Tokens
 are either root (everything) or carry ACL rules: path globs (a trailing
 ``*`` matches any suffix, ``+`` one segment) with capabilities
 ``create read update delete list`` or ``deny``, checked like Vault does
@@ -33,11 +41,29 @@ from imbi_plugin_testing.standin import StandIn
 
 _LIST_LEASE_SECONDS = 0
 _KV1_LEASE_SECONDS = 2764800
+_UI_MOUNTS = 'sys/internal/ui/mounts/'
 _CAPABILITIES = frozenset(
     {'create', 'read', 'update', 'delete', 'list', 'deny'}
 )
 _CAS_MISMATCH = 'check-and-set parameter did not match the current version'
 _CAS_REQUIRED = 'check-and-set parameter required for this call'
+_DENIED_BY_POLICY = '1 error occurred:\n\t* permission denied\n\n'
+_VERSIONED_PATH = (
+    'Invalid path for a versioned K/V secrets engine. See the API docs for '
+    'the appropriate API endpoints to use. If using the OpenBao CLI, use '
+    "'bao kv {verb}' for this operation."
+)
+_VERBS = {'GET': 'get', 'LIST': 'list', 'DELETE': 'delete'}
+#: Vault's request body limit (max_request_size): 32 MiB.
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+MAX_CUSTOM_METADATA_KEYS = 64
+_NEEDS = {
+    'GET': ('read',),
+    'LIST': ('list',),
+    'DELETE': ('delete',),
+    'POST': ('create', 'update'),
+    'PUT': ('create', 'update'),
+}
 
 
 def rfc3339(ns: int) -> str:
@@ -84,6 +110,15 @@ class Token:
     value: str
     rules: list[Rule] | None = None
     namespace: str = ''
+
+    def may_use(self, mount: str) -> bool:
+        """Whether any rule grants something under ``mount``."""
+        if self.rules is None:
+            return True
+        return any(
+            r.path.startswith(mount + '/') and 'deny' not in r.capabilities
+            for r in self.rules
+        )
 
     def allows(self, path: str, capability: str) -> bool:
         if self.rules is None:
@@ -132,7 +167,9 @@ class Entry:
     delete_version_after: str = '0s'
     custom_metadata: dict[str, str] | None = None
     current_version: int = 0
+    #: 0 until versions are deleted by max_versions, as OpenBao reports.
     oldest_version: int = 0
+    metadata_version: int = 0
     versions: dict[int, Version] = dataclasses.field(default_factory=dict)
 
 
@@ -180,6 +217,12 @@ class VaultFake(StandIn):
         self.tokens: dict[str, Token] = {}
         #: (namespace, mount path) -> mount; '' is the root namespace.
         self.mounts: dict[tuple[str, str], Mount] = {}
+        #: Existing namespaces ('' is the root; parents are created too).
+        self.namespaces: set[str] = {''}
+        #: A rate limit quota: requests per second, and whether the
+        #: answers carry Retry-After and X-Ratelimit-* headers.
+        self.rate_limit: tuple[int, bool] | None = None
+        self._window: tuple[int, int] = (0, 0)
         self.root_token = root_token or 'hvs.' + secrets.token_urlsafe(18)
         self.add_token(self.root_token)
 
@@ -217,6 +260,7 @@ class VaultFake(StandIn):
         if version not in (1, 2):
             raise ValueError('KV version is 1 or 2')
         namespace = namespace.strip('/')
+        self.add_namespace(namespace)
         mount = Mount(
             path.strip('/'),
             version,
@@ -225,6 +269,17 @@ class VaultFake(StandIn):
         )
         self.mounts[namespace, mount.path] = mount
         return mount
+
+    def add_namespace(self, namespace: str) -> None:
+        """Create ``namespace`` and its parents (``a/b``: ``a``, ``a/b``)."""
+        parts = [p for p in namespace.strip('/').split('/') if p]
+        for end in range(1, len(parts) + 1):
+            self.namespaces.add('/'.join(parts[:end]))
+
+    def quota(self, per_second: int, *, headers: bool = False) -> None:
+        """A rate limit quota over every path, like ``sys/quotas``."""
+        self.rate_limit = (per_second, headers)
+        self._window = (0, 0)
 
     def put(
         self,
@@ -297,18 +352,46 @@ class VaultFake(StandIn):
         self, request: starlette.requests.Request
     ) -> starlette.responses.Response:
         body = await request.body()
+        headers: dict[str, str] = {}
         try:
+            if len(body) > MAX_REQUEST_BYTES:
+                raise _errors(413, 'http: request body too large')
             with self.lock:
+                self._limit(headers)
                 status, payload = self._dispatch(request, body)
         except _Reply as reply:
             status, payload = reply.status, reply.body
         if payload is None:
-            return starlette.responses.Response(status_code=status)
+            return starlette.responses.Response(
+                status_code=status, headers=headers
+            )
         return starlette.responses.Response(
             json.dumps(payload),
             status_code=status,
+            headers=headers,
             media_type='application/json',
         )
+
+    def _limit(self, headers: dict[str, str]) -> None:
+        """A rate limit quota of one-second intervals, as OpenBao's."""
+        if self.rate_limit is None:
+            return
+        limit, with_headers = self.rate_limit
+        second = int(time.monotonic())
+        start, used = self._window
+        if start != second:
+            start, used = second, 0
+        used += 1
+        self._window = (start, used)
+        if with_headers:
+            headers['X-Ratelimit-Limit'] = str(limit)
+            headers['X-Ratelimit-Remaining'] = str(max(limit - used, 0))
+            headers['X-Ratelimit-Reset'] = '0'
+        if used > limit:
+            if with_headers:
+                # OpenBao's: whole seconds left, 0 within a 1 s interval.
+                headers['Retry-After'] = '0'
+            raise _errors(429, 'request path: rate limit quota exceeded')
 
     def _dispatch(
         self, request: starlette.requests.Request, body: bytes
@@ -319,16 +402,57 @@ class VaultFake(StandIn):
         if method == 'GET' and request.query_params.get('list') == 'true':
             method = 'LIST'
         path = request.path_params['path']
+        namespace = request.headers.get('x-vault-namespace', '').strip('/')
+        if namespace not in self.namespaces:
+            raise _errors(404, 'namespace not found')
         token = self.tokens.get(request.headers.get('x-vault-token', ''))
         if token is None:
             raise _errors(403, 'permission denied')
-        namespace = request.headers.get('x-vault-namespace', '').strip('/')
         if not _within(namespace, token.namespace):
             raise _errors(403, 'permission denied')
-        mount, rest = self._route(namespace, path.rstrip('/'), path)
+        if method == 'GET' and path.startswith(_UI_MOUNTS):
+            return self._ui_mount(token, namespace, path[len(_UI_MOUNTS) :])
+        try:
+            mount, rest = self._route(namespace, path.rstrip('/'), path)
+        except _Reply:
+            # Vault checks the policy before routing: only a token that
+            # may use the path learns that no mount serves it.
+            if not any(token.allows(path, c) for c in _NEEDS[method]):
+                raise _errors(403, _DENIED_BY_POLICY) from None
+            raise
         if mount.version == 1:
             return self._kv1(token, mount, method, rest, body)
         return self._kv2(token, mount, method, rest, request, body)
+
+    def _ui_mount(
+        self, token: Token, namespace: str, path: str
+    ) -> tuple[int, typing.Any]:
+        """The mount serving ``path``, as the ``vault kv`` CLI reads it."""
+        path = path.strip('/')
+        candidates = [
+            m
+            for (ns, p), m in self.mounts.items()
+            if ns == namespace and (path == p or path.startswith(p + '/'))
+        ]
+        mount = max(candidates, key=lambda m: len(m.path), default=None)
+        first = path.split('/', 1)[0]
+        if mount is None or not token.may_use(mount.path):
+            raise _errors(
+                403,
+                'preflight capability check returned 403, please ensure '
+                "client's policies grant access to path "
+                f'"{mount.path if mount else first}/"',
+            )
+        return 200, self._envelope(
+            {
+                'type': 'kv',
+                'path': mount.path + '/',
+                'options': {'version': str(mount.version)},
+                'description': '',
+                'local': False,
+                'seal_wrap': False,
+            }
+        )
 
     def _route(self, namespace: str, path: str, raw: str) -> tuple[Mount, str]:
         candidates = [
@@ -444,18 +568,23 @@ class VaultFake(StandIn):
         area, _, key = path.partition('/')
         if area == 'config':
             return self._config(token, mount, method, body)
+        if area not in ('data', 'metadata', 'delete', 'undelete', 'destroy'):
+            # A KV v1 path: 404 with a warning, no errors.
+            full = f'{mount.path}/{path}'
+            if method == 'LIST':
+                full = full.rstrip('/') + '/'
+            if not any(token.allows(full, c) for c in _NEEDS[method]):
+                raise _errors(403, _DENIED_BY_POLICY)
+            verb = _VERBS.get(method, 'put')
+            envelope = self._envelope(None)
+            envelope['warnings'] = [_VERSIONED_PATH.format(verb=verb)]
+            raise _Reply(404, envelope)
         if method == 'LIST':
             if area != 'metadata':
                 raise _errors(405, 'unsupported operation')
             self._authorize(token, mount, path, 'list')
             return self._listing(mount.names(), key)
-        if not key or area not in (
-            'data',
-            'metadata',
-            'delete',
-            'undelete',
-            'destroy',
-        ):
+        if not key:
             raise _errors(404, f'no handler for route "{path}"')
         if area == 'data':
             return self._data(token, mount, method, key, request, body)
@@ -511,12 +640,11 @@ class VaultFake(StandIn):
         entry.current_version += 1
         entry.versions[entry.current_version] = Version(dict(data), now)
         entry.updated_time = now
-        if not entry.oldest_version:
-            entry.oldest_version = entry.current_version
         limit = entry.max_versions or mount.max_versions or 10
-        while len(entry.versions) > limit:
-            del entry.versions[min(entry.versions)]
-        entry.oldest_version = min(entry.versions)
+        if len(entry.versions) > limit:
+            while len(entry.versions) > limit:
+                del entry.versions[min(entry.versions)]
+            entry.oldest_version = min(entry.versions)
         return entry
 
     def _data(
@@ -609,10 +737,12 @@ class VaultFake(StandIn):
                 {
                     'cas_required': entry.cas_required,
                     'created_time': entry.created_time,
+                    'current_metadata_version': entry.metadata_version,
                     'current_version': entry.current_version,
                     'custom_metadata': entry.custom_metadata,
                     'delete_version_after': entry.delete_version_after,
                     'max_versions': entry.max_versions,
+                    'metadata_cas_required': False,
                     'oldest_version': entry.oldest_version,
                     'updated_time': entry.updated_time,
                     'versions': {
@@ -627,11 +757,8 @@ class VaultFake(StandIn):
             )
             fields = self._json_object(body)
             custom = fields.get('custom_metadata')
-            if custom is not None and not (
-                isinstance(custom, dict)
-                and all(isinstance(v, str) for v in custom.values())
-            ):
-                raise _errors(400, 'custom_metadata must be a map of strings')
+            if custom is not None:
+                custom = _custom_metadata(custom)
             now = self.clock.now()
             if entry is None:
                 entry = Entry(created_time=now, updated_time=now)
@@ -647,6 +774,7 @@ class VaultFake(StandIn):
                 )
             if custom is not None:
                 entry.custom_metadata = dict(custom)
+            entry.metadata_version += 1
             entry.updated_time = now
             return 204, None
         self._authorize(token, mount, full, 'delete')
@@ -685,6 +813,23 @@ class VaultFake(StandIn):
                 version.data = None
         entry.updated_time = now
         return 204, None
+
+
+def _custom_metadata(custom: object) -> dict[str, str]:
+    """custom_metadata as OpenBao keeps it: values as strings, 64 keys."""
+    if not isinstance(custom, dict):
+        raise _errors(400, 'custom_metadata must be a map')
+    if len(custom) > MAX_CUSTOM_METADATA_KEYS:
+        raise _errors(
+            400,
+            '1 error occurred:\n\t* custom_metadata validation failed: '
+            f'payload must contain at most {MAX_CUSTOM_METADATA_KEYS} keys, '
+            f'provided {len(custom)}\n\n',
+        )
+    return {
+        str(k): v if isinstance(v, str) else json.dumps(v).strip('"')
+        for k, v in custom.items()
+    }
 
 
 def _within(namespace: str, token_namespace: str) -> bool:
