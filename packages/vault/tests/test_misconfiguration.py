@@ -121,6 +121,20 @@ async def test_a_404_that_is_not_vaults_is_an_error(
         assert "'url'" in str(response.error)
 
 
+async def test_a_url_with_a_path_vault_does_not_serve_is_an_error(
+    vault: Vault,
+) -> None:
+    # OpenBao answers {"errors": []} to any unknown path, the mount
+    # lookup's included: a url with a path must not read as empty.
+    vault.fake.inject(
+        Fault(path='/sys/', status=404, body={'errors': []}, times=None)
+    )
+    response = await vault.host().list_keys()
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'mount lookup' in str(response.error)
+    assert "'url'" in str(response.error)
+
+
 async def test_retry_after_zero_is_the_plugins_own_back_off(
     vault: Vault, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -392,8 +392,15 @@ class VaultClient:
                 '',
                 lambda: self._hvac.adapter.get(lookup),
             )
-        except PluginAuthenticationFailed, _Missing:
+        except PluginAuthenticationFailed:
             return configured or 2
+        except _Missing:
+            # Vault answers the lookup for every path (200 or 403); a 404
+            # comes from a url with a path Vault does not serve.
+            raise PluginUnavailableError(
+                f'{self.options.url} answered HTTP 404 to the mount lookup, '
+                "which is not a Vault answer: check the 'url' option"
+            ) from None
         data = self._answer(answer, 'look up the mount', '')
         found = str(data.get('path') or '').strip('/')
         engine = data.get('type')

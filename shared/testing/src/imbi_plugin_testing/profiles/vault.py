@@ -152,7 +152,9 @@ def profile() -> Profile:
         error_bodies={
             '401': Fault(body={'errors': ['permission denied']}),
             '403': Fault(body={'errors': ['permission denied']}),
-            '404': Fault(body={'errors': []}),
+            # Vault's own not-found, which it sends for KV paths only
+            # (its mount lookup answers 200 or 403).
+            '404': Fault(path=r'^/v1/(?!sys/)', body={'errors': []}),
             '429': Fault(
                 body={
                     'errors': ['request path "x": rate limit quota exceeded']
