@@ -613,9 +613,10 @@ class VaultClient:
             # two leaves behind: never a secret value under a type that
             # is not secret (a secret type, or a key with no version yet,
             # is recorded first), and never a new value under the old
-            # type (before the value, the metadata write is tried once
-            # unchanged: a token that may write data but not metadata is
-            # refused before anything is written).
+            # type: before the value, the type the key shows now is
+            # written (same size as the final metadata), so a token that
+            # may not write metadata, or custom_metadata at Vault's
+            # 64-key cap, is refused before anything else is written.
             changes = recorded != data_type
             type_first = changes and (
                 self.data_types[data_type] or read.version == 0
@@ -623,7 +624,9 @@ class VaultClient:
             if type_first:
                 self._record_type(key, data_type)
             elif changes:
-                self._record_type(key, None)
+                self._record_type(
+                    key, layout.data_type(recorded, self.data_types)
+                )
             try:
                 answer = self._call(
                     'write',
@@ -652,17 +655,13 @@ class VaultClient:
                 key, data_type, value, parse_time(written.get('created_time'))
             )
 
-    def _record_type(self, key: str, data_type: str | None) -> None:
-        """Merge the data type into the key's custom_metadata.
-
-        None writes the metadata back unchanged: whether the token may.
-        """
+    def _record_type(self, key: str, data_type: str) -> None:
+        """Merge the data type into the key's custom_metadata."""
         path = self._path(key)
         meta = self._metadata(key) or {}
         custom = meta.get('custom_metadata') or {}
         merged = dict(custom) if isinstance(custom, dict) else {}
-        if data_type is not None:
-            merged[layout.TYPE_FIELD] = data_type
+        merged[layout.TYPE_FIELD] = data_type
         kv = self._hvac.secrets.kv.v2
         # A metadata write replaces the settings it names: send the
         # current ones so only custom_metadata changes.
