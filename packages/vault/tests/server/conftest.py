@@ -222,7 +222,8 @@ def send(
         parsed = json.loads(response.data) if response.data else None
     except ValueError:
         parsed = response.data.decode(errors='replace')
-    return Answer(response.status, dict(response.headers), parsed)
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    return Answer(response.status, headers, parsed)
 
 
 @contextlib.contextmanager

@@ -402,3 +402,81 @@ def test_hvac_unchanged_over_a_socket(fake: VaultFake) -> None:
             with pytest.raises(hvac.exceptions.InvalidRequest):
                 kv2.create_or_update_secret('h/cas', {'v': '1'}, cas=3)
     assert {r.method for r in fake.requests} >= {'LIST', 'GET'}
+
+
+# -- as a real OpenBao 2.7 server answers (vault-server's differential) --
+
+
+async def test_unknown_namespace(
+    fake: VaultFake, http: httpx.AsyncClient
+) -> None:
+    missing = await http.get(
+        '/secret/data/k', headers={'X-Vault-Namespace': 'team/x'}
+    )
+    assert missing.status_code == 404
+    assert _errors(missing) == ['namespace not found']
+    fake.mount('kv-team', 2, namespace='team/x')
+    assert 'team' in fake.namespaces
+    found = await http.get(
+        '/kv-team/data/k', headers={'X-Vault-Namespace': 'team/x'}
+    )
+    assert found.status_code == 404
+    assert _errors(found) == []
+
+
+async def test_mount_lookup(fake: VaultFake, http: httpx.AsyncClient) -> None:
+    found = await http.get('/sys/internal/ui/mounts/secret/a/b')
+    data = found.json()['data']
+    assert (data['type'], data['path'], data['options']) == (
+        'kv',
+        'secret/',
+        {'version': '2'},
+    )
+    nowhere = await http.get('/sys/internal/ui/mounts/nosuch/x')
+    assert nowhere.status_code == 403
+    assert '"nosuch/"' in _errors(nowhere)[0]
+    fake.add_token('limited', {'kv/a/*': ['read']})
+    limited = {'X-Vault-Token': 'limited'}
+    ok = await http.get('/sys/internal/ui/mounts/kv', headers=limited)
+    assert ok.json()['data']['options'] == {'version': '1'}
+    refused = await http.get('/sys/internal/ui/mounts/secret', headers=limited)
+    assert refused.status_code == 403
+
+
+async def test_policy_checked_before_routing(
+    fake: VaultFake, http: httpx.AsyncClient
+) -> None:
+    fake.add_token('limited', {'secret/data/a/*': ['read']})
+    limited = {'X-Vault-Token': 'limited'}
+    denied = await http.get('/nosuch/x', headers=limited)
+    assert denied.status_code == 403
+    assert _errors(denied) == ['1 error occurred:\n\t* permission denied\n\n']
+    fake.add_token('wide', {'*': ['read']})
+    routed = await http.get('/nosuch/x', headers={'X-Vault-Token': 'wide'})
+    assert routed.status_code == 404
+    versioned = await http.get('/secret/a/k', headers=limited)
+    assert versioned.status_code == 403
+
+
+async def test_body_over_32_mib(http: httpx.AsyncClient) -> None:
+    big = b'{"data":{"value":"' + b'x' * (32 * 1024 * 1024) + b'"}}'
+    answer = await http.post('/secret/data/big', content=big)
+    assert answer.status_code == 413
+    assert _errors(answer) == ['http: request body too large']
+
+
+@pytest.mark.parametrize('headers', [False, True])
+async def test_rate_limit_quota(
+    fake: VaultFake, http: httpx.AsyncClient, headers: bool
+) -> None:
+    fake.quota(1, headers=headers)
+    # Five requests cannot all fall in different seconds.
+    answers = [await http.get('/secret/data/k') for _ in range(5)]
+    limited = [a for a in answers if a.status_code == 429]
+    assert limited
+    assert 'rate limit quota exceeded' in _errors(limited[0])[0]
+    if headers:
+        assert limited[0].headers['retry-after'] == '0'
+        assert limited[0].headers['x-ratelimit-limit'] == '1'
+    else:
+        assert 'retry-after' not in limited[0].headers

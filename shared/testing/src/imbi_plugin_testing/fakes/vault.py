@@ -21,7 +21,9 @@ are either root (everything) or carry ACL rules: path globs (a trailing
 ``*`` matches any suffix, ``+`` one segment) with capabilities
 ``create read update delete list`` or ``deny``, checked like Vault does
 (LIST paths end in ``/``, writes need ``create`` for a new entry and
-``update`` for an existing one).
+``update`` for an existing one). A token Vault does not know is
+``permission denied``; a policy's denial comes in the multi-error
+framing (``1 error occurred:\n\t* permission denied\n\n``).
 """
 
 import dataclasses
@@ -357,7 +359,7 @@ class VaultFake(StandIn):
             if len(body) > MAX_REQUEST_BYTES:
                 raise _errors(413, 'http: request body too large')
             with self.lock:
-                self._limit(headers)
+                self._limit(request.path_params['path'], headers)
                 status, payload = self._dispatch(request, body)
         except _Reply as reply:
             status, payload = reply.status, reply.body
@@ -372,7 +374,7 @@ class VaultFake(StandIn):
             media_type='application/json',
         )
 
-    def _limit(self, headers: dict[str, str]) -> None:
+    def _limit(self, path: str, headers: dict[str, str]) -> None:
         """A rate limit quota of one-second intervals, as OpenBao's."""
         if self.rate_limit is None:
             return
@@ -391,7 +393,9 @@ class VaultFake(StandIn):
             if with_headers:
                 # OpenBao's: whole seconds left, 0 within a 1 s interval.
                 headers['Retry-After'] = '0'
-            raise _errors(429, 'request path: rate limit quota exceeded')
+            raise _errors(
+                429, f'request path "{path}": rate limit quota exceeded'
+            )
 
     def _dispatch(
         self, request: starlette.requests.Request, body: bytes
@@ -443,14 +447,27 @@ class VaultFake(StandIn):
                 "client's policies grant access to path "
                 f'"{mount.path if mount else first}/"',
             )
+        named = uuid.uuid5(uuid.NAMESPACE_URL, f'{namespace}/{mount.path}')
         return 200, self._envelope(
             {
-                'type': 'kv',
-                'path': mount.path + '/',
-                'options': {'version': str(mount.version)},
+                'accessor': f'kv_{named.hex[:8]}',
+                'config': {
+                    'default_lease_ttl': 0,
+                    'force_no_cache': False,
+                    'max_lease_ttl': 0,
+                },
+                'deprecation_status': 'supported',
                 'description': '',
+                'external_entropy_access': False,
                 'local': False,
+                'options': {'version': str(mount.version)},
+                'path': mount.path + '/',
+                'plugin_version': '',
+                'running_plugin_version': 'v2.7.2+builtin.bao',
+                'running_sha256': '',
                 'seal_wrap': False,
+                'type': 'kv',
+                'uuid': str(named),
             }
         )
 
@@ -476,7 +493,7 @@ class VaultFake(StandIn):
         if capability == 'list':
             full = full.rstrip('/') + '/'
         if not token.allows(full, capability):
-            raise _errors(403, 'permission denied')
+            raise _errors(403, _DENIED_BY_POLICY)
 
     def _envelope(
         self, data: typing.Any, lease_duration: int = 0
