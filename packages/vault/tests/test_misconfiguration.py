@@ -104,6 +104,19 @@ async def test_a_path_inside_a_mount_is_not_a_mount(vault2: Vault) -> None:
     assert "mount 'secret'" in str(response.error)
 
 
+async def test_a_mount_of_another_engine_is_not_kv(vault2: Vault) -> None:
+    vault2.fake.inject(
+        Fault(
+            path='/sys/internal/ui/mounts/',
+            status=200,
+            body={'data': {'type': 'pki', 'path': 'secret/', 'options': None}},
+        )
+    )
+    response = await vault2.host().list_keys()
+    assert isinstance(response.error, ValueError)
+    assert "'pki' secrets engine, not KV" in str(response.error)
+
+
 @pytest.mark.parametrize(
     'body',
     ['<html><body>Not Found</body></html>', {'message': 'no route'}, ''],

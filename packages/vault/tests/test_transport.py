@@ -207,6 +207,39 @@ async def test_a_redirect_loop_is_unavailable(vault2: Vault) -> None:
     assert len(vault2.fake.requests_to(listing)) == transport.MAX_REDIRECTS + 1
 
 
+async def test_a_303_turns_a_write_into_a_read(vault2: Vault) -> None:
+    write = f'/v1/secret/data/{FOLDER}/k'
+    vault2.fake.inject(
+        Fault(
+            path=f'^{write}$',
+            method='POST',
+            status=303,
+            headers={'Location': f'/v1/secret/data/{FOLDER}/other'},
+        )
+    )
+    response = await vault2.host().set_value('k', 'v', 'string')
+    # The GET that follows finds nothing: the write did not happen.
+    assert isinstance(response.error, ValueError)
+    assert vault2.stored('k') is None
+    followed = vault2.fake.requests[-1]
+    assert (followed.method, followed.path) == (
+        'GET',
+        f'/v1/secret/data/{FOLDER}/other',
+    )
+    assert 'content-type' not in followed.headers
+
+
+async def test_a_redirect_that_names_no_host_is_refused(
+    vault2: Vault,
+) -> None:
+    vault2.fake.inject(
+        Fault(status=307, headers={'Location': 'http://:8200/v1/x'})
+    )
+    response = await vault2.host().list_keys()
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'names no host' in str(response.error)
+
+
 async def test_a_redirect_to_a_host_not_listed_is_refused(
     vault2: Vault,
 ) -> None:

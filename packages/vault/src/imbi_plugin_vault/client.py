@@ -122,7 +122,6 @@ class VaultClient:
         self.mount = options.mount_path
         #: The mount's KV version: the option's until Vault says.
         self.kv_version = options.kv_version or 2
-        self._checked: asyncio.Future[int] | None = None
         self.deadline = transport.Deadline(options.timeout_seconds)
         self._hvac = transport.new_client(options, token, self.deadline)
         self._pool = concurrent.futures.ThreadPoolExecutor(
@@ -212,10 +211,8 @@ class VaultClient:
         await self._submit(self._delete, key)
 
     async def _ready(self) -> None:
-        """The mount checked (once per call) before any KV request."""
-        if self._checked is None:
-            self._checked = self._submit(self._mount_version)
-        self.kv_version = await self._checked
+        """The mount checked before the operation's first KV request."""
+        self.kv_version = await self._submit(self._mount_version)
 
     async def _walk(
         self, per_key: collections.abc.Callable[[str], R]

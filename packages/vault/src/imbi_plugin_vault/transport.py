@@ -303,9 +303,9 @@ def _dumps(value: object) -> bytes:
 
 
 def _failure(exc: urllib3.exceptions.HTTPError) -> Exception:
+    # No retries (retries=False): urllib3 raises the failure itself, not
+    # a MaxRetryError around it.
     cause: Exception = exc
-    if isinstance(exc, urllib3.exceptions.MaxRetryError):
-        cause = exc.reason or exc
     # NewConnectionError subclasses ConnectTimeoutError for
     # compatibility: a refused or unresolvable host is not a timeout.
     if isinstance(cause, urllib3.exceptions.TimeoutError) and not isinstance(
