@@ -32,7 +32,9 @@ async def test_frozen_then_stopped_within_the_budget(fresh: Bao) -> None:
         frozen = fresh.host(mount_path='secret', timeout_seconds=2)
         for response in await _every_method(frozen):
             assert isinstance(response.error, PluginTimeoutError)
-            assert response.elapsed < 2.5
+            # The 2 s budget, plus room for a machine under load; the
+            # host would cancel at 10 s.
+            assert response.elapsed < 3.5
     finally:
         os.kill(fresh.pid, signal.SIGCONT)
     assert (await fresh.host(mount_path='secret').list_keys()).ok
@@ -42,7 +44,7 @@ async def test_frozen_then_stopped_within_the_budget(fresh: Bao) -> None:
     for response in await _every_method(stopped):
         assert isinstance(response.error, PluginUnavailableError)
         assert 'cannot reach Vault' in str(response.error)
-        assert response.elapsed < 1
+        assert response.elapsed < 2
 
 
 @pytest.mark.parametrize('headers', [False, True], ids=['plain', 'headers'])
