@@ -208,3 +208,21 @@ def test_rate_limit_quotas(pair: Pair, headers: bool) -> None:
     names = ('retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining')
     for name in names:
         assert limited[1].headers.get(name) == limited[0].headers.get(name)
+
+
+def test_a_sealed_server(fresh: Bao) -> None:
+    fake = VaultFake(root_token=fresh.root)
+    fake.mount('secret', 2)
+    fresh.cli('operator', 'seal')
+    fake.sealed = True
+    with fake.serve() as url:
+        for method, path in (
+            ('GET', 'secret/data/f/k'),
+            ('GET', 'sys/internal/ui/mounts/secret'),
+            ('POST', 'secret/data/f/k'),
+            ('GET', 'secret/metadata/f?list=true'),
+        ):
+            body = {'data': {'value': 'x'}} if method == 'POST' else None
+            real = fresh.api(method, path, body)
+            fake_answer = send(url, method, path, body, token=fresh.root)
+            assert shape(fake_answer) == shape(real), (method, path)
