@@ -157,7 +157,8 @@ def _redirect_hosts(
 def node(scheme: str, url: str) -> str:
     """``host:port`` of ``url``, the port defaulting to the scheme's.
 
-    ValueError when ``url`` names no host (or carries more than one).
+    ValueError unless ``url`` is a bare ``//host[:port]`` (or with a
+    scheme): no user, path or query.
     """
     parts = urllib.parse.urlsplit(url)
     if not parts.hostname or parts.path or parts.query or parts.username:
