@@ -229,12 +229,13 @@ async def test_a_303_turns_a_write_into_a_read(vault2: Vault) -> None:
     assert 'content-type' not in followed.headers
 
 
+@pytest.mark.parametrize(
+    'location', ['http://:8200/v1/x', 'http://%5B::1%5D:8200/v1/x']
+)
 async def test_a_redirect_that_names_no_host_is_refused(
-    vault2: Vault,
+    vault2: Vault, location: str
 ) -> None:
-    vault2.fake.inject(
-        Fault(status=307, headers={'Location': 'http://:8200/v1/x'})
-    )
+    vault2.fake.inject(Fault(status=307, headers={'Location': location}))
     response = await vault2.host().list_keys()
     assert isinstance(response.error, PluginUnavailableError)
     assert 'names no host' in str(response.error)
@@ -253,6 +254,41 @@ async def test_a_redirect_to_a_host_not_listed_is_refused(
     assert f'redirected to {_node(active_url)}' in text
     assert "'redirect_hosts'" in text
     assert active.requests == []  # the token stayed home
+
+
+@pytest.mark.parametrize(
+    'authority',
+    [
+        # Python's urlsplit reads the host after the last '@' (url's
+        # node, with an empty user name); urllib3, which connects, ends
+        # the authority at the backslash and reads the other node.
+        ':x@{other}\\@{home}',
+        ':@{other}\\@{home}',
+        # Userinfo of any kind, even to url's own node.
+        ':x@{home}',
+    ],
+)
+async def test_a_redirect_the_parsers_read_differently_is_refused(
+    vault2: Vault, authority: str
+) -> None:
+    read = f'/v1/secret/data/{FOLDER}/k'
+    other = VaultFake(vault2.token)
+    other.mount('secret', 2)
+    with other.serve() as other_url:
+        location = 'http://' + authority.format(
+            other=_node(other_url), home=_node(vault2.url)
+        )
+        vault2.fake.inject(
+            Fault(
+                path=f'^{read}$',
+                status=307,
+                headers={'Location': f'{location}{read}'},
+            )
+        )
+        response = await vault2.host().get_values(['k'])
+    assert isinstance(response.error, PluginUnavailableError)
+    assert other.requests == []  # the token stayed home
+    assert 'x@' not in str(response.error)
 
 
 @pytest.mark.usefixtures('no_ca_bundle')

@@ -32,6 +32,7 @@ import hvac.adapters
 import requests.utils
 import urllib3
 import urllib3.exceptions
+import urllib3.util
 from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 
 from imbi_plugin_vault import options as plugin_options
@@ -45,6 +46,10 @@ USER_AGENT = (
     f'imbi-plugin-vault/{importlib.metadata.version("imbi-plugin-vault")}'
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_NO_HOST = (
+    'Vault redirected to an address that names no host or carries user '
+    'information'
+)
 
 
 class VaultResponseError(Exception):
@@ -274,9 +279,20 @@ class Adapter(_AdapterBase):
             raise _failure(exc) from exc
 
     def _follow(self, target: str, location: str) -> str:
-        """The redirect's URL, if the token may go there."""
-        url = urllib.parse.urljoin(target, location)
-        parts = urllib.parse.urlsplit(url)
+        """The redirect's URL, if the token may go there.
+
+        Read with urllib3's own parser, the one that decides where the
+        request goes: Python's urlsplit reads some authorities
+        differently (``http://:x@other\\@home/`` is ``home`` to it and
+        ``other`` to urllib3). The URL sent is rebuilt from what was
+        checked, so a proxy is not left to parse it either.
+        """
+        try:
+            parts = urllib3.util.parse_url(
+                urllib.parse.urljoin(target, location)
+            )
+        except urllib3.exceptions.LocationParseError:
+            raise RedirectRefused(_NO_HOST) from None
         if parts.scheme != self._scheme:
             raise RedirectRefused(
                 f'Vault redirected from {self._scheme} to '
@@ -284,18 +300,24 @@ class Adapter(_AdapterBase):
                 'token only over the scheme of the url option'
             )
         try:
+            if parts.auth is not None or not parts.host:
+                raise ValueError(parts.netloc)
             node = plugin_options.node(self._scheme, f'//{parts.netloc}')
         except ValueError:
-            raise RedirectRefused(
-                'Vault redirected to an address that names no host'
-            ) from None
+            raise RedirectRefused(_NO_HOST) from None
         if node not in self._nodes:
             raise RedirectRefused(
                 f'Vault redirected to {node}, which is neither the url '
                 "option's node nor listed in the 'redirect_hosts' option; "
                 'add it there if it is a node of your Vault cluster'
             )
-        return url
+        return urllib3.util.Url(
+            scheme=parts.scheme,
+            host=parts.host,
+            port=parts.port,
+            path=parts.path,
+            query=parts.query,
+        ).url
 
 
 def _dumps(value: object) -> bytes:
