@@ -104,6 +104,33 @@ async def test_a_path_inside_a_mount_is_not_a_mount(vault2: Vault) -> None:
     assert "mount 'secret'" in str(response.error)
 
 
+async def test_a_mount_of_a_child_namespace_is_its_own(vault2: Vault) -> None:
+    # namespace 'team' with mount_path 'sub/secret': Vault routes the
+    # KV paths into namespace team/sub and the lookup names the mount
+    # from the root (OpenBao 2.7 and Vault alike).
+    # (The stand-in routes namespaces by header only: the mount stands
+    # in namespace team under its KV path; the lookup answers as Vault.)
+    vault2.fake.mount('sub/secret', 2, namespace='team')
+    vault2.fake.inject(
+        Fault(
+            path='/sys/internal/ui/mounts/',
+            times=None,
+            status=200,
+            body={
+                'data': {
+                    'type': 'kv',
+                    'path': 'team/sub/secret/',
+                    'options': {'version': '2'},
+                }
+            },
+        )
+    )
+    host = vault2.host(namespace='team', mount_path='sub/secret')
+    assert (await host.set_value('k', 'v', 'string')).ok
+    response = await host.list_keys()
+    assert [k['key'] for k in response.body] == ['k'], response.error
+
+
 async def test_a_mount_of_another_engine_is_not_kv(vault2: Vault) -> None:
     vault2.fake.inject(
         Fault(

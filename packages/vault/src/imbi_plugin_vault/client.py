@@ -404,7 +404,13 @@ class VaultClient:
         options = data.get('options')
         version = options.get('version') if isinstance(options, dict) else None
         where = self._in_namespace()
-        if found != self.mount:
+        # A mount of a child namespace named from the request's one
+        # (namespace 'team', mount_path 'sub/kv') comes back named from
+        # the root ('team/sub/kv'), in Vault as in OpenBao.
+        named = {self.mount}
+        if self.options.namespace:
+            named.add(f'{self.options.namespace}/{self.mount}')
+        if found not in named:
             raise ValueError(
                 f'Vault has no mount {self.mount!r}{where} (the path lies '
                 f"in mount {found!r}): check the 'mount_path' option"

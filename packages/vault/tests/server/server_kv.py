@@ -206,6 +206,12 @@ async def test_namespaces_existing_nested_and_missing(bao: Bao) -> None:
         # Not in the root namespace: the mount does not exist there.
         root = await bao.host(mount_path=mount).list_keys()
         assert isinstance(root.error, (ValueError, PluginAuthenticationFailed))
+    # The nested mount named from the parent namespace, as Vault routes
+    # it: the mount lookup answers its path from the root.
+    parent = bao.host(mount_path=f'sub/{mount}', namespace=team)
+    values = await parent.get_values()
+    assert values.ok, values.error
+    assert [v['value'] for v in values.body] == [nested]
     missing = bao.host(mount_path='secret', namespace=f'{team}/nowhere')
     for response in await _every_method(missing):
         assert isinstance(response.error, ValueError)
