@@ -253,6 +253,19 @@ async def test_a_mount_of_the_other_version_writes_nothing(
     assert _keys(await right.list_keys()) == ['k']
 
 
+async def test_a_legacy_generic_mount_is_kv_version_1(bao: Bao) -> None:
+    # A mount enabled as 'generic' keeps that type and no options.
+    mount = bao.unique('generic-')
+    bao.cli('secrets', 'enable', f'-path={mount}', 'generic')
+    host = bao.host(mount_path=mount)
+    assert (await host.set_value('k', 'v', 'string')).ok
+    shown = bao.cli('kv', 'get', '-field=value', f'{mount}/{FOLDER}/k')
+    assert shown.stdout.strip() == 'v'
+    wrong = await bao.host(mount_path=mount, kv_version='2').list_keys()
+    assert isinstance(wrong.error, ValueError)
+    assert 'is KV version 1' in str(wrong.error)
+
+
 async def test_a_url_with_a_path_is_not_an_empty_vault(bao: Bao) -> None:
     host = bao.host(url=f'{bao.url}/vault', mount_path='secret')
     for response in (await host.list_keys(), await host.get_values()):
