@@ -175,17 +175,19 @@ async def test_a_url_with_a_path_vault_does_not_serve_is_an_error(
     assert "'url'" in str(response.error)
 
 
+@pytest.mark.parametrize('header', ['0', 'nan', '-3'])
 async def test_retry_after_zero_is_the_plugins_own_back_off(
-    vault: Vault, caplog: pytest.LogCaptureFixture
+    vault: Vault, caplog: pytest.LogCaptureFixture, header: str
 ) -> None:
-    # OpenBao's rate limit quotas send Retry-After: 0 (1 s intervals).
+    # OpenBao's rate limit quotas send Retry-After: 0 (1 s intervals);
+    # a value that is no wait at all (NaN, negative) is no better.
     vault.put_imbi('k', 'v', 'string')
     vault.fake.inject(
         Fault(
             path=r'/k$',
             status=429,
             body={'errors': ['rate limit quota exceeded']},
-            headers={'Retry-After': '0'},
+            headers={'Retry-After': header},
             times=2,
         )
     )

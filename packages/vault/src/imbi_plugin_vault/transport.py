@@ -22,6 +22,7 @@ or answered as :class:`RequestTimedOut` or :class:`Unreachable`.
 
 import importlib.metadata
 import json
+import math
 import os
 import threading
 import time
@@ -134,9 +135,14 @@ class Unreachable(Exception):
 
 def retry_after(header: str | None) -> float | None:
     try:
-        return max(float(header), 0.0) if header else None
+        seconds = float(header) if header else None
     except ValueError:
         return None
+    # NaN compares false with everything: a wait of nothing that never
+    # exceeds the budget.
+    if seconds is None or math.isnan(seconds):
+        return None
+    return max(seconds, 0.0)
 
 
 def _json(body: bytes) -> object:
