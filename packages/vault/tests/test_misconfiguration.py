@@ -11,7 +11,7 @@ from imbi_common.plugins import PluginUnavailableError
 from imbi_common.plugins.errors import PluginAuthenticationFailed
 from imbi_plugin_testing import Fault, Host, HostResponse
 
-from .conftest import FOLDER, Vault
+from .conftest import FOLDER, KV_PATHS, Vault
 
 
 async def _every_method(host: Host) -> list[HostResponse]:
@@ -149,11 +149,16 @@ async def test_a_mount_of_another_engine_is_not_kv(vault2: Vault) -> None:
     ['<html><body>Not Found</body></html>', {'message': 'no route'}, ''],
     ids=['html', 'other-json', 'empty'],
 )
+@pytest.mark.parametrize(
+    'path', [None, KV_PATHS], ids=['every-path', 'kv-paths-only']
+)
 async def test_a_404_that_is_not_vaults_is_an_error(
-    vault: Vault, body: object
+    vault: Vault, body: object, path: str | None
 ) -> None:
-    # A mistyped url or a load balancer: not an empty configuration.
-    vault.fake.inject(Fault(status=404, body=body, times=None))  # type: ignore[arg-type]
+    # A mistyped url or a load balancer (every path, or only the KV
+    # paths once the mount lookup got through): not an empty
+    # configuration.
+    vault.fake.inject(Fault(path=path, status=404, body=body, times=None))  # type: ignore[arg-type]
     host = vault.host()
     for response in [await host.list_keys(), await host.get_values(['k'])]:
         assert isinstance(response.error, PluginUnavailableError), response
