@@ -171,6 +171,18 @@ def test_tokens_and_namespaces(pair: Pair) -> None:
         assert shape(fake) == shape(real), (method, path, kwargs)
 
 
+def test_the_mount_lookup_for_rules_written_every_way(pair: Pair) -> None:
+    # Any capability on a path under the mount opens the lookup.
+    v2 = pair.v2
+    for rule in ('+/data/f/*', f'{v2[:3]}*', v2, f'{v2}x/*', 'nosuch/*'):
+        token = pair.bao.token(f'path "{rule}" {{ capabilities = ["read"] }}')
+        pair.fake.add_token(token, {rule: ['read']})
+        real, fake = pair.both(
+            'GET', f'sys/internal/ui/mounts/{v2}', token=token
+        )
+        assert shape(fake) == shape(real), rule
+
+
 def test_a_body_over_32_mib(pair: Pair) -> None:
     raw = b'{"data":{"value":"' + b'x' * BIG + b'"}}'
     real, fake = pair.both('POST', f'{pair.v2}/data/f/big', raw=raw)

@@ -443,6 +443,32 @@ async def test_mount_lookup(fake: VaultFake, http: httpx.AsyncClient) -> None:
     assert refused.status_code == 403
 
 
+@pytest.mark.parametrize(
+    ('rule', 'allowed'),
+    [
+        ('+/data/a/*', True),  # a segment wildcard at the mount
+        ('secr*', True),  # a glob that reaches past the mount
+        ('*', True),
+        ('secret/', True),
+        ('secret/data/a/k', True),
+        ('secret', True),  # the mount's own path
+        ('+', True),
+        ('secretive/*', False),
+        ('kv/*', False),
+    ],
+)
+async def test_mount_lookup_with_any_rule_reaching_the_mount(
+    fake: VaultFake, http: httpx.AsyncClient, rule: str, allowed: bool
+) -> None:
+    # As OpenBao 2.7 (and Vault's hasMountAccess): any capability on
+    # some path under the mount, however the rule is written.
+    fake.add_token('ruled', {rule: ['read']})
+    found = await http.get(
+        '/sys/internal/ui/mounts/secret', headers={'X-Vault-Token': 'ruled'}
+    )
+    assert found.status_code == (200 if allowed else 403)
+
+
 async def test_policy_checked_before_routing(
     fake: VaultFake, http: httpx.AsyncClient
 ) -> None:

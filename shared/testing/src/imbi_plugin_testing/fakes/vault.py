@@ -104,6 +104,20 @@ class Rule:
         pattern += '.*' if glob else ''
         return re.fullmatch(pattern, path) is not None
 
+    def reaches(self, mount: str) -> bool:
+        """Whether the rule matches ``mount`` or some path under it."""
+        glob = self.path.endswith('*')
+        parts = (self.path[:-1] if glob else self.path).split('/')
+        for index, segment in enumerate(mount.split('/')):
+            if index >= len(parts):
+                return False  # a rule for a path above the mount
+            part = parts[index]
+            if glob and index == len(parts) - 1:
+                return segment.startswith(part)
+            if part not in ('+', segment):
+                return False
+        return True
+
 
 @dataclasses.dataclass
 class Token:
@@ -114,11 +128,16 @@ class Token:
     namespace: str = ''
 
     def may_use(self, mount: str) -> bool:
-        """Whether any rule grants something under ``mount``."""
+        """Whether any rule grants something under ``mount``.
+
+        However the rule is written (``+`` segments, a glob reaching
+        past the mount, the mount's own path), as OpenBao 2.7 answers
+        the mount lookup.
+        """
         if self.rules is None:
             return True
         return any(
-            r.path.startswith(mount + '/') and 'deny' not in r.capabilities
+            r.reaches(mount) and 'deny' not in r.capabilities
             for r in self.rules
         )
 
