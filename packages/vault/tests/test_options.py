@@ -88,6 +88,10 @@ def test_coercion(
         ({'url': 'vault.example.com'}, 'url'),
         ({'url': 'ftp://vault.example.com'}, 'url'),
         ({'url': 'https://user:pw@vault.example.com'}, 'url'),
+        # User information hiding another host: urlsplit reads the host
+        # after the last '@', urllib3 (which connects) other.example.
+        ({'url': 'https://:@other.example\\@vault.example.com'}, 'url'),
+        ({'redirect_hosts': ':@other.example\\@b.example'}, 'redirect_hosts'),
         ({'url': 'https://vault.example.com?token=x'}, 'url'),
         ({'url': 8200}, 'url'),
         ({'mount_path': '../sys'}, 'mount_path'),

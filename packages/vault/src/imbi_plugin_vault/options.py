@@ -158,10 +158,10 @@ def node(scheme: str, url: str) -> str:
     """``host:port`` of ``url``, the port defaulting to the scheme's.
 
     ValueError unless ``url`` is a bare ``//host[:port]`` (or with a
-    scheme): no user, path or query.
+    scheme): no user information (even empty), path or query.
     """
     parts = urllib.parse.urlsplit(url)
-    if not parts.hostname or parts.path or parts.query or parts.username:
+    if not parts.hostname or parts.path or parts.query or '@' in parts.netloc:
         raise ValueError('not a host:port address')
     port = parts.port or (443 if scheme == 'https' else 80)
     host = parts.hostname
