@@ -252,3 +252,39 @@ async def test_a_denied_metadata_write_leaves_the_value_as_it_was(
     )
     assert isinstance(response.error, PluginAuthenticationFailed)
     assert vault2.stored('k') == {'value': 'old-secret'}
+
+
+async def test_without_kv_version_a_refused_lookup_is_never_a_guess(
+    vault: Vault,
+) -> None:
+    # A proxy in front of Vault that blocks sys/ paths: guessing KV v2
+    # on a KV v1 mount would store data/... and metadata/... secrets.
+    vault.fake.inject(
+        Fault(path='/sys/internal/ui/mounts/', status=403, times=None)
+    )
+    host = vault.host(kv_version='')
+    for response in await _every_method(host):
+        assert isinstance(response.error, PluginAuthenticationFailed)
+        text = str(response.error)
+        assert f'mount {vault.mount!r}' in text
+        assert "'kv_version'" in text
+    assert _writes(vault) == []
+    assert vault.fake.requests_to(KV_PATHS) == []
+
+
+async def test_a_lookup_answer_without_path_is_accepted(
+    vault2: Vault,
+) -> None:
+    # Older Vaults leave 'path' out; the vault CLI accepts that too.
+    vault2.fake.inject(
+        Fault(
+            path='/sys/internal/ui/mounts/',
+            times=None,
+            status=200,
+            body={'data': {'type': 'kv', 'options': {'version': '2'}}},
+        )
+    )
+    vault2.put_imbi('k', 'v', 'string')
+    response = await vault2.host(kv_version='').get_values(['k'])
+    assert response.ok, response
+    assert [item['value'] for item in response.body] == ['v']

@@ -378,8 +378,9 @@ class VaultClient:
 
         ValueError when ``mount_path`` is not a KV mount or the
         ``kv_version`` option names the other version. A token that may
-        not look the mount up (or a Vault without the endpoint) leaves
-        the option, or version 2, in charge.
+        not look the mount up (or a proxy that blocks ``sys/``) leaves
+        the option in charge; without it that is an authentication
+        error, never a guess.
         """
         configured = self.options.kv_version
         lookup = _MOUNT_LOOKUP + urllib.parse.quote(self.mount)
@@ -390,7 +391,15 @@ class VaultClient:
                 lambda: self._hvac.adapter.get(lookup),
             )
         except PluginAuthenticationFailed:
-            return configured or 2
+            if configured is not None:
+                return configured
+            # Guessing would be unsafe: a KV v2 write on a KV v1 mount
+            # stores data/... and metadata/... secrets.
+            raise PluginAuthenticationFailed(
+                f'Vault denied looking up the mount {self.mount!r}'
+                f'{self._in_namespace()}: the token needs a capability '
+                "under the mount, or set the 'kv_version' option"
+            ) from None
         except _Missing:
             # Vault answers the lookup for every path (200 or 403); a 404
             # comes from a url with a path Vault does not serve.
@@ -410,7 +419,8 @@ class VaultClient:
         named = {self.mount}
         if self.options.namespace:
             named.add(f'{self.options.namespace}/{self.mount}')
-        if found not in named:
+        # Older Vaults leave 'path' out of the answer, as the CLI allows.
+        if found and found not in named:
             raise ValueError(
                 f'Vault has no mount {self.mount!r}{where} (the path lies '
                 f"in mount {found!r}): check the 'mount_path' option"
