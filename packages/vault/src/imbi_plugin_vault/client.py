@@ -390,15 +390,15 @@ class VaultClient:
                 '',
                 lambda: self._hvac.adapter.get(lookup),
             )
-        except PluginAuthenticationFailed:
+        except PluginAuthenticationFailed as exc:
             if configured is not None:
                 return configured
             # Guessing would be unsafe: a KV v2 write on a KV v1 mount
             # stores data/... and metadata/... secrets.
             raise PluginAuthenticationFailed(
-                f'Vault denied looking up the mount {self.mount!r}'
-                f'{self._in_namespace()}: the token needs a capability '
-                "under the mount, or set the 'kv_version' option"
+                f'{exc} (mount {self.mount!r}{self._in_namespace()}): '
+                'the token needs a capability under the mount, or set '
+                "the 'kv_version' option"
             ) from None
         except _Missing:
             # Vault answers the lookup for every path (200 or 403); a 404
