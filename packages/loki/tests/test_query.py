@@ -53,19 +53,44 @@ PIPELINES = [
         [],
         ['error', 'Fatal'],
         'raw',
-        '| level=~"(?i)(?:crit|critical|err|error|fatal)"',
+        '| level=~"(?i)(?:alert|crit|critical|emerg|err|error|fatal|panic)"',
     ),
-    ([], ['Info', 'info'], 'raw', '| level=~"(?i)(?:info)"'),
+    (
+        [],
+        ['Info', 'info'],
+        'raw',
+        '| level=~"(?i)(?:info|information|notice)"',
+    ),
+    ([], ['DBG'], 'raw', '| level=~"(?i)(?:dbg|debug)"'),
+    ([], ['custom'], 'raw', '| level=~"(?i)(?:custom)"'),
     ([], ['a.b'], 'raw', '| level=~"(?i)(?:a\\\\.b)"'),
     # line filters first, then the parser, label filters, the level
     (
         ['status:eq:500', 'message:contains:boom'],
         ['error'],
         'json',
-        '|= "boom" | json | status="500" | level=~"(?i)(?:err|error)"',
+        '| json | status="500" | message=~".*boom.*" '
+        '| level=~"(?i)(?:err|error)"',
     ),
     ([], [], 'raw', ''),
     ([], [], 'logfmt', '| logfmt'),
+    # with a parser, message is the parsed message_field the entry shows
+    (
+        ['message:eq:payment failed'],
+        [],
+        'json',
+        '| json | message="payment failed"',
+    ),
+    (
+        ['message:contains:say "hi"'],
+        [],
+        'logfmt',
+        '| logfmt | message=~".*say \\"hi\\".*"',
+    ),
+    # field names as Loki's parsers sanitize them
+    (['user-agent:eq:curl'], [], 'json', '| json | user_agent="curl"'),
+    (['1st:eq:x'], [], 'json', '| json | _1st="x"'),
+    (['a b:ne:x'], [], 'json', '| json | a_b!="x"'),
 ]
 
 
@@ -95,9 +120,10 @@ def test_level_field_option_is_used() -> None:
         ('message:regex:(a)\\1', 'invalid escape'),
         ('user:regex:(?<=x)y', 'RE2'),
         ('user:regex:[', 'missing ]'),
-        ('bad-name:eq:x', 'not a valid Loki label name'),
-        ('1abc:eq:x', 'not a valid Loki label name'),
-        ('a b:eq:x', 'not a valid Loki label name'),
+        ('a\nb:eq:x', 'not a field name'),
+        ('  :eq:x', 'not a field name'),
+        ('message:regex:a\\Cb', 'not supported by Go'),
+        ('user:regex:[\\C]', 'not supported by Go'),
     ],
 )
 def test_invalid_filters_are_value_errors(spec: str, reason: str) -> None:
@@ -201,3 +227,88 @@ def test_histogram_query_shape() -> None:
     assert query.histogram_query(options, '{a="b"}', '', 5, 7) == (
         'sum by (level) (count_over_time({a="b"} [5s] offset 7ns))'
     )
+
+
+def test_metric_pipeline_drops_lines_the_parser_could_not_read() -> None:
+    """Loki refuses a metric query whose pipeline produced __error__."""
+    for line_format in ('json', 'logfmt'):
+        options = _options(line_format=line_format)
+        assert (
+            query.build_pipeline(
+                options, _filters('status:eq:500'), [], metric=True
+            )
+            == f'| {line_format} | __error__="" | status="500"'
+        )
+    raw = _options()
+    assert query.build_pipeline(raw, [], ['warn'], metric=True) == (
+        '| level=~"(?i)(?:warn|warning)"'
+    )
+    based = _options(pipeline='| logfmt')
+    assert query.build_pipeline(based, [], [], metric=True) == (
+        '| logfmt | __error__=""'
+    )
+
+
+@pytest.mark.parametrize(
+    ('pipeline', 'expected'),
+    [
+        ('', ''),
+        ('!= "healthcheck"', '!= "healthcheck"'),
+        (
+            '|= `say "hi"` | json | app=~"web|api"',
+            '|= "say \\"hi\\"" | json | app=~"web|api"',
+        ),
+        ('|~"a.c"!~"x"', '|~ "a.c" !~ "x"'),
+        ('| logfmt | __error__=""', '| logfmt | __error__=""'),
+    ],
+)
+def test_pipeline_option_is_parsed_and_rendered(
+    pipeline: str, expected: str
+) -> None:
+    options = _options(pipeline=pipeline)
+    assert query.build_pipeline(options, [], []) == expected
+    assert query.build_pipeline(options, _filters('status:eq:1'), []) == (
+        f'{expected} | status="1"'.lstrip()
+    )
+
+
+@pytest.mark.parametrize(
+    ('pipeline', 'reason'),
+    [
+        ('| json | app=~"(?=x)"', 'RE2'),
+        (r'|~ `a\Cb`', 'not supported by Go'),
+        ('| line_format "{{.x}}"', 'expected one of'),
+        ('|= "x', 'unterminated string'),
+        ('} |= "x"', "expected '|'"),
+        ('| json | 1a="x"', 'expected a label name'),
+        ('|= "x" or "y"', "expected '|'"),
+    ],
+)
+def test_bad_pipeline_option_is_a_value_error(
+    pipeline: str, reason: str
+) -> None:
+    with pytest.raises(ValueError, match=reason) as caught:
+        query.build_pipeline(_options(pipeline=pipeline), [], [])
+    assert "option 'pipeline'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ('spelling', 'level'),
+    [
+        ('WARNING', 'warn'),
+        ('warn', 'warn'),
+        ('Information', 'info'),
+        ('notice', 'info'),
+        ('dbg', 'debug'),
+        ('panic', 'critical'),
+        ('FATAL', 'critical'),
+        ('err', 'error'),
+        ('custom', 'custom'),
+        (' ', None),
+        (None, None),
+    ],
+)
+def test_levels_are_normalized_as_cloudwatch_does(
+    spelling: str | None, level: str | None
+) -> None:
+    assert query.normalize_level(spelling) == level
