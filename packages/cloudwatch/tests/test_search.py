@@ -333,3 +333,58 @@ async def test_stream_prefix_and_group_templates(cw: Env) -> None:
         'StartQuery',
         'GetQueryResults',
     ]
+
+
+async def test_levels_in_common_text_layouts_are_found(cw: Env) -> None:
+    """Level filters (Insights) and entries' levels find the level where
+    Python logging, Node.js on Lambda and logrus put it."""
+    cw.put(40, '2026-11-25 11:59:20,123 ERROR python boom')
+    cw.put(
+        30,
+        '2026-11-25T11:59:30.123Z\t6bc28136-aaaa-4365-b021-0ce6b2e64ab0'
+        '\tERROR\tnode boom',
+    )
+    cw.put(20, 'time="2026-11-25T11:59:40Z" level=error msg=logrus')
+    cw.put(10, '2026-11-25 11:59:50,000 INFO fine')
+    cw.put(5, 'an error in the middle of a sentence')
+    response = await cw.host().search(cw.query(levels=['error']))
+    assert response.status == 200, response.body
+    entries = response.body['entries']
+    assert [e['level'] for e in entries] == ['error'] * 3
+    assert [e['message'][-11:] for e in entries] == [
+        ' msg=logrus',
+        'R\tnode boom',
+        'python boom',
+    ]
+    histogram = await cw.host().histogram(cw.query(), bucket_count=1)
+    (bucket,) = histogram.result
+    assert (bucket.count, bucket.levels) == (5, {'error': 3, 'info': 1})
+
+
+async def test_total_from_insights_records_matched(cw: Env) -> None:
+    for index in range(5):
+        cw.put(50 - index, f'ERROR number {index}')
+    cw.put(1, 'INFO other')
+    host = cw.host()
+    first = await host.search(cw.query(levels=['error'], limit=2))
+    assert first.status == 200, first.body
+    assert first.result.total == 5
+    # later pages search what is left of the range: no total there
+    second = await host.search(
+        cw.query(levels=['error'], limit=2, cursor=first.result.next_cursor)
+    )
+    assert second.result.total is None
+    # FilterLogEvents counts nothing
+    filtered = await host.search(cw.query(filters=['message:contains:ERROR']))
+    assert filtered.result.total is None
+
+
+async def test_lookaround_is_refused_before_any_call(cw: Env) -> None:
+    """Python's re would run it; AWS does not."""
+    cw.put(1, 'x')
+    response = await cw.host(query_mode='insights').search(
+        cw.query(filters=['message:regex:(?=x)'])
+    )
+    assert isinstance(response.error, ValueError)
+    assert 'does not support lookaround' in str(response.error)
+    assert cw.fake.requests == []

@@ -224,7 +224,10 @@ def build_client(
         return session.client(
             service,  # type: ignore[call-overload]
             region_name=options.region,
-            endpoint_url=options.endpoint_url,
+            # A CloudWatch Logs VPC endpoint cannot answer STS.
+            endpoint_url=options.sts_endpoint_url
+            if service == 'sts'
+            else options.endpoint_url,
             aws_access_key_id=keys.access_key_id,
             aws_secret_access_key=keys.secret_access_key,
             aws_session_token=keys.session_token,
@@ -567,6 +570,19 @@ class Calls:
         limit: int,
     ) -> list[list[dict[str, str]]]:
         """Run an Insights query to completion; StopQuery if we give up."""
+        rows, _ = await self.insights_matched(
+            query_string, start_seconds, end_seconds, limit
+        )
+        return rows
+
+    async def insights_matched(
+        self,
+        query_string: str,
+        start_seconds: int,
+        end_seconds: int,
+        limit: int,
+    ) -> tuple[list[list[dict[str, str]]], int | None]:
+        """The rows and ``statistics.recordsMatched`` of a query."""
         client = await self.logs()
         started = await self._start_query(
             query_string, start_seconds, end_seconds, limit
@@ -589,7 +605,7 @@ class Calls:
                         raise PluginUnavailableError(
                             'GetQueryResults answered without results'
                         )
-                    return rows
+                    return rows, _records_matched(answer)
                 if status in ('Failed', 'Cancelled', 'Timeout', 'Unknown'):
                     done = True
                     raise PluginUnavailableError(
@@ -641,6 +657,18 @@ class Calls:
             LOGGER.debug(
                 'StopQuery %s failed: %s', query_id, type(exc).__name__
             )
+
+
+def _records_matched(answer: dict[str, typing.Any]) -> int | None:
+    statistics = answer.get('statistics')
+    found = (
+        statistics.get('recordsMatched')
+        if isinstance(statistics, dict)
+        else None
+    )
+    if isinstance(found, bool) or not isinstance(found, (int, float)):
+        return None
+    return int(found) if 0 <= found < 2**63 else None
 
 
 def _snake(operation: str) -> str:

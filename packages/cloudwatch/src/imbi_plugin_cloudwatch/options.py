@@ -32,6 +32,7 @@ class Options:
     role_arn: str | None
     external_id: str | None = dataclasses.field(repr=False)
     endpoint_url: str | None
+    sts_endpoint_url: str | None
     use_host_credentials: bool
     timeout_seconds: int
 
@@ -94,8 +95,10 @@ def _field(raw: dict[str, typing.Any], name: str, default: str) -> str:
     return value
 
 
-def _endpoint(raw: dict[str, typing.Any]) -> str | None:
-    value = _text(raw, 'endpoint_url') or None
+def _endpoint(
+    raw: dict[str, typing.Any], name: str = 'endpoint_url'
+) -> str | None:
+    value = _text(raw, name) or None
     if value is None:
         return None
     parts = urllib.parse.urlsplit(value)
@@ -108,7 +111,7 @@ def _endpoint(raw: dict[str, typing.Any]) -> str | None:
         or parts.fragment
     ):
         raise ValueError(
-            "option 'endpoint_url' must be an http(s) URL without "
+            f'option {name!r} must be an http(s) URL without '
             'credentials, query or fragment'
         )
     return value
@@ -175,6 +178,7 @@ def read_options(ctx: PluginContext) -> Options:
         role_arn=role_arn,
         external_id=_text(raw, 'external_id') or None,
         endpoint_url=_endpoint(raw),
+        sts_endpoint_url=_endpoint(raw, 'sts_endpoint_url'),
         use_host_credentials=_boolean(raw, 'use_host_credentials'),
         timeout_seconds=_integer(
             raw, 'timeout_seconds', DEFAULT_TIMEOUT_SECONDS

@@ -94,8 +94,14 @@ class CloudWatchPlugin(LogsPlugin):
             PluginOption(
                 name='endpoint_url',
                 label='Endpoint URL',
-                description='A stand-in or private endpoint, used for Logs '
-                'and (with role_arn) STS alike',
+                description='A stand-in or private endpoint for CloudWatch '
+                'Logs',
+            ),
+            PluginOption(
+                name='sts_endpoint_url',
+                label='STS endpoint URL',
+                description='With role_arn: a stand-in or private STS '
+                "endpoint (default: AWS's STS endpoint of the region)",
             ),
             PluginOption(
                 name='use_host_credentials',

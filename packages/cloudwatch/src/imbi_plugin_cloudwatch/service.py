@@ -291,12 +291,15 @@ async def _insights_search(
             'too many events share one millisecond to page through with '
             'Logs Insights; narrow the search'
         )
-    raw_rows = await calls.insights(
+    raw_rows, matched = await calls.insights_matched(
         query.search_query(translation, end_ms, ask),
         translation.start_ms // 1000,
         math.ceil(end_ms / 1000),
         ask,
     )
+    # recordsMatched counts the whole range only on the first page; later
+    # pages search what is left of it.
+    total = matched if position is None else None
     fresh = [
         (ts, fields)
         for ts, fields in _rows(raw_rows)
@@ -321,7 +324,7 @@ async def _insights_search(
         for ts, fields in page
     ]
     if len(fresh) <= limit:
-        return LogResult(entries=entries)
+        return LogResult(entries=entries, total=total)
     last = page[-1][0]
     at_last = {
         cursor.ptr_digest(f.get('@ptr', '')) for ts, f in page if ts == last
@@ -333,6 +336,7 @@ async def _insights_search(
         next_cursor=cursor.encode(
             cursor.InsightsPosition(last, frozenset(at_last)), fingerprint
         ),
+        total=total,
     )
 
 
@@ -346,21 +350,21 @@ async def histogram(
         raise ValueError('bucket_count must be between 1 and 1440')
     translation = query.translate(log_query, options)
     span = translation.end_ms - translation.start_ms
-    step_seconds = max(1, math.ceil(span / 1000 / bucket_count))
-    step = step_seconds * 1000
-    # Aligned to the epoch as Insights' bin() is: the same query gives
-    # the same bucket timestamps in every environment.
-    first = translation.start_ms // step * step
-    last = translation.end_ms // step * step
-    counts: dict[int, tuple[list[int], dict[str, int]]] = {
-        ts: ([0], {}) for ts in range(first, last + 1, step)
-    }
+    step = max(1, math.ceil(span / 1000 / bucket_count)) * 1000
+    # Bucket k is [start + k*step, start + (k+1)*step): its timestamps
+    # depend only on the query, so the host can sum environments.
+    buckets = [
+        LogHistogramBucket(
+            timestamp=_datetime(translation.start_ms + k * step), count=0
+        )
+        for k in range(bucket_count)
+    ]
     level_key = (
         options.level_field if translation.json_mode else query.PARSED_LEVEL
     )
     async with Calls(options, keys) as calls:
         raw_rows = await calls.insights(
-            query.histogram_query(translation, step_seconds),
+            query.histogram_query(translation, step),
             translation.start_ms // 1000,
             math.ceil(translation.end_ms / 1000),
             MAX_ROWS,
@@ -368,24 +372,20 @@ async def histogram(
     for raw_row in raw_rows:
         try:
             fields = {f['field']: f['value'] for f in raw_row}
-            bucket = counts.get(_insights_ms(fields['t']))
+            index = int(float(fields[query.BUCKET_FIELD]))
             number = int(fields['n'])
-        except KeyError, TypeError, ValueError:
+        except KeyError, TypeError, ValueError, OverflowError:
             raise PluginUnavailableError(
                 'Logs Insights returned a histogram row that could not be read'
             ) from None
-        if bucket is None:
+        if not 0 <= index < bucket_count:
             continue
-        bucket[0][0] += number
+        bucket = buckets[index]
+        bucket.count += number
         level = query.normalize_level(fields.get(level_key))
         if level is not None:
-            bucket[1][level] = bucket[1].get(level, 0) + number
-    return [
-        LogHistogramBucket(
-            timestamp=_datetime(ts), count=total[0], levels=levels
-        )
-        for ts, (total, levels) in counts.items()
-    ]
+            bucket.levels[level] = bucket.levels.get(level, 0) + number
+    return buckets
 
 
 def _label(name: str) -> str:

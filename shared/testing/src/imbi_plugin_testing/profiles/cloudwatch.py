@@ -279,13 +279,29 @@ def profile() -> Profile:
                 'ValueError',
                 'invalid regular expression',
             ),
-            # Filter patterns have no parentheses: a lookahead cannot be
-            # a %regex%, and query_mode=filter forbids Insights.
+            # AWS has no lookaround (Python's re has): refused by name.
             BadInput(
                 'lookahead in filter mode',
                 lambda h: _search(
                     _with(h, query_mode='filter'),
                     filters=['message:regex:pay(?!ment)'],
+                ),
+                'ValueError',
+                'does not support lookaround',
+            ),
+            BadInput(
+                'backreference',
+                lambda h: _search(h, filters=['message:regex:(a)\\1']),
+                'ValueError',
+                'does not support backreferences',
+            ),
+            # Filter patterns have no parentheses: a group cannot be a
+            # %regex%, and query_mode=filter forbids Insights.
+            BadInput(
+                'group in filter mode',
+                lambda h: _search(
+                    _with(h, query_mode='filter'),
+                    filters=['message:regex:(pay|refund)'],
                 ),
                 'ValueError',
                 "query_mode is 'filter'",
@@ -426,6 +442,14 @@ def profile() -> Profile:
                 ).schema(),
                 'ValueError',
                 "option 'endpoint_url'",
+            ),
+            BadInput(
+                'sts_endpoint_url not http',
+                lambda h: _search(
+                    _with(h, sts_endpoint_url='ftp://sts.example.com')
+                ),
+                'ValueError',
+                "option 'sts_endpoint_url'",
             ),
             BadInput(
                 'non-numeric timeout_seconds',

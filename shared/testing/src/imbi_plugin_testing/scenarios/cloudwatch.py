@@ -43,6 +43,7 @@ async def run(steps: Steps) -> None:
         options = {
             'region': 'us-east-1',
             'endpoint_url': url,
+            'sts_endpoint_url': url,
             'log_group_template': TEMPLATE,
         }
         host = Host(
