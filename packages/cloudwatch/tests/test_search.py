@@ -388,3 +388,45 @@ async def test_lookaround_is_refused_before_any_call(cw: Env) -> None:
     assert isinstance(response.error, ValueError)
     assert 'does not support lookaround' in str(response.error)
     assert cw.fake.requests == []
+
+
+async def test_base_filter_narrows_every_query(cw: Env) -> None:
+    cw.put(30, 'ERROR GET /healthcheck')
+    cw.put(20, 'ERROR GET /pay')
+    cw.fake.put(cw.group, 'worker-1', cw.at(10), 'ERROR in a worker')
+    host = cw.host(
+        base_filter='@logStream like /^web-/ and not @message like /health/'
+    )
+    response = await host.search(cw.query(filters=['message:contains:GET']))
+    assert response.status == 200, response.body
+    assert [e.message for e in response.result.entries] == ['ERROR GET /pay']
+    # a filter pattern cannot hold it: the search ran in Insights
+    assert cw.fake.operations()[0] == 'StartQuery'
+    histogram = await host.histogram(cw.query(), bucket_count=1)
+    (bucket,) = histogram.result
+    assert (bucket.count, bucket.levels) == (1, {'error': 1})
+    refused = await cw.host(
+        base_filter='@logStream like /^web-/', query_mode='filter'
+    ).search(cw.query())
+    assert isinstance(refused.error, ValueError)
+    assert 'base_filter is a Logs Insights expression' in str(refused.error)
+
+
+@pytest.mark.parametrize(
+    ('base_filter', 'reason'),
+    [
+        ('@message like "a" | stats count(*)', 'cannot hold |'),
+        ('a = "x") or (b = "y"', 'unbalanced parentheses'),
+        ('(a = "x"', 'unbalanced parentheses'),
+        ('a = "x', 'unterminated "'),
+        ('a = "' + 'x' * 2000 + '"', 'longer than 2000'),
+    ],
+)
+async def test_bad_base_filter_makes_no_request(
+    cw: Env, base_filter: str, reason: str
+) -> None:
+    response = await cw.host(base_filter=base_filter).search(cw.query())
+    assert isinstance(response.error, ValueError)
+    assert "option 'base_filter'" in str(response.error)
+    assert reason in str(response.error)
+    assert cw.fake.requests == []

@@ -35,6 +35,7 @@ class Options:
     sts_endpoint_url: str | None
     use_host_credentials: bool
     timeout_seconds: int
+    base_filter: str | None = None
 
 
 def _text(raw: dict[str, typing.Any], name: str, default: str = '') -> str:
@@ -117,6 +118,47 @@ def _endpoint(
     return value
 
 
+MAX_BASE_FILTER = 2000
+#: Literals of an Insights expression: strings, `fields`, and a /regex/
+#: where one may follow (after like or =~); anything else one character.
+_BASE_TOKEN = re.compile(
+    r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'
+    r'|(?<=like)\s*/(?:[^/\\]|\\.)*/|(?<==~)\s*/(?:[^/\\]|\\.)*/'
+    r'|[A-Za-z_]+|\s+|.',
+    re.DOTALL | re.IGNORECASE,
+)
+
+
+def _base_filter(raw: dict[str, typing.Any]) -> str | None:
+    """One Insights boolean expression, ANDed into every query.
+
+    It must stay one expression: no ``|`` (a new command) and balanced
+    parentheses outside its literals, so it can only narrow the query.
+    """
+    value = _text(raw, 'base_filter') or None
+    if value is None:
+        return None
+    if len(value) > MAX_BASE_FILTER:
+        raise ValueError(
+            f"option 'base_filter' is longer than {MAX_BASE_FILTER} characters"
+        )
+    depth = 0
+    for part in _BASE_TOKEN.findall(value):
+        if part in ('"', "'", '`'):
+            raise ValueError(f"option 'base_filter': unterminated {part}")
+        if part == '|':
+            raise ValueError(
+                "option 'base_filter' is one filter expression: it cannot "
+                'hold | (a new query command) outside a literal'
+            )
+        depth += {'(': 1, ')': -1}.get(part, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise ValueError("option 'base_filter' has unbalanced parentheses")
+    return value
+
+
 def _expand(ctx: PluginContext, name: str, template: str) -> str:
     variables = {
         'project_slug': ctx.project_slug,
@@ -183,4 +225,5 @@ def read_options(ctx: PluginContext) -> Options:
         timeout_seconds=_integer(
             raw, 'timeout_seconds', DEFAULT_TIMEOUT_SECONDS
         ),
+        base_filter=_base_filter(raw),
     )

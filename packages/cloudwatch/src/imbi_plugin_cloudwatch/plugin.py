@@ -82,6 +82,13 @@ class CloudWatchPlugin(LogsPlugin):
                 'translates exactly, else Logs Insights',
             ),
             PluginOption(
+                name='base_filter',
+                label='Base filter',
+                description='Logs Insights expression every query of the '
+                'project is narrowed by, e.g. @logStream like /^web-/ and '
+                'not @message like /healthcheck/ (searches use Insights)',
+            ),
+            PluginOption(
                 name='role_arn',
                 label='Role ARN',
                 description='Assume this IAM role (STS) before calling Logs',

@@ -127,6 +127,7 @@ class Translation:
     json_mode: bool
     level_field: str
     stream_prefix: str | None = None
+    base_filter: str | None = None
 
 
 def to_ms(moment: datetime.datetime) -> int:
@@ -252,6 +253,7 @@ def translate(query: LogQuery, options: Options) -> Translation:
         json_mode=options.message_format == 'json',
         level_field=options.level_field,
         stream_prefix=options.log_stream_prefix,
+        base_filter=options.base_filter,
     )
 
 
@@ -303,6 +305,11 @@ def _text_term(criterion: Criterion) -> str:
 
 def filter_pattern(translation: Translation) -> str:
     """The FilterLogEvents pattern, or Untranslatable saying why."""
+    if translation.base_filter:
+        raise Untranslatable(
+            'base_filter is a Logs Insights expression, which filter '
+            'patterns cannot hold'
+        )
     if translation.level_words:
         raise Untranslatable(
             'levels match case-insensitively with synonyms, which filter '
@@ -407,6 +414,8 @@ def insights_filter(
         f'toMillis(@timestamp) >= {translation.start_ms}',
         f'toMillis(@timestamp) <= {upper}',
     ]
+    if translation.base_filter:
+        conditions.append(f'({translation.base_filter})')
     if translation.stream_prefix:
         conditions.append(
             _condition(
@@ -467,6 +476,7 @@ def fingerprint(translation: Translation, options: Options) -> str:
         'format': options.message_format,
         'mode': options.query_mode,
         'fields': [options.level_field, options.message_field],
+        'base': options.base_filter,
         'criteria': [
             [c.target.kind, c.target.path, c.op, c.value]
             for c in translation.criteria

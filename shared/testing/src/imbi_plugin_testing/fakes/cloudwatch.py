@@ -18,7 +18,8 @@ answers 400 for anything else:
   bounded chunk of events so they can be partial or empty while a
   nextToken exists; tokens can be expired.
 - Logs Insights: ``fields``, ``filter`` (``=``, ``!=``, ``like "s"``,
-  ``like /re/``, ``toMillis(@timestamp)`` comparisons, ``and``),
+  ``like /re/``, ``toMillis(@timestamp)`` comparisons, ``and``, ``or``,
+  ``not``, parentheses),
   ``parse @message /(?<name>…)/``, ``sort @timestamp desc``, ``limit``
   ``fields floor((toMillis(@timestamp) - N) / N) as name`` and
   ``stats count(*) as n by bin(Ns) as t[, field]`` or ``by field[, …]``;
@@ -572,6 +573,40 @@ def _condition(cursor: _Cursor) -> Condition:
     return lambda row: field in row and row[field] != value
 
 
+def _expression(cursor: _Cursor) -> Condition:
+    """``a or b``, ``a and b``, ``not a``, ``(a)``: or binds loosest."""
+    terms = [_conjunction(cursor)]
+    while cursor.peek() == ('name', 'or'):
+        cursor.take()
+        terms.append(_conjunction(cursor))
+    if len(terms) == 1:
+        return terms[0]
+    return lambda row: any(term(row) for term in terms)
+
+
+def _conjunction(cursor: _Cursor) -> Condition:
+    factors = [_factor(cursor)]
+    while cursor.peek() == ('name', 'and'):
+        cursor.take()
+        factors.append(_factor(cursor))
+    if len(factors) == 1:
+        return factors[0]
+    return lambda row: all(factor(row) for factor in factors)
+
+
+def _factor(cursor: _Cursor) -> Condition:
+    if cursor.peek() == ('name', 'not'):
+        cursor.take()
+        inner = _factor(cursor)
+        return lambda row: not inner(row)
+    if cursor.peek() == ('punct', '('):
+        cursor.take()
+        inner = _expression(cursor)
+        cursor.take('punct', ')')
+        return inner
+    return _condition(cursor)
+
+
 @dataclasses.dataclass
 class _Plan:
     fields: list[str] = dataclasses.field(default_factory=list)
@@ -670,10 +705,7 @@ def compile_insights(text: str) -> _Plan:
                 cursor.take('punct', ',')
                 plan.fields.append(_field_name(cursor))
         elif name == 'filter':
-            plan.filters.append(_condition(cursor))
-            while not cursor.done():
-                cursor.take('name', 'and')
-                plan.filters.append(_condition(cursor))
+            plan.filters.append(_expression(cursor))
         elif name == 'parse':
             cursor.take('name', '@message')
             plan.parsers.append(_insights_regex(cursor.take('re')))

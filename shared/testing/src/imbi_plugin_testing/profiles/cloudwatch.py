@@ -444,6 +444,30 @@ def profile() -> Profile:
                 "option 'endpoint_url'",
             ),
             BadInput(
+                'base_filter starting a new command',
+                lambda h: _search(
+                    _with(h, base_filter='@message like /a/ | stats count(*)')
+                ),
+                'ValueError',
+                "option 'base_filter' is one filter expression",
+            ),
+            BadInput(
+                'base_filter escaping its parentheses',
+                lambda h: _with(
+                    h, base_filter='a = "x") or (b = "y"'
+                ).histogram(h.log_query(), bucket_count=10),
+                'ValueError',
+                "option 'base_filter' has unbalanced parentheses",
+            ),
+            BadInput(
+                'base_filter in filter mode',
+                lambda h: _search(
+                    _with(h, base_filter='a = "x"', query_mode='filter')
+                ),
+                'ValueError',
+                'base_filter is a Logs Insights expression',
+            ),
+            BadInput(
                 'sts_endpoint_url not http',
                 lambda h: _search(
                     _with(h, sts_endpoint_url='ftp://sts.example.com')
