@@ -430,3 +430,20 @@ async def test_bad_base_filter_makes_no_request(
     assert "option 'base_filter'" in str(response.error)
     assert reason in str(response.error)
     assert cw.fake.requests == []
+
+
+@pytest.mark.parametrize('prefix', ['web-', 'a.b[1]'])
+async def test_insights_stream_prefix_matches_only_at_the_start(
+    cw: Env, prefix: str
+) -> None:
+    """A stream that merely contains the prefix, or matches it only as
+    a regex, is not searched."""
+    for stream in (f'{prefix}1', f'old-{prefix}1', 'aXb[1]1', 'web'):
+        cw.fake.put(cw.group, stream, cw.at(10), f'ERROR in {stream}')
+    response = await cw.host(log_stream_prefix_template=prefix).search(
+        cw.query(levels=['error'])
+    )
+    assert response.status == 200, response.body
+    assert [e.raw['log_stream'] for e in response.result.entries] == [
+        f'{prefix}1'
+    ]

@@ -153,6 +153,55 @@ def test_old_start_goes_to_insights() -> None:
         q.filter_pattern(translation)
 
 
+def test_newest_first_boundary_is_exactly_2024_01_01() -> None:
+    """FilterLogEvents returns newest first from 2024-01-01T00:00Z on:
+    that very millisecond is a filter pattern, one before is not."""
+    boundary = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    assert q.to_ms(boundary) == q.NEWEST_FIRST_SINCE_MS
+    at = q.translate(log_query('message:contains:x', start=boundary), opts())
+    assert q.filter_pattern(at) == '"x"'
+    before = q.translate(
+        log_query(
+            'message:contains:x',
+            start=boundary - datetime.timedelta(milliseconds=1),
+        ),
+        opts(),
+    )
+    with pytest.raises(q.Untranslatable, match='2024-01-01'):
+        q.filter_pattern(before)
+
+
+def test_insights_escapes_carriage_returns_and_tabs() -> None:
+    assert q.insights_string('a\rb\tc\nd') == '"a\\rb\\tc\\nd"'
+    assert q.insights_regex('a\rb\nc/d\te') == '/a\\rb\\nc\\/d\te/'
+    assert q.insights_regex('a\\/b') == '/a\\/b/'
+    assert q.insights_regex('trailing\\') == '/trailing\\/'
+    text = _insights('message:eq:a\r\tb', 'message:regex:x\ry')
+    assert '@message = "a\\r\\tb"' in text
+    assert '@message like /x\\ry/' in text
+    compile_insights(text)
+
+
+@pytest.mark.parametrize(
+    ('prefix', 'condition'),
+    [
+        ('web-', '@logStream like /^web\\-/'),
+        ('a.b[1]*', '@logStream like /^a\\.b\\[1\\]\\*/'),
+        ('x/y', '@logStream like /^x\\/y/'),
+    ],
+)
+def test_insights_stream_prefix_is_anchored_and_escaped(
+    prefix: str, condition: str
+) -> None:
+    translation = q.translate(
+        log_query(levels=['error']),
+        opts(log_stream_prefix_template=prefix),
+    )
+    text = q.search_query(translation, translation.end_ms, 10)
+    assert f'{BOUNDS} and {condition} and' in text
+    compile_insights(text)
+
+
 def _insights(
     *filters: str, levels: list[str] | None = None, **raw: str
 ) -> str:

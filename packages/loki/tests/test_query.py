@@ -166,6 +166,21 @@ SELECTORS = [
         '{team="payments", org="aweber", id="prj-0001"}',
     ),
     ('{a!~"x", b=~".+"}', {}, '{a!~"x", b=~".+"}'),
+    # variables in !~ matchers are regex-escaped too
+    (
+        '{app="x", env!~"${project_slug}"}',
+        {'project_slug': 'a.b|c'},
+        '{app="x", env!~"a\\\\.b\\\\|c"}',
+    ),
+    # a !~ matcher that cannot match the empty value is enough on its own
+    ('{app!~".*"}', {}, '{app!~".*"}'),
+    # two backtick values, and an empty one beside a non-empty matcher
+    ('{a=`x`, b=`y`}', {}, '{a="x", b="y"}'),
+    ('{a=``, b="y"}', {}, '{a="", b="y"}'),
+    # the escaper's code-point edges: the last code point, after the
+    # surrogates
+    ('{a="\\U0010FFFF"}', {}, '{a="\U0010ffff"}'),
+    ('{a="\\uE000"}', {}, '{a="\ue000"}'),
 ]
 
 
@@ -197,6 +212,15 @@ def test_selector_table(
         ('{a=`b}', {}, 'unterminated string'),
         ('{a~"b"}', {}, 'expected one of'),
         ('{9a="b"}', {}, 'expected a label name'),
+        ('{app!~"x"}', {}, 'excludes the empty value'),
+        ('{a=``}', {}, 'excludes the empty value'),
+        ('{a="\\U00110000"}', {}, 'invalid escape'),
+        ('{a="\\uDFFF"}', {}, 'invalid escape'),
+        ('{app="x", env!~"(?=${project_slug})"}', {}, 'selector matcher env'),
+        ('{app', {}, 'expected one of = != =~ !~ at column 5'),
+        ('{ap-p="x"}', {}, 'expected one of = != =~ !~ at column 4'),
+        ('{a="b" c="d"}', {}, "expected ',' at column 8"),
+        ('{a="b"} x', {}, 'unexpected text after the selector at column 9'),
     ],
 )
 def test_invalid_selectors(
