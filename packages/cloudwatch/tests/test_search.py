@@ -447,3 +447,83 @@ async def test_insights_stream_prefix_matches_only_at_the_start(
     assert [e.raw['log_stream'] for e in response.result.entries] == [
         f'{prefix}1'
     ]
+
+
+WORKER = '/aweber/billing-api-worker'
+
+
+@pytest.mark.parametrize(
+    'template',
+    [
+        '/aweber/${project_slug}, /aweber/${project_slug}-worker',
+        '/aweber/${project_slug}*',
+    ],
+)
+async def test_several_log_groups_are_searched_together(
+    cw: Env, template: str
+) -> None:
+    cw.fake.add_group(WORKER)
+    cw.fake.add_group('/aweber/other')
+    cw.put(30, 'ERROR api boom')
+    cw.fake.put(WORKER, 'w-1', cw.at(20), 'ERROR worker boom')
+    cw.fake.put('/aweber/other', 'o-1', cw.at(10), 'ERROR not ours')
+    host = cw.host(log_group_template=template)
+    response = await host.search(cw.query(filters=['message:contains:boom']))
+    assert response.status == 200, response.body
+    entries = response.result.entries
+    assert [(e.message, e.raw['log_group']) for e in entries] == [
+        ('ERROR worker boom', WORKER),
+        ('ERROR api boom', cw.group),
+    ]
+    assert any(b'"logGroupNames"' in r.body for r in cw.fake.requests)
+    histogram = await host.histogram(cw.query(), bucket_count=1)
+    (bucket,) = histogram.result
+    assert (bucket.count, bucket.levels) == (2, {'error': 2})
+    schema = await host.schema()
+    assert schema.status == 200, schema.body
+
+
+async def test_a_prefix_naming_one_group_uses_filter_log_events(
+    cw: Env,
+) -> None:
+    cw.put(30, 'ERROR api boom')
+    host = cw.host(log_group_template='/aweber/billing*')
+    response = await host.search(cw.query(filters=['message:contains:boom']))
+    assert [e.message for e in response.result.entries] == ['ERROR api boom']
+    assert response.result.entries[0].raw['log_group'] == cw.group
+    assert cw.fake.operations() == ['DescribeLogGroups', 'FilterLogEvents']
+
+
+async def test_log_group_prefix_bounds(cw: Env) -> None:
+    for index in range(51):
+        cw.fake.add_group(f'/many/g{index:02d}')
+    too_many = await cw.host(log_group_template='/many/*').search(cw.query())
+    assert isinstance(too_many.error, ValueError)
+    assert 'more than 50 log groups' in str(too_many.error)
+    none = await cw.host(log_group_template='/none/*').search(cw.query())
+    assert isinstance(none.error, ValueError)
+    assert "no log group starts with '/none/'" in str(none.error)
+    several = await cw.host(
+        log_group_template=f'{cw.group}, /many/g00', query_mode='filter'
+    ).search(cw.query(filters=['message:contains:x']))
+    assert isinstance(several.error, ValueError)
+    assert 'one log group at a time' in str(several.error)
+
+
+def test_a_project_field_cannot_add_a_log_group() -> None:
+    """The template is split before expansion: a comma or a * in a
+    project field is not a separator or a wildcard."""
+    from imbi_plugin_cloudwatch import options as options_module
+    from imbi_plugin_testing import make_context
+
+    for slug in ('a,/other', 'a*'):
+        ctx = make_context(
+            'logs',
+            options={
+                'region': 'us-east-1',
+                'log_group_template': '/x/${project_slug}',
+            },
+            project_slug=slug,
+        )
+        with pytest.raises(ValueError, match='not a valid log group name'):
+            options_module.read_options(ctx)

@@ -270,7 +270,8 @@ def test_insights_queries(
 ) -> None:
     text = _insights(*filters, levels=levels, **raw)
     assert text == (
-        'fields @timestamp, @message, @logStream, @ptr, @ingestionTime'
+        'fields @timestamp, @message, @logStream, @log, @ptr,'
+        ' @ingestionTime'
         f' | filter {BOUNDS}{condition}'
         ' | sort @timestamp desc | limit 101'
     )

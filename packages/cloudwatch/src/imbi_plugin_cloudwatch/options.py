@@ -36,6 +36,9 @@ class Options:
     use_host_credentials: bool
     timeout_seconds: int
     base_filter: str | None = None
+    #: Log group names, and prefixes (``name*``) resolved per call.
+    log_groups: tuple[str, ...] = ()
+    log_group_prefixes: tuple[str, ...] = ()
 
 
 def _text(raw: dict[str, typing.Any], name: str, default: str = '') -> str:
@@ -159,6 +162,36 @@ def _base_filter(raw: dict[str, typing.Any]) -> str | None:
     return value
 
 
+#: Insights searches at most 50 log groups at once.
+MAX_LOG_GROUPS = 50
+
+
+def _log_groups(
+    ctx: PluginContext, template: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Names and prefixes: the template is split on ``,`` and a part
+    ending in ``*`` is a prefix before expansion, so no project field
+    can add a group or turn a name into a prefix."""
+    names: dict[str, None] = {}
+    prefixes: dict[str, None] = {}
+    for part in template.split(','):
+        text = part.strip()
+        wildcard = text.endswith('*')
+        value = _expand(ctx, 'log_group_template', text.removesuffix('*'))
+        if not _LOG_GROUP.match(value):
+            raise ValueError(
+                f'log group {value!r} (from option '
+                "'log_group_template') is not a valid log group name"
+            )
+        (prefixes if wildcard else names)[value] = None
+    if len(names) + len(prefixes) > MAX_LOG_GROUPS:
+        raise ValueError(
+            "option 'log_group_template' names more than "
+            f'{MAX_LOG_GROUPS} log groups'
+        )
+    return tuple(names), tuple(prefixes)
+
+
 def _expand(ctx: PluginContext, name: str, template: str) -> str:
     variables = {
         'project_slug': ctx.project_slug,
@@ -181,16 +214,9 @@ def read_options(ctx: PluginContext) -> Options:
         raise ValueError("option 'region' is required (e.g. us-east-1)")
     if not _REGION.match(region):
         raise ValueError(f"option 'region' is not a region name: {region!r}")
-    log_group = _expand(
-        ctx,
-        'log_group_template',
-        _text(raw, 'log_group_template', DEFAULT_LOG_GROUP_TEMPLATE),
+    names, prefixes = _log_groups(
+        ctx, _text(raw, 'log_group_template', DEFAULT_LOG_GROUP_TEMPLATE)
     )
-    if not _LOG_GROUP.match(log_group):
-        raise ValueError(
-            f'log group {log_group!r} (from option '
-            "'log_group_template') is not a valid log group name"
-        )
     prefix_template = _text(raw, 'log_stream_prefix_template')
     prefix = None
     if prefix_template:
@@ -205,7 +231,9 @@ def read_options(ctx: PluginContext) -> Options:
         )
     return Options(
         region=region,
-        log_group=log_group,
+        log_group=(names or prefixes)[0],
+        log_groups=names,
+        log_group_prefixes=prefixes,
         log_stream_prefix=prefix,
         message_format=typing.cast(
             typing.Literal['text', 'json'],

@@ -83,7 +83,7 @@ _LEVEL_NAME = re.compile(r'^[A-Za-z]+$')
 NEWEST_FIRST_SINCE_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 MAX_PATTERN_LENGTH = 1024
 MAX_PATTERN_REGEXES = 2
-SEARCH_FIELDS = '@timestamp, @message, @logStream, @ptr, @ingestionTime'
+SEARCH_FIELDS = '@timestamp, @message, @logStream, @log, @ptr, @ingestionTime'
 #: Insights field holding the level parsed from text messages.
 PARSED_LEVEL = 'imbi_level'
 #: Insights field holding a histogram row's bucket number.
@@ -470,6 +470,7 @@ def fingerprint(translation: Translation, options: Options) -> str:
     data = {
         'region': options.region,
         'group': options.log_group,
+        'groups': list(options.log_groups),
         'prefix': options.log_stream_prefix,
         'endpoint': options.endpoint_url,
         'role': options.role_arn,

@@ -129,6 +129,11 @@ def _plan(translation: query.Translation, options: Options) -> str | None:
     if options.query_mode == 'insights':
         return None
     try:
+        if len(options.log_groups) > 1:
+            raise query.Untranslatable(
+                'FilterLogEvents searches one log group at a time and '
+                'log_group_template names several'
+            )
         return query.filter_pattern(translation)
     except query.Untranslatable as exc:
         if options.query_mode == 'filter':
@@ -144,8 +149,11 @@ async def search(
 ) -> LogResult:
     translation = query.translate(log_query, options)
     pattern = _plan(translation, options)
-    fingerprint = query.fingerprint(translation, options)
     async with Calls(options, keys) as calls:
+        if options.log_group_prefixes:
+            options = await calls.resolve_log_groups()
+            pattern = _plan(translation, options)
+        fingerprint = query.fingerprint(translation, options)
         if pattern is not None:
             filter_position = (
                 cursor.decode(
@@ -235,6 +243,7 @@ async def _filter_search(
                     str(event.get('message', '')),
                     {
                         'log_stream': event.get('logStreamName'),
+                        'log_group': options.log_group,
                         'event_id': event.get('eventId'),
                         'ingestion_time': _datetime(
                             int(event.get('ingestionTime', 0))
@@ -313,6 +322,9 @@ async def _insights_search(
             fields.get('@message', ''),
             {
                 'log_stream': fields.get('@logStream'),
+                # @log is <account id>:<log group>
+                'log_group': fields.get('@log', '').partition(':')[2]
+                or options.log_group,
                 'ptr': fields.get('@ptr'),
                 'ingestion_time': _datetime(
                     _insights_ms(fields['@ingestionTime'])
@@ -363,6 +375,7 @@ async def histogram(
         options.level_field if translation.json_mode else query.PARSED_LEVEL
     )
     async with Calls(options, keys) as calls:
+        await calls.resolve_log_groups()
         raw_rows = await calls.insights(
             query.histogram_query(translation, step),
             translation.start_ms // 1000,
@@ -399,6 +412,9 @@ async def schema(
     options: Options, keys: AwsKeys | None
 ) -> list[dict[str, typing.Any]]:
     async with Calls(options, keys) as calls:
+        # The fields of the first group: one call, whatever the number of
+        # groups.
+        options = await calls.resolve_log_groups()
         answer = await calls.call(
             'GetLogGroupFields',
             logGroupName=options.log_group,

@@ -17,7 +17,9 @@ answers 400 for anything else:
   regexes); newest first with ``startFromHead=false``; pages scan a
   bounded chunk of events so they can be partial or empty while a
   nextToken exists; tokens can be expired.
-- Logs Insights: ``fields``, ``filter`` (``=``, ``!=``, ``like "s"``,
+- DescribeLogGroups by ``logGroupNamePrefix``, paged by ``limit`` (<= 50).
+- Logs Insights (several groups at once, ``@log`` = ``account:group``):
+  ``fields``, ``filter`` (``=``, ``!=``, ``like "s"``,
   ``like /re/``, ``toMillis(@timestamp)`` comparisons, ``and``, ``or``,
   ``not``, parentheses),
   ``parse @message /(?<name>…)/``, ``sort @timestamp desc``, ``limit``
@@ -92,10 +94,12 @@ class Event:
     ingestion_time: int
     event_id: str
     ptr: str
+    group: str = ''
 
     def fields(self) -> dict[str, str]:
         """The fields Insights sees: system fields plus JSON fields."""
         found = {
+            '@log': f'{ACCOUNT}:{self.group}',
             '@timestamp': format_timestamp(self.timestamp),
             '@message': self.message,
             '@logStream': self.stream,
@@ -816,6 +820,7 @@ class CloudWatchFake(StandIn):
             ingestion_time=timestamp + 150,
             event_id=event_id,
             ptr=base64.b64encode(f'{group}|{event_id}'.encode()).decode(),
+            group=group,
         )
         with self.lock:
             self.groups.setdefault(group, []).append(event)
@@ -1267,6 +1272,46 @@ class CloudWatchFake(StandIn):
             return {'success': False}
         query.status = 'Cancelled'
         return {'success': True}
+
+    def _op_DescribeLogGroups(
+        self, params: dict[str, typing.Any]
+    ) -> dict[str, typing.Any]:
+        limit = int(params.get('limit', 50))
+        if not 1 <= limit <= 50:
+            raise AwsError(
+                'InvalidParameterException', 'limit must be between 1 and 50'
+            )
+        prefix = str(params.get('logGroupNamePrefix', ''))
+        names = sorted(n for n in self.groups if n.startswith(prefix))
+        token = params.get('nextToken')
+        start = 0
+        if token is not None:
+            state = self.tokens.get(str(token))
+            if state is None or state.fingerprint != f'describe:{prefix}':
+                raise AwsError('InvalidParameterException', TOKEN_INVALID)
+            start = state.position
+        page = names[start : start + limit]
+        answer: dict[str, typing.Any] = {
+            'logGroups': [
+                {
+                    'logGroupName': name,
+                    'arn': f'arn:aws:logs:{self.region}:{ACCOUNT}:'
+                    f'log-group:{name}:*',
+                    'storedBytes': 0,
+                }
+                for name in page
+            ]
+        }
+        if start + limit < len(names):
+            new_token = secrets.token_urlsafe(24)
+            self.tokens[new_token] = _TokenState(
+                prefix,
+                f'describe:{prefix}',
+                start + limit,
+                time.time() + 86400,
+            )
+            answer['nextToken'] = new_token
+        return answer
 
     def _op_GetLogGroupFields(
         self, params: dict[str, typing.Any]

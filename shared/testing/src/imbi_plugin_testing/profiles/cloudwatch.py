@@ -444,6 +444,27 @@ def profile() -> Profile:
                 "option 'endpoint_url'",
             ),
             BadInput(
+                'log_group_template listing a bad name',
+                lambda h: _search(
+                    _with(h, log_group_template='/ok/${project_slug}, a b')
+                ),
+                'ValueError',
+                'is not a valid log group name',
+            ),
+            BadInput(
+                'log_group_template listing more than 50 groups',
+                lambda h: _search(
+                    _with(
+                        h,
+                        log_group_template=','.join(
+                            f'/g/{i}' for i in range(51)
+                        ),
+                    )
+                ),
+                'ValueError',
+                'more than 50 log groups',
+            ),
+            BadInput(
                 'base_filter starting a new command',
                 lambda h: _search(
                     _with(h, base_filter='@message like /a/ | stats count(*)')
