@@ -336,3 +336,21 @@ def test_levels_are_normalized_as_cloudwatch_does(
     spelling: str | None, level: str | None
 ) -> None:
     assert query.normalize_level(spelling) == level
+
+
+def test_project_type_slug_expands_to_the_first_type() -> None:
+    """${project_type_slug} (imbi-common 2.11+) is the project's first
+    type; older imbi-common refuses the variable itself."""
+    from imbi_common.plugins import expand_template
+
+    template = '{app="x", type="${project_type_slug}"}'
+    try:
+        expand_template('${project_type_slug}', {'project_type_slug': 'a'})
+    except ValueError:
+        with pytest.raises(ValueError, match='Unknown template variable'):
+            query.build_selector(template, _ctx())
+        return
+    typed = _ctx(project_type_slugs=['apis', 'web'])
+    assert query.build_selector(template, typed) == ('{app="x", type="apis"}')
+    untyped = _ctx(project_type_slugs=[])
+    assert query.build_selector(template, untyped) == '{app="x", type=""}'
