@@ -354,3 +354,42 @@ def test_project_type_slug_expands_to_the_first_type() -> None:
     assert query.build_selector(template, typed) == ('{app="x", type="apis"}')
     untyped = _ctx(project_type_slugs=[])
     assert query.build_selector(template, untyped) == '{app="x", type=""}'
+
+
+@pytest.mark.parametrize(
+    ('pattern', 'refused'),
+    [
+        ('\\Cx', True),
+        ('a\\C', True),
+        ('a\\\\C', False),  # an escaped backslash, then a literal C
+        ('[\\\\]C', False),
+        ('\\\\\\C', True),
+    ],
+)
+def test_go_refuses_only_a_real_backslash_c(
+    pattern: str, refused: bool
+) -> None:
+    spec = f'message:regex:{pattern}'
+    if refused:
+        with pytest.raises(ValueError, match='not supported by Go'):
+            query.build_pipeline(_options(), _filters(spec), [])
+    else:
+        assert query.build_pipeline(_options(), _filters(spec), [])
+
+
+@pytest.mark.parametrize(
+    'pipeline', ['!~ "(?=x)"', '| json | app!~"(?<=x)y"', '|~ "a\\\\1"']
+)
+def test_every_regex_of_the_pipeline_option_is_checked(pipeline: str) -> None:
+    with pytest.raises(ValueError, match="option 'pipeline'"):
+        query.build_pipeline(_options(pipeline=pipeline), [], [])
+
+
+def test_message_filters_use_the_message_field_option() -> None:
+    options = _options(line_format='json', message_field='msg')
+    assert (
+        query.build_pipeline(
+            options, _filters('message:eq:x', 'message.x:eq:y'), []
+        )
+        == '| json | msg="x" | message_x="y"'
+    )
