@@ -470,3 +470,28 @@ def test_colons_are_allowed_in_filter_pattern_regexes() -> None:
     """AWS documents : among the characters a %regex% may hold."""
     translation = q.translate(log_query('message:regex:\\d{2}:\\d{2}'), opts())
     assert q.filter_pattern(translation) == '%\\d{2}:\\d{2}%'
+
+
+def test_translation_edges() -> None:
+    """An empty range and a limit of 1 are valid queries."""
+    same = LogQuery(start_time=END, end_time=END, limit=1)
+    translation = q.translate(same, opts())
+    assert translation.start_ms == translation.end_ms == END_MS
+
+
+def test_filter_pattern_limits_are_inclusive() -> None:
+    two = q.translate(
+        log_query('message:regex:a+', 'message:regex:b+'), opts()
+    )
+    assert q.filter_pattern(two) == '%a+% %b+%'
+    value = 'x' * (q.MAX_PATTERN_LENGTH - 2)
+    exact = q.translate(log_query(f'message:contains:{value}'), opts())
+    assert len(q.filter_pattern(exact)) == q.MAX_PATTERN_LENGTH
+    over = q.translate(log_query(f'message:contains:{value}x'), opts())
+    with pytest.raises(q.Untranslatable, match='1024'):
+        q.filter_pattern(over)
+
+
+def test_insights_regex_keeps_an_escaped_slash_at_the_end() -> None:
+    assert q.insights_regex('a\\/') == '/a\\//'
+    assert q.insights_regex('\\') == '/\\/'
