@@ -527,3 +527,14 @@ def test_a_project_field_cannot_add_a_log_group() -> None:
         )
         with pytest.raises(ValueError, match='not a valid log group name'):
             options_module.read_options(ctx)
+
+
+async def test_json_fields_with_hyphens(cw: Env) -> None:
+    cw.put(20, {'user-agent': 'curl/8', 'message': 'a'})
+    cw.put(10, {'user-agent': 'wget', 'message': 'b'})
+    response = await cw.host(message_format='json').search(
+        cw.query(filters=['user-agent:eq:curl/8'])
+    )
+    assert response.status == 200, response.body
+    assert [e.message for e in response.result.entries] == ['a']
+    assert cw.fake.operations()[0] == 'StartQuery'

@@ -365,7 +365,10 @@ def test_normalize_level(value: str, expected: str | None) -> None:
         (('message:regex:(',), None, {}, 'invalid regular expression'),
         (('level:eq:x',), None, {}, 'text logs have only message'),
         (('@ingestionTime:eq:x',), None, {'message_format': 'json'}, 'cannot'),
-        (('a-b:eq:x',), None, {'message_format': 'json'}, 'letters, digits'),
+        (('a b:eq:x',), None, {'message_format': 'json'}, 'letters, digits'),
+        (('a\n:eq:x',), None, {'message_format': 'json'}, 'letters, digits'),
+        (('a.:eq:x',), None, {'message_format': 'json'}, 'letters, digits'),
+        (('-a:eq:x',), None, {'message_format': 'json'}, 'letters, digits'),
         ((), ['err-or'], {}, 'not a level name'),
     ],
 )
@@ -495,3 +498,15 @@ def test_filter_pattern_limits_are_inclusive() -> None:
 def test_insights_regex_keeps_an_escaped_slash_at_the_end() -> None:
     assert q.insights_regex('a\\/') == '/a\\//'
     assert q.insights_regex('\\') == '/\\/'
+
+
+def test_json_field_names_with_hyphens_go_to_insights() -> None:
+    translation = q.translate(
+        log_query('user-agent:eq:curl', 'http.x-id:ne:1'),
+        opts(message_format='json'),
+    )
+    with pytest.raises(q.Untranslatable, match='hyphen'):
+        q.filter_pattern(translation)
+    text = q.search_query(translation, translation.end_ms, 10)
+    assert '`user-agent` = "curl" and `http.x-id` != "1"' in text
+    compile_insights(text)

@@ -75,8 +75,10 @@ _INSIGHTS_TEXT_LEVEL = rf'(?is)^\s*(?:{_LAYOUTS})'
 _PATTERN_REGEX = re.compile(r'^[A-Za-z0-9_#=@/;,:\-^$?\[\]{}|\\*+.]+$')
 #: Values a quoted filter-pattern term or JSON string holds verbatim.
 _PATTERN_VALUE = re.compile(r'^[^"*\\\x00-\x1f]+$')
+#: A JSON field as Insights names it: keys joined by dots, which may hold
+#: hyphens (``user-agent``; the query back-quotes every field name).
 _JSON_FIELD = re.compile(
-    r'^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$'
+    r'[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*'
 )
 _LEVEL_NAME = re.compile(r'^[A-Za-z]+$')
 #: FilterLogEvents returns newest first only from this time on.
@@ -189,10 +191,10 @@ def _target(field: str, options: Options) -> Target:
         return Target('json', options.message_field)
     if field == 'level':
         return Target('json', options.level_field)
-    if not _JSON_FIELD.match(field):
+    if not _JSON_FIELD.fullmatch(field):
         raise ValueError(
-            f'cannot filter on {field!r}: field names are letters, digits '
-            'and underscores, nested with dots (a.b)'
+            f'cannot filter on {field!r}: field names are letters, digits, '
+            'underscores and hyphens, nested with dots (a.b)'
         )
     return Target('json', field)
 
@@ -279,6 +281,11 @@ def _pattern_regex(value: str) -> str:
 
 
 def _json_term(criterion: Criterion) -> str:
+    if '-' in criterion.target.path:
+        raise Untranslatable(
+            'filter-pattern JSON selectors take simple names only '
+            f'({criterion.target.path!r} holds a hyphen)'
+        )
     path = f'$.{criterion.target.path}'
     if criterion.op == 'regex':
         return f'{path} = {_pattern_regex(criterion.value)}'

@@ -341,7 +341,7 @@ def profile() -> Profile:
                     filters=['level\n| limit 1:eq:x'],
                 ),
                 'ValueError',
-                'field names are letters, digits',
+                'field names are letters, digits, underscores and hyphens',
             ),
             BadInput(
                 'field on text logs',
