@@ -47,7 +47,12 @@ class CloudWatchEnv:
         return values
 
     def options(self, **extra: typing.Any) -> dict[str, typing.Any]:
-        return {'region': 'us-east-1', 'endpoint_url': self.url, **extra}
+        return {
+            'region': 'us-east-1',
+            'endpoint_url': self.url,
+            'sts_endpoint_url': self.url,
+            **extra,
+        }
 
     def host(
         self,

@@ -157,7 +157,12 @@ async def test_the_logs_client_gets_what_assume_role_left(
     monkeypatch.setattr(client, 'build_client', record)
     role = cw.fake.add_role('imbi-logs', [cw.key])
     cw.fake.inject(latency=1.0, when=lambda r: b'Action=AssumeRole' in r.body)
-    opts = _options(endpoint_url=cw.url, role_arn=role.arn, timeout_seconds=4)
+    opts = _options(
+        endpoint_url=cw.url,
+        sts_endpoint_url=cw.url,
+        role_arn=role.arn,
+        timeout_seconds=4,
+    )
     async with client.Calls(
         opts, client.AwsKeys(cw.key.access_key_id, cw.key.secret_access_key)
     ) as calls:
@@ -256,7 +261,11 @@ async def test_unexpected_answers(
     async def rows(*args: typing.Any) -> list[list[dict[str, str]]]:
         return [[{'field': 't', 'value': 'not a time'}]]
 
+    async def rows_matched(*args: typing.Any) -> typing.Any:
+        return await rows(), None
+
     monkeypatch.setattr(client.Calls, 'insights', rows)
+    monkeypatch.setattr(client.Calls, 'insights_matched', rows_matched)
     host = cw.host()
     histogram = await host.histogram(cw.query(), bucket_count=5)
     assert isinstance(histogram.error, PluginUnavailableError)
@@ -266,9 +275,10 @@ async def test_unexpected_answers(
     async def outside(*args: typing.Any) -> list[list[dict[str, str]]]:
         return [
             [
-                {'field': 't', 'value': '2001-01-01 00:00:00.000'},
+                {'field': 'imbi_bucket', 'value': value},
                 {'field': 'n', 'value': '3'},
             ]
+            for value in ('-1', '5', '5.0')
         ]
 
     monkeypatch.setattr(client.Calls, 'insights', outside)
@@ -342,3 +352,23 @@ async def test_nested_json_fields(cw: Env) -> None:
         ('warn', '{"log": {"level": "WARN"}, "msg": {"text": "deep"}}'),
         (None, '{"log": "flat", "msg": {"text": "nested"}}'),
     ]
+
+
+def test_sts_has_its_own_endpoint() -> None:
+    """A CloudWatch Logs VPC endpoint cannot answer STS: endpoint_url is
+    for Logs only, sts_endpoint_url (or AWS's default) for STS."""
+    keys = client.AwsKeys('AKIAEXAMPLE', 'secret')
+    opts = _options(endpoint_url='https://vpce-1.logs.example.com')
+    logs = client.build_client(opts, 'logs', keys)
+    sts = client.build_client(opts, 'sts', keys)
+    assert logs.meta.endpoint_url == 'https://vpce-1.logs.example.com'
+    assert sts.meta.endpoint_url == 'https://sts.us-east-1.amazonaws.com'
+    own = _options(
+        endpoint_url='https://vpce-1.logs.example.com',
+        sts_endpoint_url='https://vpce-2.sts.example.com',
+    )
+    assert client.build_client(own, 'sts', keys).meta.endpoint_url == (
+        'https://vpce-2.sts.example.com'
+    )
+    with pytest.raises(ValueError, match="option 'sts_endpoint_url'"):
+        _options(sts_endpoint_url='ftp://sts.example.com')

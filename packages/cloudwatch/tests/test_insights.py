@@ -2,7 +2,6 @@
 
 import asyncio
 import datetime
-import itertools
 import typing
 
 import pytest
@@ -114,39 +113,55 @@ async def test_stop_query_failure_is_quiet(cw: Env) -> None:
     assert cw.fake.operations()[-1] == 'StopQuery'
 
 
-async def test_histogram_buckets(cw: Env) -> None:
-    end = cw.end
+@pytest.mark.parametrize('shift_ms', [0, 7_500, 59_999])
+async def test_histogram_buckets(cw: Env, shift_ms: int) -> None:
+    """Exactly bucket_count buckets on start + k*step covering
+    [start, end), whatever the start's alignment (Insights' bin() is
+    epoch-aligned, so it is not used)."""
+    end = cw.end - datetime.timedelta(milliseconds=shift_ms)
     start = end - datetime.timedelta(minutes=10)
-    cw.put(590, 'ERROR first minute')
-    cw.put(30, '[warn] late')
-    cw.put(29, 'INFO late')
-    cw.put(28, 'no level here')
-    edge = cw.at(120)  # exactly on a bucket boundary
-    cw.fake.put(cw.group, 'web-1', edge, 'ERROR on the edge')
+    start_ms = int(start.timestamp() * 1000)
+    end_ms = int(end.timestamp() * 1000)
+    minute = 60_000
+
+    def put(ms: int, message: str) -> None:
+        cw.fake.put(cw.group, 'web-1', ms, message)
+
+    put(start_ms - 1, 'ERROR before the range')
+    put(start_ms, 'ERROR first instant')
+    put(start_ms + minute - 1, '[warn] last instant of bucket 0')
+    put(start_ms + minute, 'INFO first instant of bucket 1')
+    put(end_ms - 1, 'no level here, last instant')
+    put(end_ms, 'ERROR at end, excluded')
     host = cw.host()
     response = await host.histogram(
         cw.query(start=start, end=end), bucket_count=10
     )
-    assert response.status == 200
+    assert response.status == 200, response.body
     buckets = response.result
-    assert len(buckets) <= 11
-    assert buckets[0].timestamp <= start
-    assert buckets[-1].timestamp <= end
-    steps = {b.timestamp - a.timestamp for a, b in itertools.pairwise(buckets)}
-    assert steps == {datetime.timedelta(minutes=1)}
-    assert sum(b.count for b in buckets) == 5
-    by_time = {b.timestamp: b for b in buckets}
-    edge_time = datetime.datetime.fromtimestamp(edge / 1000, datetime.UTC)
-    assert by_time[edge_time].levels == {'error': 1}
-    last = buckets[-2]  # [11:59, 12:00); 12:00 holds END alone
-    assert last.count == 3
-    assert last.levels == {'warn': 1, 'info': 1}
-    again = await host.histogram(
-        cw.query(start=start, end=end), bucket_count=10
-    )
-    assert [b.timestamp for b in again.result] == [
-        b.timestamp for b in buckets
+    assert [b.timestamp for b in buckets] == [
+        start + datetime.timedelta(minutes=k) for k in range(10)
     ]
+    assert [b.count for b in buckets] == [2, 1, 0, 0, 0, 0, 0, 0, 0, 1]
+    assert buckets[0].levels == {'error': 1, 'warn': 1}
+    assert buckets[1].levels == {'info': 1}
+    assert buckets[9].levels == {}
+
+
+async def test_histogram_step_rounds_up_to_whole_seconds(cw: Env) -> None:
+    start = cw.end - datetime.timedelta(seconds=100)
+    start_ms = int(start.timestamp() * 1000)
+    cw.fake.put(cw.group, 'web-1', start_ms + 2_999, 'ERROR bucket 0')
+    cw.fake.put(cw.group, 'web-1', start_ms + 3_000, 'ERROR bucket 1')
+    response = await cw.host().histogram(
+        cw.query(start=start, end=cw.end), bucket_count=40
+    )
+    buckets = response.result
+    assert len(buckets) == 40
+    assert buckets[1].timestamp - buckets[0].timestamp == (
+        datetime.timedelta(seconds=3)
+    )
+    assert [b.count for b in buckets[:2]] == [1, 1]
 
 
 async def test_histogram_filters_levels_and_json(cw: Env) -> None:
@@ -163,7 +178,7 @@ async def test_histogram_filters_levels_and_json(cw: Env) -> None:
         for level, count in bucket.levels.items():
             totals[level] = totals.get(level, 0) + count
     assert totals == {'error': 1, 'warn': 1}
-    assert len(response.result) <= 4
+    assert len(response.result) == 3
 
 
 async def test_histogram_rejects_bad_input_without_a_call(cw: Env) -> None:

@@ -333,3 +333,208 @@ async def test_stream_prefix_and_group_templates(cw: Env) -> None:
         'StartQuery',
         'GetQueryResults',
     ]
+
+
+async def test_levels_in_common_text_layouts_are_found(cw: Env) -> None:
+    """Level filters (Insights) and entries' levels find the level where
+    Python logging, Node.js on Lambda and logrus put it."""
+    cw.put(40, '2026-11-25 11:59:20,123 ERROR python boom')
+    cw.put(
+        30,
+        '2026-11-25T11:59:30.123Z\t6bc28136-aaaa-4365-b021-0ce6b2e64ab0'
+        '\tERROR\tnode boom',
+    )
+    cw.put(20, 'time="2026-11-25T11:59:40Z" level=error msg=logrus')
+    cw.put(10, '2026-11-25 11:59:50,000 INFO fine')
+    cw.put(5, 'an error in the middle of a sentence')
+    response = await cw.host().search(cw.query(levels=['error']))
+    assert response.status == 200, response.body
+    entries = response.body['entries']
+    assert [e['level'] for e in entries] == ['error'] * 3
+    assert [e['message'][-11:] for e in entries] == [
+        ' msg=logrus',
+        'R\tnode boom',
+        'python boom',
+    ]
+    histogram = await cw.host().histogram(cw.query(), bucket_count=1)
+    (bucket,) = histogram.result
+    assert (bucket.count, bucket.levels) == (5, {'error': 3, 'info': 1})
+
+
+async def test_total_from_insights_records_matched(cw: Env) -> None:
+    for index in range(5):
+        cw.put(50 - index, f'ERROR number {index}')
+    cw.put(1, 'INFO other')
+    host = cw.host()
+    first = await host.search(cw.query(levels=['error'], limit=2))
+    assert first.status == 200, first.body
+    assert first.result.total == 5
+    # later pages search what is left of the range: no total there
+    second = await host.search(
+        cw.query(levels=['error'], limit=2, cursor=first.result.next_cursor)
+    )
+    assert second.result.total is None
+    # FilterLogEvents counts nothing
+    filtered = await host.search(cw.query(filters=['message:contains:ERROR']))
+    assert filtered.result.total is None
+
+
+async def test_lookaround_is_refused_before_any_call(cw: Env) -> None:
+    """Python's re would run it; AWS does not."""
+    cw.put(1, 'x')
+    response = await cw.host(query_mode='insights').search(
+        cw.query(filters=['message:regex:(?=x)'])
+    )
+    assert isinstance(response.error, ValueError)
+    assert 'does not support lookaround' in str(response.error)
+    assert cw.fake.requests == []
+
+
+async def test_base_filter_narrows_every_query(cw: Env) -> None:
+    cw.put(30, 'ERROR GET /healthcheck')
+    cw.put(20, 'ERROR GET /pay')
+    cw.fake.put(cw.group, 'worker-1', cw.at(10), 'ERROR in a worker')
+    host = cw.host(
+        base_filter='@logStream like /^web-/ and not @message like /health/'
+    )
+    response = await host.search(cw.query(filters=['message:contains:GET']))
+    assert response.status == 200, response.body
+    assert [e.message for e in response.result.entries] == ['ERROR GET /pay']
+    # a filter pattern cannot hold it: the search ran in Insights
+    assert cw.fake.operations()[0] == 'StartQuery'
+    histogram = await host.histogram(cw.query(), bucket_count=1)
+    (bucket,) = histogram.result
+    assert (bucket.count, bucket.levels) == (1, {'error': 1})
+    refused = await cw.host(
+        base_filter='@logStream like /^web-/', query_mode='filter'
+    ).search(cw.query())
+    assert isinstance(refused.error, ValueError)
+    assert 'base_filter is a Logs Insights expression' in str(refused.error)
+
+
+@pytest.mark.parametrize(
+    ('base_filter', 'reason'),
+    [
+        ('@message like "a" | stats count(*)', 'cannot hold |'),
+        ('a = "x") or (b = "y"', 'unbalanced parentheses'),
+        ('(a = "x"', 'unbalanced parentheses'),
+        ('a = "x', 'unterminated "'),
+        ('a = "' + 'x' * 2000 + '"', 'longer than 2000'),
+    ],
+)
+async def test_bad_base_filter_makes_no_request(
+    cw: Env, base_filter: str, reason: str
+) -> None:
+    response = await cw.host(base_filter=base_filter).search(cw.query())
+    assert isinstance(response.error, ValueError)
+    assert "option 'base_filter'" in str(response.error)
+    assert reason in str(response.error)
+    assert cw.fake.requests == []
+
+
+@pytest.mark.parametrize('prefix', ['web-', 'a.b[1]'])
+async def test_insights_stream_prefix_matches_only_at_the_start(
+    cw: Env, prefix: str
+) -> None:
+    """A stream that merely contains the prefix, or matches it only as
+    a regex, is not searched."""
+    for stream in (f'{prefix}1', f'old-{prefix}1', 'aXb[1]1', 'web'):
+        cw.fake.put(cw.group, stream, cw.at(10), f'ERROR in {stream}')
+    response = await cw.host(log_stream_prefix_template=prefix).search(
+        cw.query(levels=['error'])
+    )
+    assert response.status == 200, response.body
+    assert [e.raw['log_stream'] for e in response.result.entries] == [
+        f'{prefix}1'
+    ]
+
+
+WORKER = '/aweber/billing-api-worker'
+
+
+@pytest.mark.parametrize(
+    'template',
+    [
+        '/aweber/${project_slug}, /aweber/${project_slug}-worker',
+        '/aweber/${project_slug}*',
+    ],
+)
+async def test_several_log_groups_are_searched_together(
+    cw: Env, template: str
+) -> None:
+    cw.fake.add_group(WORKER)
+    cw.fake.add_group('/aweber/other')
+    cw.put(30, 'ERROR api boom')
+    cw.fake.put(WORKER, 'w-1', cw.at(20), 'ERROR worker boom')
+    cw.fake.put('/aweber/other', 'o-1', cw.at(10), 'ERROR not ours')
+    host = cw.host(log_group_template=template)
+    response = await host.search(cw.query(filters=['message:contains:boom']))
+    assert response.status == 200, response.body
+    entries = response.result.entries
+    assert [(e.message, e.raw['log_group']) for e in entries] == [
+        ('ERROR worker boom', WORKER),
+        ('ERROR api boom', cw.group),
+    ]
+    assert any(b'"logGroupNames"' in r.body for r in cw.fake.requests)
+    histogram = await host.histogram(cw.query(), bucket_count=1)
+    (bucket,) = histogram.result
+    assert (bucket.count, bucket.levels) == (2, {'error': 2})
+    schema = await host.schema()
+    assert schema.status == 200, schema.body
+
+
+async def test_a_prefix_naming_one_group_uses_filter_log_events(
+    cw: Env,
+) -> None:
+    cw.put(30, 'ERROR api boom')
+    host = cw.host(log_group_template='/aweber/billing*')
+    response = await host.search(cw.query(filters=['message:contains:boom']))
+    assert [e.message for e in response.result.entries] == ['ERROR api boom']
+    assert response.result.entries[0].raw['log_group'] == cw.group
+    assert cw.fake.operations() == ['DescribeLogGroups', 'FilterLogEvents']
+
+
+async def test_log_group_prefix_bounds(cw: Env) -> None:
+    for index in range(51):
+        cw.fake.add_group(f'/many/g{index:02d}')
+    too_many = await cw.host(log_group_template='/many/*').search(cw.query())
+    assert isinstance(too_many.error, ValueError)
+    assert 'more than 50 log groups' in str(too_many.error)
+    none = await cw.host(log_group_template='/none/*').search(cw.query())
+    assert isinstance(none.error, ValueError)
+    assert "no log group starts with '/none/'" in str(none.error)
+    several = await cw.host(
+        log_group_template=f'{cw.group}, /many/g00', query_mode='filter'
+    ).search(cw.query(filters=['message:contains:x']))
+    assert isinstance(several.error, ValueError)
+    assert 'one log group at a time' in str(several.error)
+
+
+def test_a_project_field_cannot_add_a_log_group() -> None:
+    """The template is split before expansion: a comma or a * in a
+    project field is not a separator or a wildcard."""
+    from imbi_plugin_cloudwatch import options as options_module
+    from imbi_plugin_testing import make_context
+
+    for slug in ('a,/other', 'a*'):
+        ctx = make_context(
+            'logs',
+            options={
+                'region': 'us-east-1',
+                'log_group_template': '/x/${project_slug}',
+            },
+            project_slug=slug,
+        )
+        with pytest.raises(ValueError, match='not a valid log group name'):
+            options_module.read_options(ctx)
+
+
+async def test_json_fields_with_hyphens(cw: Env) -> None:
+    cw.put(20, {'user-agent': 'curl/8', 'message': 'a'})
+    cw.put(10, {'user-agent': 'wget', 'message': 'b'})
+    response = await cw.host(message_format='json').search(
+        cw.query(filters=['user-agent:eq:curl/8'])
+    )
+    assert response.status == 200, response.body
+    assert [e.message for e in response.result.entries] == ['a']
+    assert cw.fake.operations()[0] == 'StartQuery'

@@ -14,7 +14,14 @@ END = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
 START = END - datetime.timedelta(minutes=30)
 START_MS = int(START.timestamp() * 1000)
 END_MS = int(END.timestamp() * 1000)
-TEXT_LEVEL = r'(?i)^\s*[\[(<]?\s*(?:level\s*[=:]\s*)?' + '["\']?'
+#: The level layouts of text messages, as one Insights regex prefix.
+TEXT_LEVEL = (
+    r'(?is)^\s*(?:'
+    + '|'.join(
+        f'(?:{layout})' for layout in q.TEXT_LEVEL_LAYOUTS.values()
+    ).replace('/', '\\/')
+    + ')'
+)
 
 
 def opts(**raw: typing.Any) -> options_module.Options:
@@ -146,6 +153,55 @@ def test_old_start_goes_to_insights() -> None:
         q.filter_pattern(translation)
 
 
+def test_newest_first_boundary_is_exactly_2024_01_01() -> None:
+    """FilterLogEvents returns newest first from 2024-01-01T00:00Z on:
+    that very millisecond is a filter pattern, one before is not."""
+    boundary = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    assert q.to_ms(boundary) == q.NEWEST_FIRST_SINCE_MS
+    at = q.translate(log_query('message:contains:x', start=boundary), opts())
+    assert q.filter_pattern(at) == '"x"'
+    before = q.translate(
+        log_query(
+            'message:contains:x',
+            start=boundary - datetime.timedelta(milliseconds=1),
+        ),
+        opts(),
+    )
+    with pytest.raises(q.Untranslatable, match='2024-01-01'):
+        q.filter_pattern(before)
+
+
+def test_insights_escapes_carriage_returns_and_tabs() -> None:
+    assert q.insights_string('a\rb\tc\nd') == '"a\\rb\\tc\\nd"'
+    assert q.insights_regex('a\rb\nc/d\te') == '/a\\rb\\nc\\/d\te/'
+    assert q.insights_regex('a\\/b') == '/a\\/b/'
+    assert q.insights_regex('trailing\\') == '/trailing\\/'
+    text = _insights('message:eq:a\r\tb', 'message:regex:x\ry')
+    assert '@message = "a\\r\\tb"' in text
+    assert '@message like /x\\ry/' in text
+    compile_insights(text)
+
+
+@pytest.mark.parametrize(
+    ('prefix', 'condition'),
+    [
+        ('web-', '@logStream like /^web\\-/'),
+        ('a.b[1]*', '@logStream like /^a\\.b\\[1\\]\\*/'),
+        ('x/y', '@logStream like /^x\\/y/'),
+    ],
+)
+def test_insights_stream_prefix_is_anchored_and_escaped(
+    prefix: str, condition: str
+) -> None:
+    translation = q.translate(
+        log_query(levels=['error']),
+        opts(log_stream_prefix_template=prefix),
+    )
+    text = q.search_query(translation, translation.end_ms, 10)
+    assert f'{BOUNDS} and {condition} and' in text
+    compile_insights(text)
+
+
 def _insights(
     *filters: str, levels: list[str] | None = None, **raw: str
 ) -> str:
@@ -214,7 +270,8 @@ def test_insights_queries(
 ) -> None:
     text = _insights(*filters, levels=levels, **raw)
     assert text == (
-        'fields @timestamp, @message, @logStream, @ptr, @ingestionTime'
+        'fields @timestamp, @message, @logStream, @log, @ptr,'
+        ' @ingestionTime'
         f' | filter {BOUNDS}{condition}'
         ' | sort @timestamp desc | limit 101'
     )
@@ -222,19 +279,30 @@ def test_insights_queries(
 
 
 def test_histogram_queries() -> None:
+    # [start, end): the upper bound is one millisecond before the end
+    bounds = BOUNDS.replace(f'<= {END_MS}', f'<= {END_MS - 1}')
+    bucket = (
+        f' | fields floor((toMillis(@timestamp) - {START_MS}) / 60000)'
+        ' as imbi_bucket'
+    )
     text_mode = q.translate(log_query(), opts())
-    text = q.histogram_query(text_mode, 60)
-    assert text.startswith(f'filter {BOUNDS} | parse @message /')
+    text = q.histogram_query(text_mode, 60_000)
+    assert text.startswith(
+        f'filter {bounds} | parse @message /{TEXT_LEVEL}(?<imbi_level>'
+    )
     assert '(?<imbi_level>information|critical|' in text
-    assert text.endswith(' | stats count(*) as n by bin(60s) as t, imbi_level')
+    assert text.endswith(
+        f'{bucket} | stats count(*) as n by imbi_bucket, imbi_level'
+    )
     compile_insights(text)
     json_mode = q.translate(
         log_query('a:eq:1'), opts(message_format='json', level_field='lvl')
     )
-    assert q.histogram_query(json_mode, 5) == (
-        f'filter {BOUNDS} and `a` = "1"'
-        ' | stats count(*) as n by bin(5s) as t, `lvl`'
+    assert q.histogram_query(json_mode, 60_000) == (
+        f'filter {bounds} and `a` = "1"{bucket}'
+        ' | stats count(*) as n by imbi_bucket, `lvl`'
     )
+    compile_insights(q.histogram_query(json_mode, 60_000))
 
 
 @pytest.mark.parametrize(
@@ -247,6 +315,33 @@ def test_histogram_queries() -> None:
         ('WARNING: careful', 'warn'),
         ('  <crit> down', 'critical'),
         ('"fatal" oops', 'critical'),
+        # Python logging (default and asctime layouts), log4j, syslog-ish
+        ('2026-11-25 12:00:00,123 ERROR boom', 'error'),
+        ('2026-11-25 12:00:00,123 - app - WARNING - careful', 'warn'),
+        ('2026-11-25T12:00:00.123Z [INFO] started', 'info'),
+        ('[2026-11-25 12:00:00] DEBUG: x', 'debug'),
+        ('2026-11-25T12:00:00+01:00 | notice | y', 'info'),
+        # Node.js on Lambda: timestamp, request id, level, message
+        (
+            '2026-11-25T12:00:00.123Z\t6bc28136-xmpl-4365-b021-0ce6b2e64ab0'
+            '\tERROR\tboom',
+            'error',
+        ),
+        (
+            '2026-11-25T12:00:00.123Z\tc0ffee00-0000-4000-8000-00000000abcd'
+            '\tWARN\tslow',
+            'warn',
+        ),
+        # logrus / logfmt / key-value anywhere in the head
+        ('level=error msg=boom', 'error'),
+        ('time="2026-11-25T12:00:00Z" level=warning msg="slow"', 'warn'),
+        ('ts=1 lvl=dbg caller=x.go:1', 'debug'),
+        ('{"time": 1, "level": "panic"}', 'critical'),
+        ('severity: notice', 'info'),
+        ('  \n\t ERROR after whitespace', 'error'),
+        ('novel level=info', 'info'),
+        ('sublevel=info', None),
+        ('2026-11-25 12:00:00,123 user logged in', None),
         ('Errors happen', None),
         ('hello', None),
         ('', None),
@@ -270,7 +365,10 @@ def test_normalize_level(value: str, expected: str | None) -> None:
         (('message:regex:(',), None, {}, 'invalid regular expression'),
         (('level:eq:x',), None, {}, 'text logs have only message'),
         (('@ingestionTime:eq:x',), None, {'message_format': 'json'}, 'cannot'),
-        (('a-b:eq:x',), None, {'message_format': 'json'}, 'letters, digits'),
+        (('a b:eq:x',), None, {'message_format': 'json'}, 'letters, digits'),
+        (('a\n:eq:x',), None, {'message_format': 'json'}, 'letters, digits'),
+        (('a.:eq:x',), None, {'message_format': 'json'}, 'letters, digits'),
+        (('-a:eq:x',), None, {'message_format': 'json'}, 'letters, digits'),
         ((), ['err-or'], {}, 'not a level name'),
     ],
 )
@@ -310,3 +408,105 @@ def test_fingerprint_binds_query_and_options() -> None:
     assert q.fingerprint(base, opts()) != q.fingerprint(
         base, opts(log_group_template='/other')
     )
+
+
+@pytest.mark.parametrize(
+    'message',
+    [
+        ' ' * 200_000 + 'ERROR boom',
+        ' ' * 200_000,
+        '\t' * 100_000 + '[' + ' ' * 100_000 + 'x',
+        'x' + ' ' * 200_000 + 'level=',
+        '2026-11-25 12:00:00' + '-' * 200_000,
+    ],
+)
+def test_text_level_is_linear_on_hostile_messages(message: str) -> None:
+    """Issue 19: the old pattern backtracked quadratically on leading
+    whitespace (10,000 spaces took ~6 s on the event loop). A 200 KB
+    message must be classified well inside a second."""
+    import time
+
+    began = time.perf_counter()
+    q.text_level(message)
+    assert time.perf_counter() - began < 1.0
+
+
+def test_text_level_only_reads_the_head() -> None:
+    assert q.TEXT_LEVEL_HEAD == 256
+    # a level key is looked for in the first 200 characters
+    assert q.text_level('x' * 199 + ' level=error') == 'error'
+    assert q.text_level('x' * 201 + ' level=error') is None
+    # whatever the whitespace before the message
+    assert q.text_level(' ' * 5000 + 'x' * 199 + ' level=error') == 'error'
+
+
+@pytest.mark.parametrize(
+    ('pattern', 'construct'),
+    [
+        ('(?=admin)', 'lookaround'),
+        ('a(?!b)', 'lookaround'),
+        ('(?<=x)y', 'lookaround'),
+        ('(?<!x)y', 'lookaround'),
+        ('(a)\\1', 'backreferences'),
+        ('(?P<n>a)(?P=n)', 'backreferences'),
+        ('(?>a)', 'atomic groups'),
+        ('a++', 'possessive quantifiers'),
+        ('(a)?(?(1)b|c)', 'conditionals'),
+    ],
+)
+def test_regexes_aws_refuses_are_value_errors(
+    pattern: str, construct: str
+) -> None:
+    with pytest.raises(ValueError, match=f'does not support {construct}'):
+        q.translate(log_query(f'message:regex:{pattern}'), opts())
+
+
+@pytest.mark.parametrize(
+    'pattern',
+    ['[(?=]x', '\\(\\?=x\\)', '(?:a)b', '[+]+', 'a{2}', '\\d+:'],
+)
+def test_regexes_aws_accepts_pass(pattern: str) -> None:
+    q.translate(log_query(f'message:regex:{pattern}'), opts())
+
+
+def test_colons_are_allowed_in_filter_pattern_regexes() -> None:
+    """AWS documents : among the characters a %regex% may hold."""
+    translation = q.translate(log_query('message:regex:\\d{2}:\\d{2}'), opts())
+    assert q.filter_pattern(translation) == '%\\d{2}:\\d{2}%'
+
+
+def test_translation_edges() -> None:
+    """An empty range and a limit of 1 are valid queries."""
+    same = LogQuery(start_time=END, end_time=END, limit=1)
+    translation = q.translate(same, opts())
+    assert translation.start_ms == translation.end_ms == END_MS
+
+
+def test_filter_pattern_limits_are_inclusive() -> None:
+    two = q.translate(
+        log_query('message:regex:a+', 'message:regex:b+'), opts()
+    )
+    assert q.filter_pattern(two) == '%a+% %b+%'
+    value = 'x' * (q.MAX_PATTERN_LENGTH - 2)
+    exact = q.translate(log_query(f'message:contains:{value}'), opts())
+    assert len(q.filter_pattern(exact)) == q.MAX_PATTERN_LENGTH
+    over = q.translate(log_query(f'message:contains:{value}x'), opts())
+    with pytest.raises(q.Untranslatable, match='1024'):
+        q.filter_pattern(over)
+
+
+def test_insights_regex_keeps_an_escaped_slash_at_the_end() -> None:
+    assert q.insights_regex('a\\/') == '/a\\//'
+    assert q.insights_regex('\\') == '/\\/'
+
+
+def test_json_field_names_with_hyphens_go_to_insights() -> None:
+    translation = q.translate(
+        log_query('user-agent:eq:curl', 'http.x-id:ne:1'),
+        opts(message_format='json'),
+    )
+    with pytest.raises(q.Untranslatable, match='hyphen'):
+        q.filter_pattern(translation)
+    text = q.search_query(translation, translation.end_ms, 10)
+    assert '`user-agent` = "curl" and `http.x-id` != "1"' in text
+    compile_insights(text)

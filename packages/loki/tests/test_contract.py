@@ -87,6 +87,7 @@ def test_registry_loads_it() -> None:
         'line_format',
         'level_field',
         'message_field',
+        'pipeline',
         'timeout_seconds',
         'verify_tls',
     ]

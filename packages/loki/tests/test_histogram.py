@@ -1,6 +1,7 @@
 """histogram(): deterministic buckets, exact edges, levels, summing."""
 
 import datetime
+import json
 import typing
 
 import pytest
@@ -131,7 +132,7 @@ async def test_filters_and_levels_as_in_search(loki: Loki) -> None:
         query=query,
         bucket_count=1,
     )
-    assert (bucket.count, bucket.levels) == (2, {'warn': 1, 'warning': 1})
+    assert (bucket.count, bucket.levels) == (2, {'warn': 2})
     assert loki.queries()[0]['query'] == (
         'sum by (level) (count_over_time({service_name="billing-api"} '
         '|= "boom" | level=~"(?i)(?:warn|warning)" [60s] offset 1ns))'
@@ -177,5 +178,62 @@ async def test_json_lines_count_by_parsed_level(loki: Loki) -> None:
     response = await loki.host(line_format='json').histogram(
         _query(loki, 1), bucket_count=1
     )
+    assert response.status == 200, response.body
     (bucket,) = response.result
-    assert (bucket.count, bucket.levels) == (2, {'error': 1})
+    # The line that is not JSON is left out: Loki refuses to count it.
+    assert (bucket.count, bucket.levels) == (1, {'error': 1})
+    (params,) = loki.queries()
+    assert '| json | __error__="" [60s]' in params['query']
+
+
+async def test_the_stand_in_refuses_metric_queries_with_parse_errors(
+    loki: Loki,
+) -> None:
+    """As Loki: one unparsable line makes a metric query without an
+    __error__ filter fail; with one, the line is skipped."""
+    loki.push([(START_NS + 1, 'not json'), (START_NS + 2, '{"a": 1}')])
+    query = '{service_name="billing-api"} | json'
+    params = {
+        'start': str(START_NS),
+        'end': str(START_NS + 60 * SECOND),
+        'step': '60',
+    }
+
+    async def ask(logql: str) -> typing.Any:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=loki.url) as client:
+            return await client.get(
+                '/loki/api/v1/query_range',
+                params={'query': logql, **params},
+                headers={'X-Scope-OrgID': 'team-a'},
+            )
+
+    refused = await ask(f'sum by (level) (count_over_time({query} [60s]))')
+    assert refused.status_code == 400
+    assert "pipeline error: 'JSONParserErr'" in refused.text
+    answered = await ask(
+        f'sum by (level) (count_over_time({query} | __error__="" [60s]))'
+    )
+    assert answered.status_code == 200
+    (series,) = answered.json()['data']['result']
+    assert series['values'][-1][1] == '1'
+
+
+@pytest.mark.parametrize('line_format', ['json', 'logfmt'])
+async def test_levels_are_canonical_in_histogram_keys(
+    loki: Loki, line_format: str
+) -> None:
+    spellings = ['WARNING', 'warn', 'Information', 'notice', 'dbg', 'panic']
+    lines = [
+        json.dumps({'level': s, 'message': 'x'})
+        if line_format == 'json'
+        else f'level={s} message=x'
+        for s in spellings
+    ]
+    loki.push([(START_NS + i + 1, line) for i, line in enumerate(lines)])
+    response = await loki.host(line_format=line_format).histogram(
+        _query(loki, 1), bucket_count=1
+    )
+    (bucket,) = response.result
+    assert bucket.levels == {'warn': 2, 'info': 2, 'debug': 1, 'critical': 1}

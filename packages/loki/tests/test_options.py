@@ -80,8 +80,8 @@ def test_values_are_coerced() -> None:
         ({'timeout_seconds': 61}, "'timeout_seconds' must be 1..60"),
         ({'verify_tls': 'maybe'}, "'verify_tls' must be a boolean"),
         ({'tenant': 'a\nb'}, "'tenant' must be one line"),
-        ({'level_field': 'log-level'}, "option 'level_field'"),
-        ({'message_field': '1st'}, "option 'message_field'"),
+        ({'level_field': 'log\tlevel'}, "option 'level_field'"),
+        ({'message_field': 'a\x00b'}, "option 'message_field'"),
     ],
 )
 def test_bad_options_are_named(

@@ -53,19 +53,44 @@ PIPELINES = [
         [],
         ['error', 'Fatal'],
         'raw',
-        '| level=~"(?i)(?:crit|critical|err|error|fatal)"',
+        '| level=~"(?i)(?:alert|crit|critical|emerg|err|error|fatal|panic)"',
     ),
-    ([], ['Info', 'info'], 'raw', '| level=~"(?i)(?:info)"'),
+    (
+        [],
+        ['Info', 'info'],
+        'raw',
+        '| level=~"(?i)(?:info|information|notice)"',
+    ),
+    ([], ['DBG'], 'raw', '| level=~"(?i)(?:dbg|debug)"'),
+    ([], ['custom'], 'raw', '| level=~"(?i)(?:custom)"'),
     ([], ['a.b'], 'raw', '| level=~"(?i)(?:a\\\\.b)"'),
     # line filters first, then the parser, label filters, the level
     (
         ['status:eq:500', 'message:contains:boom'],
         ['error'],
         'json',
-        '|= "boom" | json | status="500" | level=~"(?i)(?:err|error)"',
+        '| json | status="500" | message=~".*boom.*" '
+        '| level=~"(?i)(?:err|error)"',
     ),
     ([], [], 'raw', ''),
     ([], [], 'logfmt', '| logfmt'),
+    # with a parser, message is the parsed message_field the entry shows
+    (
+        ['message:eq:payment failed'],
+        [],
+        'json',
+        '| json | message="payment failed"',
+    ),
+    (
+        ['message:contains:say "hi"'],
+        [],
+        'logfmt',
+        '| logfmt | message=~".*say \\"hi\\".*"',
+    ),
+    # field names as Loki's parsers sanitize them
+    (['user-agent:eq:curl'], [], 'json', '| json | user_agent="curl"'),
+    (['1st:eq:x'], [], 'json', '| json | _1st="x"'),
+    (['a b:ne:x'], [], 'json', '| json | a_b!="x"'),
 ]
 
 
@@ -95,9 +120,10 @@ def test_level_field_option_is_used() -> None:
         ('message:regex:(a)\\1', 'invalid escape'),
         ('user:regex:(?<=x)y', 'RE2'),
         ('user:regex:[', 'missing ]'),
-        ('bad-name:eq:x', 'not a valid Loki label name'),
-        ('1abc:eq:x', 'not a valid Loki label name'),
-        ('a b:eq:x', 'not a valid Loki label name'),
+        ('a\nb:eq:x', 'not a field name'),
+        ('  :eq:x', 'not a field name'),
+        ('message:regex:a\\Cb', 'not supported by Go'),
+        ('user:regex:[\\C]', 'not supported by Go'),
     ],
 )
 def test_invalid_filters_are_value_errors(spec: str, reason: str) -> None:
@@ -140,6 +166,21 @@ SELECTORS = [
         '{team="payments", org="aweber", id="prj-0001"}',
     ),
     ('{a!~"x", b=~".+"}', {}, '{a!~"x", b=~".+"}'),
+    # variables in !~ matchers are regex-escaped too
+    (
+        '{app="x", env!~"${project_slug}"}',
+        {'project_slug': 'a.b|c'},
+        '{app="x", env!~"a\\\\.b\\\\|c"}',
+    ),
+    # a !~ matcher that cannot match the empty value is enough on its own
+    ('{app!~".*"}', {}, '{app!~".*"}'),
+    # two backtick values, and an empty one beside a non-empty matcher
+    ('{a=`x`, b=`y`}', {}, '{a="x", b="y"}'),
+    ('{a=``, b="y"}', {}, '{a="", b="y"}'),
+    # the escaper's code-point edges: the last code point, after the
+    # surrogates
+    ('{a="\\U0010FFFF"}', {}, '{a="\U0010ffff"}'),
+    ('{a="\\uE000"}', {}, '{a="\ue000"}'),
 ]
 
 
@@ -171,6 +212,15 @@ def test_selector_table(
         ('{a=`b}', {}, 'unterminated string'),
         ('{a~"b"}', {}, 'expected one of'),
         ('{9a="b"}', {}, 'expected a label name'),
+        ('{app!~"x"}', {}, 'excludes the empty value'),
+        ('{a=``}', {}, 'excludes the empty value'),
+        ('{a="\\U00110000"}', {}, 'invalid escape'),
+        ('{a="\\uDFFF"}', {}, 'invalid escape'),
+        ('{app="x", env!~"(?=${project_slug})"}', {}, 'selector matcher env'),
+        ('{app', {}, 'expected one of = != =~ !~ at column 5'),
+        ('{ap-p="x"}', {}, 'expected one of = != =~ !~ at column 4'),
+        ('{a="b" c="d"}', {}, "expected ',' at column 8"),
+        ('{a="b"} x', {}, 'unexpected text after the selector at column 9'),
     ],
 )
 def test_invalid_selectors(
@@ -200,4 +250,146 @@ def test_histogram_query_shape() -> None:
     )
     assert query.histogram_query(options, '{a="b"}', '', 5, 7) == (
         'sum by (level) (count_over_time({a="b"} [5s] offset 7ns))'
+    )
+
+
+def test_metric_pipeline_drops_lines_the_parser_could_not_read() -> None:
+    """Loki refuses a metric query whose pipeline produced __error__."""
+    for line_format in ('json', 'logfmt'):
+        options = _options(line_format=line_format)
+        assert (
+            query.build_pipeline(
+                options, _filters('status:eq:500'), [], metric=True
+            )
+            == f'| {line_format} | __error__="" | status="500"'
+        )
+    raw = _options()
+    assert query.build_pipeline(raw, [], ['warn'], metric=True) == (
+        '| level=~"(?i)(?:warn|warning)"'
+    )
+    based = _options(pipeline='| logfmt')
+    assert query.build_pipeline(based, [], [], metric=True) == (
+        '| logfmt | __error__=""'
+    )
+
+
+@pytest.mark.parametrize(
+    ('pipeline', 'expected'),
+    [
+        ('', ''),
+        ('!= "healthcheck"', '!= "healthcheck"'),
+        (
+            '|= `say "hi"` | json | app=~"web|api"',
+            '|= "say \\"hi\\"" | json | app=~"web|api"',
+        ),
+        ('|~"a.c"!~"x"', '|~ "a.c" !~ "x"'),
+        ('| logfmt | __error__=""', '| logfmt | __error__=""'),
+    ],
+)
+def test_pipeline_option_is_parsed_and_rendered(
+    pipeline: str, expected: str
+) -> None:
+    options = _options(pipeline=pipeline)
+    assert query.build_pipeline(options, [], []) == expected
+    assert query.build_pipeline(options, _filters('status:eq:1'), []) == (
+        f'{expected} | status="1"'.lstrip()
+    )
+
+
+@pytest.mark.parametrize(
+    ('pipeline', 'reason'),
+    [
+        ('| json | app=~"(?=x)"', 'RE2'),
+        (r'|~ `a\Cb`', 'not supported by Go'),
+        ('| line_format "{{.x}}"', 'expected one of'),
+        ('|= "x', 'unterminated string'),
+        ('} |= "x"', "expected '|'"),
+        ('| json | 1a="x"', 'expected a label name'),
+        ('|= "x" or "y"', "expected '|'"),
+    ],
+)
+def test_bad_pipeline_option_is_a_value_error(
+    pipeline: str, reason: str
+) -> None:
+    with pytest.raises(ValueError, match=reason) as caught:
+        query.build_pipeline(_options(pipeline=pipeline), [], [])
+    assert "option 'pipeline'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ('spelling', 'level'),
+    [
+        ('WARNING', 'warn'),
+        ('warn', 'warn'),
+        ('Information', 'info'),
+        ('notice', 'info'),
+        ('dbg', 'debug'),
+        ('panic', 'critical'),
+        ('FATAL', 'critical'),
+        ('err', 'error'),
+        ('custom', 'custom'),
+        (' ', None),
+        (None, None),
+    ],
+)
+def test_levels_are_normalized_as_cloudwatch_does(
+    spelling: str | None, level: str | None
+) -> None:
+    assert query.normalize_level(spelling) == level
+
+
+def test_project_type_slug_expands_to_the_first_type() -> None:
+    """${project_type_slug} (imbi-common 2.11+) is the project's first
+    type; older imbi-common refuses the variable itself."""
+    from imbi_common.plugins import expand_template
+
+    template = '{app="x", type="${project_type_slug}"}'
+    try:
+        expand_template('${project_type_slug}', {'project_type_slug': 'a'})
+    except ValueError:
+        with pytest.raises(ValueError, match='Unknown template variable'):
+            query.build_selector(template, _ctx())
+        return
+    typed = _ctx(project_type_slugs=['apis', 'web'])
+    assert query.build_selector(template, typed) == ('{app="x", type="apis"}')
+    untyped = _ctx(project_type_slugs=[])
+    assert query.build_selector(template, untyped) == '{app="x", type=""}'
+
+
+@pytest.mark.parametrize(
+    ('pattern', 'refused'),
+    [
+        ('\\Cx', True),
+        ('a\\C', True),
+        ('a\\\\C', False),  # an escaped backslash, then a literal C
+        ('[\\\\]C', False),
+        ('\\\\\\C', True),
+    ],
+)
+def test_go_refuses_only_a_real_backslash_c(
+    pattern: str, refused: bool
+) -> None:
+    spec = f'message:regex:{pattern}'
+    if refused:
+        with pytest.raises(ValueError, match='not supported by Go'):
+            query.build_pipeline(_options(), _filters(spec), [])
+    else:
+        assert query.build_pipeline(_options(), _filters(spec), [])
+
+
+@pytest.mark.parametrize(
+    'pipeline', ['!~ "(?=x)"', '| json | app!~"(?<=x)y"', '|~ "a\\\\1"']
+)
+def test_every_regex_of_the_pipeline_option_is_checked(pipeline: str) -> None:
+    with pytest.raises(ValueError, match="option 'pipeline'"):
+        query.build_pipeline(_options(pipeline=pipeline), [], [])
+
+
+def test_message_filters_use_the_message_field_option() -> None:
+    options = _options(line_format='json', message_field='msg')
+    assert (
+        query.build_pipeline(
+            options, _filters('message:eq:x', 'message.x:eq:y'), []
+        )
+        == '| json | msg="x" | message_x="y"'
     )

@@ -23,7 +23,7 @@ async def test_request_and_conversion(loki: Loki) -> None:
     assert response.status == 200, response.body
     entries = response.result.entries
     assert [e.message for e in entries] == ['newest', 'older']
-    assert [e.level for e in entries] == ['warning', 'info']
+    assert [e.level for e in entries] == ['warn', 'info']
     assert entries[1].timestamp == datetime.datetime(
         2026, 11, 25, 11, 59, 55, tzinfo=datetime.UTC
     )
@@ -118,10 +118,11 @@ async def test_custom_message_and_level_fields(loki: Loki) -> None:
     )
     response = await host.search(loki.query(levels=['fatal']))
     (entry,) = response.result.entries
-    assert (entry.message, entry.level) == ('custom', 'crit')
+    assert (entry.message, entry.level) == ('custom', 'critical')
     assert entry.raw['labels']['log_severity'] == 'CRIT'
     assert loki.queries()[0]['query'].endswith(
-        '| json | log_severity=~"(?i)(?:crit|critical|fatal)"'
+        '| json | log_severity=~"(?i)'
+        '(?:alert|crit|critical|emerg|fatal|panic)"'
     )
 
 
@@ -379,7 +380,7 @@ async def test_multi_tenant_query(loki: Loki) -> None:
     ('options', 'query', 'reason'),
     [
         ({}, {'filters': ['message:regex:(?!x)']}, 'lookaround'),
-        ({}, {'filters': ['bad-field:eq:x']}, 'not a valid Loki label'),
+        ({}, {'filters': ['bad\nfield:eq:x']}, 'not a field name'),
         ({}, {'levels': ['']}, 'empty level'),
         (
             {},
@@ -436,3 +437,69 @@ async def test_limit_outside_loki_range_is_rejected(loki: Loki) -> None:
     response = await loki.host().search(query)
     assert isinstance(response.error, ValueError)
     assert loki.fake.requests == []
+
+
+@pytest.mark.parametrize('line_format', ['json', 'logfmt'])
+@pytest.mark.parametrize(
+    ('spec', 'expected'),
+    [
+        ('message:eq:payment failed', ['payment failed']),
+        ('message:contains:say "hi"', ['say "hi"']),
+        ('message:starts_with:pay', ['payment failed']),
+        ('message:regex:^say', ['say "hi"']),
+        ('message:ne:payment failed', ['say "hi"']),
+    ],
+)
+async def test_message_filters_match_the_shown_message(
+    loki: Loki, line_format: str, spec: str, expected: list[str]
+) -> None:
+    """With a parser, message filters look at message_field, the text
+    shown as the entry's message, not at the raw line."""
+    rows = [
+        {'ts': '2026-11-25T11:59:58Z', 'message': 'payment failed'},
+        {'ts': '2026-11-25T11:59:59Z', 'message': 'say "hi"'},
+    ]
+    lines = [
+        json.dumps(r)
+        if line_format == 'json'
+        else ' '.join(f'{k}={json.dumps(v)}' for k, v in r.items())
+        for r in rows
+    ]
+    loki.push(
+        [(loki.now_ns - (i + 1) * SECOND, x) for i, x in enumerate(lines)]
+    )
+    response = await loki.host(line_format=line_format).search(
+        loki.query(filters=[spec])
+    )
+    assert response.status == 200, response.body
+    assert [e.message for e in response.result.entries] == expected
+
+
+async def test_json_field_names_with_dashes_are_filterable(loki: Loki) -> None:
+    loki.push(
+        [
+            (loki.now_ns - SECOND, json.dumps({'user-agent': 'curl/8'})),
+            (loki.now_ns - 2 * SECOND, json.dumps({'user-agent': 'wget'})),
+        ]
+    )
+    response = await loki.host(line_format='json').search(
+        loki.query(filters=['user-agent:eq:curl/8'])
+    )
+    assert response.status == 200, response.body
+    (entry,) = response.result.entries
+    assert entry.raw['labels']['user_agent'] == 'curl/8'
+
+
+async def test_pipeline_option_narrows_every_query(loki: Loki) -> None:
+    loki.push(
+        [
+            (loki.now_ns - SECOND, 'GET /healthcheck'),
+            (loki.now_ns - 2 * SECOND, 'GET /pay'),
+        ]
+    )
+    host = loki.host(pipeline='!= "healthcheck"')
+    response = await host.search(loki.query())
+    assert [e.message for e in response.result.entries] == ['GET /pay']
+    assert loki.queries()[0]['query'] == (
+        '{service_name="billing-api"} != "healthcheck"'
+    )

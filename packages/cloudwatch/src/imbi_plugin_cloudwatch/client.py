@@ -88,8 +88,16 @@ TOKEN_INVALID = 'The specified nextToken is invalid.'  # noqa: S105
 #: (StartQuery) are re-sent only after throttling, which AWS answers
 #: without acting on the request.
 _IDEMPOTENT = frozenset(
-    {'FilterLogEvents', 'GetQueryResults', 'GetLogGroupFields', 'AssumeRole'}
+    {
+        'FilterLogEvents',
+        'GetQueryResults',
+        'GetLogGroupFields',
+        'DescribeLogGroups',
+        'AssumeRole',
+    }
 )
+#: DescribeLogGroups pages read for one prefix at most.
+MAX_DESCRIBE_PAGES = 5
 
 _session_lock = threading.Lock()
 _shared: list[boto3.session.Session] = []
@@ -224,7 +232,10 @@ def build_client(
         return session.client(
             service,  # type: ignore[call-overload]
             region_name=options.region,
-            endpoint_url=options.endpoint_url,
+            # A CloudWatch Logs VPC endpoint cannot answer STS.
+            endpoint_url=options.sts_endpoint_url
+            if service == 'sts'
+            else options.endpoint_url,
             aws_access_key_id=keys.access_key_id,
             aws_secret_access_key=keys.secret_access_key,
             aws_session_token=keys.session_token,
@@ -388,6 +399,50 @@ class Calls:
         name = re.sub(r'[^\w+=,.@-]', '-', f'imbi-{self.options.log_group}')
         return name[:64]
 
+    # -- log groups -------------------------------------------------------
+
+    async def resolve_log_groups(self) -> Options:
+        """The call's options with every prefix of ``log_group_template``
+        resolved to the groups it names (DescribeLogGroups, bounded; once
+        per call, since the options are this call's)."""
+        opts = self.options
+        if not opts.log_group_prefixes:
+            return opts
+        from imbi_plugin_cloudwatch.options import MAX_LOG_GROUPS
+
+        names = dict.fromkeys(opts.log_groups)
+        for prefix in opts.log_group_prefixes:
+            token = None
+            for _ in range(MAX_DESCRIBE_PAGES):
+                params: dict[str, typing.Any] = {
+                    'logGroupNamePrefix': prefix,
+                    'limit': MAX_LOG_GROUPS,
+                }
+                if token:
+                    params['nextToken'] = token
+                answer = await self.call('DescribeLogGroups', **params)
+                names.update(dict.fromkeys(_group_names(answer, prefix)))
+                token = answer.get('nextToken') or None
+                if token is None or len(names) > MAX_LOG_GROUPS:
+                    break
+            if token is not None or len(names) > MAX_LOG_GROUPS:
+                raise ValueError(
+                    f'more than {MAX_LOG_GROUPS} log groups start with '
+                    f'{prefix!r} (option log_group_template); Logs Insights '
+                    f'searches at most {MAX_LOG_GROUPS}: narrow the prefix'
+                )
+        if not names:
+            raise ValueError(
+                f'no log group starts with '
+                f'{", ".join(map(repr, opts.log_group_prefixes))} in '
+                f'{opts.region} (check log_group_template)'
+            )
+        found = tuple(names)
+        self.options = dataclasses.replace(
+            opts, log_group=found[0], log_groups=found, log_group_prefixes=()
+        )
+        return self.options
+
     # -- calls ------------------------------------------------------------
 
     async def call(
@@ -505,6 +560,16 @@ class Calls:
                 f'{service} answered {operation} with HTTP 404 and no AWS '
                 f'error code: is endpoint_url a {service} endpoint?'
             ), 0
+        if (
+            error.code == 'ResourceNotFoundException'
+            and operation == 'StartQuery'
+            and len(self.options.log_groups) > 1
+        ):
+            return ValueError(
+                f'a log group of {list(self.options.log_groups)} does not '
+                f'exist in {self.options.region} ({message}; check '
+                'log_group_template)'
+            ), 0
         if error.code == 'ResourceNotFoundException' and operation in (
             'FilterLogEvents',
             'StartQuery',
@@ -567,6 +632,19 @@ class Calls:
         limit: int,
     ) -> list[list[dict[str, str]]]:
         """Run an Insights query to completion; StopQuery if we give up."""
+        rows, _ = await self.insights_matched(
+            query_string, start_seconds, end_seconds, limit
+        )
+        return rows
+
+    async def insights_matched(
+        self,
+        query_string: str,
+        start_seconds: int,
+        end_seconds: int,
+        limit: int,
+    ) -> tuple[list[list[dict[str, str]]], int | None]:
+        """The rows and ``statistics.recordsMatched`` of a query."""
         client = await self.logs()
         started = await self._start_query(
             query_string, start_seconds, end_seconds, limit
@@ -589,7 +667,7 @@ class Calls:
                         raise PluginUnavailableError(
                             'GetQueryResults answered without results'
                         )
-                    return rows
+                    return rows, _records_matched(answer)
                 if status in ('Failed', 'Cancelled', 'Timeout', 'Unknown'):
                     done = True
                     raise PluginUnavailableError(
@@ -612,9 +690,15 @@ class Calls:
         end_seconds: int,
         limit: int,
     ) -> dict[str, typing.Any]:
+        groups = self.options.log_groups
+        where: dict[str, typing.Any] = (
+            {'logGroupNames': list(groups)}
+            if len(groups) > 1
+            else {'logGroupName': self.options.log_group}
+        )
         return await self.call(
             'StartQuery',
-            logGroupName=self.options.log_group,
+            **where,
             startTime=start_seconds,
             endTime=end_seconds,
             queryString=query_string,
@@ -641,6 +725,33 @@ class Calls:
             LOGGER.debug(
                 'StopQuery %s failed: %s', query_id, type(exc).__name__
             )
+
+
+def _group_names(answer: dict[str, typing.Any], prefix: str) -> list[str]:
+    groups = answer.get('logGroups')
+    if not isinstance(groups, list):
+        raise PluginUnavailableError(
+            'DescribeLogGroups answered without logGroups'
+        )
+    return [
+        name
+        for group in groups
+        if isinstance(group, dict)
+        and isinstance(name := group.get('logGroupName'), str)
+        and name.startswith(prefix)
+    ]
+
+
+def _records_matched(answer: dict[str, typing.Any]) -> int | None:
+    statistics = answer.get('statistics')
+    found = (
+        statistics.get('recordsMatched')
+        if isinstance(statistics, dict)
+        else None
+    )
+    if isinstance(found, bool) or not isinstance(found, (int, float)):
+        return None
+    return int(found) if 0 <= found < 2**63 else None
 
 
 def _snake(operation: str) -> str:

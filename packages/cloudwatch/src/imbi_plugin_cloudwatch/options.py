@@ -32,8 +32,13 @@ class Options:
     role_arn: str | None
     external_id: str | None = dataclasses.field(repr=False)
     endpoint_url: str | None
+    sts_endpoint_url: str | None
     use_host_credentials: bool
     timeout_seconds: int
+    base_filter: str | None = None
+    #: Log group names, and prefixes (``name*``) resolved per call.
+    log_groups: tuple[str, ...] = ()
+    log_group_prefixes: tuple[str, ...] = ()
 
 
 def _text(raw: dict[str, typing.Any], name: str, default: str = '') -> str:
@@ -94,8 +99,10 @@ def _field(raw: dict[str, typing.Any], name: str, default: str) -> str:
     return value
 
 
-def _endpoint(raw: dict[str, typing.Any]) -> str | None:
-    value = _text(raw, 'endpoint_url') or None
+def _endpoint(
+    raw: dict[str, typing.Any], name: str = 'endpoint_url'
+) -> str | None:
+    value = _text(raw, name) or None
     if value is None:
         return None
     parts = urllib.parse.urlsplit(value)
@@ -108,10 +115,81 @@ def _endpoint(raw: dict[str, typing.Any]) -> str | None:
         or parts.fragment
     ):
         raise ValueError(
-            "option 'endpoint_url' must be an http(s) URL without "
+            f'option {name!r} must be an http(s) URL without '
             'credentials, query or fragment'
         )
     return value
+
+
+MAX_BASE_FILTER = 2000
+#: Literals of an Insights expression: strings, `fields`, and a /regex/
+#: where one may follow (after like or =~); anything else one character.
+_BASE_TOKEN = re.compile(
+    r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'
+    r'|(?<=like)\s*/(?:[^/\\]|\\.)*/|(?<==~)\s*/(?:[^/\\]|\\.)*/'
+    r'|[A-Za-z_]+|\s+|.',
+    re.DOTALL | re.IGNORECASE,
+)
+
+
+def _base_filter(raw: dict[str, typing.Any]) -> str | None:
+    """One Insights boolean expression, ANDed into every query.
+
+    It must stay one expression: no ``|`` (a new command) and balanced
+    parentheses outside its literals, so it can only narrow the query.
+    """
+    value = _text(raw, 'base_filter') or None
+    if value is None:
+        return None
+    if len(value) > MAX_BASE_FILTER:
+        raise ValueError(
+            f"option 'base_filter' is longer than {MAX_BASE_FILTER} characters"
+        )
+    depth = 0
+    for part in _BASE_TOKEN.findall(value):
+        if part in ('"', "'", '`'):
+            raise ValueError(f"option 'base_filter': unterminated {part}")
+        if part == '|':
+            raise ValueError(
+                "option 'base_filter' is one filter expression: it cannot "
+                'hold | (a new query command) outside a literal'
+            )
+        depth += {'(': 1, ')': -1}.get(part, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise ValueError("option 'base_filter' has unbalanced parentheses")
+    return value
+
+
+#: Insights searches at most 50 log groups at once.
+MAX_LOG_GROUPS = 50
+
+
+def _log_groups(
+    ctx: PluginContext, template: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Names and prefixes: the template is split on ``,`` and a part
+    ending in ``*`` is a prefix before expansion, so no project field
+    can add a group or turn a name into a prefix."""
+    names: dict[str, None] = {}
+    prefixes: dict[str, None] = {}
+    for part in template.split(','):
+        text = part.strip()
+        wildcard = text.endswith('*')
+        value = _expand(ctx, 'log_group_template', text.removesuffix('*'))
+        if not _LOG_GROUP.match(value):
+            raise ValueError(
+                f'log group {value!r} (from option '
+                "'log_group_template') is not a valid log group name"
+            )
+        (prefixes if wildcard else names)[value] = None
+    if len(names) + len(prefixes) > MAX_LOG_GROUPS:
+        raise ValueError(
+            "option 'log_group_template' names more than "
+            f'{MAX_LOG_GROUPS} log groups'
+        )
+    return tuple(names), tuple(prefixes)
 
 
 def _expand(ctx: PluginContext, name: str, template: str) -> str:
@@ -136,16 +214,9 @@ def read_options(ctx: PluginContext) -> Options:
         raise ValueError("option 'region' is required (e.g. us-east-1)")
     if not _REGION.match(region):
         raise ValueError(f"option 'region' is not a region name: {region!r}")
-    log_group = _expand(
-        ctx,
-        'log_group_template',
-        _text(raw, 'log_group_template', DEFAULT_LOG_GROUP_TEMPLATE),
+    names, prefixes = _log_groups(
+        ctx, _text(raw, 'log_group_template', DEFAULT_LOG_GROUP_TEMPLATE)
     )
-    if not _LOG_GROUP.match(log_group):
-        raise ValueError(
-            f'log group {log_group!r} (from option '
-            "'log_group_template') is not a valid log group name"
-        )
     prefix_template = _text(raw, 'log_stream_prefix_template')
     prefix = None
     if prefix_template:
@@ -160,7 +231,9 @@ def read_options(ctx: PluginContext) -> Options:
         )
     return Options(
         region=region,
-        log_group=log_group,
+        log_group=(names or prefixes)[0],
+        log_groups=names,
+        log_group_prefixes=prefixes,
         log_stream_prefix=prefix,
         message_format=typing.cast(
             typing.Literal['text', 'json'],
@@ -175,8 +248,10 @@ def read_options(ctx: PluginContext) -> Options:
         role_arn=role_arn,
         external_id=_text(raw, 'external_id') or None,
         endpoint_url=_endpoint(raw),
+        sts_endpoint_url=_endpoint(raw, 'sts_endpoint_url'),
         use_host_credentials=_boolean(raw, 'use_host_credentials'),
         timeout_seconds=_integer(
             raw, 'timeout_seconds', DEFAULT_TIMEOUT_SECONDS
         ),
+        base_filter=_base_filter(raw),
     )

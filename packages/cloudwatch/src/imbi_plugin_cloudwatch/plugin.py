@@ -82,6 +82,13 @@ class CloudWatchPlugin(LogsPlugin):
                 'translates exactly, else Logs Insights',
             ),
             PluginOption(
+                name='base_filter',
+                label='Base filter',
+                description='Logs Insights expression every query of the '
+                'project is narrowed by, e.g. @logStream like /^web-/ and '
+                'not @message like /healthcheck/ (searches use Insights)',
+            ),
+            PluginOption(
                 name='role_arn',
                 label='Role ARN',
                 description='Assume this IAM role (STS) before calling Logs',
@@ -94,8 +101,14 @@ class CloudWatchPlugin(LogsPlugin):
             PluginOption(
                 name='endpoint_url',
                 label='Endpoint URL',
-                description='A stand-in or private endpoint, used for Logs '
-                'and (with role_arn) STS alike',
+                description='A stand-in or private endpoint for CloudWatch '
+                'Logs',
+            ),
+            PluginOption(
+                name='sts_endpoint_url',
+                label='STS endpoint URL',
+                description='With role_arn: a stand-in or private STS '
+                "endpoint (default: AWS's STS endpoint of the region)",
             ),
             PluginOption(
                 name='use_host_credentials',

@@ -32,27 +32,64 @@ CANONICAL_LEVEL = {
     word: level for level, words in LEVEL_SYNONYMS.items() for word in words
 }
 _ALL_LEVEL_WORDS = sorted(CANONICAL_LEVEL, key=lambda w: (-len(w), w))
-#: A leading level token of a text message: ERROR, [warn], level=info...
-_TEXT_LEVEL_PREFIX = r'^\s*[\[(<]?\s*(?:level\s*[=:]\s*)?' + '["\']?'
-TEXT_LEVEL = re.compile(
-    _TEXT_LEVEL_PREFIX + rf'({"|".join(_ALL_LEVEL_WORDS)})\b',
-    re.IGNORECASE,
+#: Text messages are searched for their level only this far past their
+#: leading whitespace: detection stays bounded whatever an event holds.
+TEXT_LEVEL_HEAD = 256
+_TIMESTAMP = (
+    r'\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?'
+    r'(?:Z|[+-]\d\d:?\d\d)?'
 )
-#: Characters CloudWatch accepts inside a filter pattern's %regex%.
-_PATTERN_REGEX = re.compile(r'^[A-Za-z0-9_#=@/;,\-^$?\[\]{}|\\*+.]+$')
+#: Where a text message holds its level (README, "Levels in text
+#: messages"). Each is followed by the level word and a word boundary.
+#: No two adjacent quantifiers overlap and every repeat is bounded, so
+#: matching a head of TEXT_LEVEL_HEAD characters takes bounded time.
+TEXT_LEVEL_LAYOUTS: dict[str, str] = {
+    # ERROR boom / [warn] disk / <crit> down / "fatal" oops
+    'leading token': r'[\[(<"\']?',
+    # Python logging, log4j, syslog-ish: 2026-11-25 12:00:00,123 ERROR x,
+    # and Python's "%(asctime)s - %(name)s - %(levelname)s - ..."
+    'after a timestamp': (
+        rf'\[?{_TIMESTAMP}\]?(?:[ \t]{{1,4}}-[ \t]{{1,4}}[^ \t]{{1,128}}'
+        r'[ \t]{1,4}-)?[ \t|:-]{1,8}[\[(<]?'
+    ),
+    # Node.js on Lambda: <timestamp>\t<request id>\tERROR\tboom
+    'after a Lambda request id': rf'{_TIMESTAMP}\t[0-9A-Za-z-]{{36}}\t',
+    # logfmt / key-value: level=error msg=boom, time=... lvl=warn,
+    # severity: info, "level":"error"
+    'level key': (
+        r'(?:.{0,200}?[^A-Za-z0-9_])?["\']?(?:level|lvl|severity|loglevel)'
+        r'["\']? ?[=:] ?["\']?'
+    ),
+}
+_LAYOUTS = '|'.join(f'(?:{layout})' for layout in TEXT_LEVEL_LAYOUTS.values())
+_LEVEL_WORDS = '|'.join(_ALL_LEVEL_WORDS)
+#: Applied locally to a message's head, after its leading whitespace.
+TEXT_LEVEL = re.compile(
+    rf'(?:{_LAYOUTS})({_LEVEL_WORDS})\b', re.IGNORECASE | re.DOTALL
+)
+_NOT_SPACE = re.compile(r'\S')
+#: The same layouts for Insights, which sees whole messages.
+_INSIGHTS_TEXT_LEVEL = rf'(?is)^\s*(?:{_LAYOUTS})'
+#: Characters CloudWatch accepts inside a filter pattern's %regex%
+#: ("Supported regular expressions (regex) syntax", CloudWatch Logs).
+_PATTERN_REGEX = re.compile(r'^[A-Za-z0-9_#=@/;,:\-^$?\[\]{}|\\*+.]+$')
 #: Values a quoted filter-pattern term or JSON string holds verbatim.
 _PATTERN_VALUE = re.compile(r'^[^"*\\\x00-\x1f]+$')
+#: A JSON field as Insights names it: keys joined by dots, which may hold
+#: hyphens (``user-agent``; the query back-quotes every field name).
 _JSON_FIELD = re.compile(
-    r'^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$'
+    r'[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*'
 )
 _LEVEL_NAME = re.compile(r'^[A-Za-z]+$')
 #: FilterLogEvents returns newest first only from this time on.
 NEWEST_FIRST_SINCE_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 MAX_PATTERN_LENGTH = 1024
 MAX_PATTERN_REGEXES = 2
-SEARCH_FIELDS = '@timestamp, @message, @logStream, @ptr, @ingestionTime'
+SEARCH_FIELDS = '@timestamp, @message, @logStream, @log, @ptr, @ingestionTime'
 #: Insights field holding the level parsed from text messages.
 PARSED_LEVEL = 'imbi_level'
+#: Insights field holding a histogram row's bucket number.
+BUCKET_FIELD = 'imbi_bucket'
 
 
 class Untranslatable(Exception):
@@ -92,6 +129,7 @@ class Translation:
     json_mode: bool
     level_field: str
     stream_prefix: str | None = None
+    base_filter: str | None = None
 
 
 def to_ms(moment: datetime.datetime) -> int:
@@ -109,8 +147,17 @@ def normalize_level(value: str | None) -> str | None:
 
 
 def text_level(message: str) -> str | None:
-    """The level a text message starts with, if any."""
-    found = TEXT_LEVEL.match(message)
+    """The level of a text message in one of TEXT_LEVEL_LAYOUTS, if any.
+
+    Linear in the message: one scan for its first non-space character,
+    then a bounded match on a head of TEXT_LEVEL_HEAD characters.
+    """
+    first = _NOT_SPACE.search(message)
+    if first is None:
+        return None
+    start = first.start()
+    head = message[start : start + TEXT_LEVEL_HEAD]
+    found = TEXT_LEVEL.match(head)
     return normalize_level(found.group(1)) if found else None
 
 
@@ -144,21 +191,46 @@ def _target(field: str, options: Options) -> Target:
         return Target('json', options.message_field)
     if field == 'level':
         return Target('json', options.level_field)
-    if not _JSON_FIELD.match(field):
+    if not _JSON_FIELD.fullmatch(field):
         raise ValueError(
-            f'cannot filter on {field!r}: field names are letters, digits '
-            'and underscores, nested with dots (a.b)'
+            f'cannot filter on {field!r}: field names are letters, digits, '
+            'underscores and hyphens, nested with dots (a.b)'
         )
     return Target('json', field)
 
 
+#: Constructs Python's ``re`` accepts and CloudWatch refuses: lookaround,
+#: backreferences (numbered or named), atomic groups, conditionals and
+#: possessive quantifiers.
+_REFUSED_REGEX = (
+    (re.compile(r'\(\?<?[=!]'), 'lookaround'),
+    (re.compile(r'\\[1-9]|\\k<|\(\?P='), 'backreferences'),
+    (re.compile(r'\(\?>'), 'atomic groups'),
+    (re.compile(r'\(\?\('), 'conditionals'),
+    (re.compile(r'[*+?}]\+'), 'possessive quantifiers'),
+)
+_ESCAPED_OR_CLASS = re.compile(r'\\.|\[(?:\\.|[^\]\\])*\]?', re.DOTALL)
+
+
 def _check_regex(value: str) -> None:
+    """ValueError unless ``re`` compiles it and AWS accepts its syntax."""
     try:
         re.compile(value)
     except re.error as exc:
         raise ValueError(
             f'invalid regular expression {value!r}: {exc}'
         ) from None
+    # Escapes other than backreferences and whole character classes are
+    # blanked first, so [(?=] or \( are not mistaken for constructs.
+    bare = _ESCAPED_OR_CLASS.sub(
+        lambda m: m[0] if re.fullmatch(r'\\[1-9k]', m[0]) else '_', value
+    )
+    for construct, name in _REFUSED_REGEX:
+        if construct.search(bare):
+            raise ValueError(
+                f'invalid regular expression {value!r}: CloudWatch Logs '
+                f'does not support {name}'
+            )
 
 
 def translate(query: LogQuery, options: Options) -> Translation:
@@ -183,6 +255,7 @@ def translate(query: LogQuery, options: Options) -> Translation:
         json_mode=options.message_format == 'json',
         level_field=options.level_field,
         stream_prefix=options.log_stream_prefix,
+        base_filter=options.base_filter,
     )
 
 
@@ -208,6 +281,11 @@ def _pattern_regex(value: str) -> str:
 
 
 def _json_term(criterion: Criterion) -> str:
+    if '-' in criterion.target.path:
+        raise Untranslatable(
+            'filter-pattern JSON selectors take simple names only '
+            f'({criterion.target.path!r} holds a hyphen)'
+        )
     path = f'$.{criterion.target.path}'
     if criterion.op == 'regex':
         return f'{path} = {_pattern_regex(criterion.value)}'
@@ -234,6 +312,11 @@ def _text_term(criterion: Criterion) -> str:
 
 def filter_pattern(translation: Translation) -> str:
     """The FilterLogEvents pattern, or Untranslatable saying why."""
+    if translation.base_filter:
+        raise Untranslatable(
+            'base_filter is a Logs Insights expression, which filter '
+            'patterns cannot hold'
+        )
     if translation.level_words:
         raise Untranslatable(
             'levels match case-insensitively with synonyms, which filter '
@@ -325,7 +408,7 @@ def _level_condition(translation: Translation) -> str:
             rf'(?i)^\s*(?:{words})\s*$'
         )
     return '@message like ' + insights_regex(
-        rf'(?i){_TEXT_LEVEL_PREFIX}(?:{words})\b'
+        rf'{_INSIGHTS_TEXT_LEVEL}(?:{words})\b'
     )
 
 
@@ -338,6 +421,8 @@ def insights_filter(
         f'toMillis(@timestamp) >= {translation.start_ms}',
         f'toMillis(@timestamp) <= {upper}',
     ]
+    if translation.base_filter:
+        conditions.append(f'({translation.base_filter})')
     if translation.stream_prefix:
         conditions.append(
             _condition(
@@ -361,19 +446,29 @@ def search_query(translation: Translation, end_ms: int, limit: int) -> str:
     )
 
 
-def histogram_query(translation: Translation, step_seconds: int) -> str:
+def histogram_query(translation: Translation, step_ms: int) -> str:
+    """Counts per bucket ``floor((t - start) / step)`` and level.
+
+    Insights' ``bin()`` is aligned to the epoch; the buckets here start
+    at the query's start, as the host expects (it sums environments on
+    identical timestamps). The upper bound is exclusive: [start, end).
+    """
     if translation.json_mode:
         by_level = f'`{translation.level_field}`'
         parse = ''
     else:
         by_level = PARSED_LEVEL
         parse = ' | parse @message ' + insights_regex(
-            rf'(?i){_TEXT_LEVEL_PREFIX}'
+            rf'{_INSIGHTS_TEXT_LEVEL}'
             rf'(?<{PARSED_LEVEL}>{_level_alternation(tuple(CANONICAL_LEVEL))})\b'
         )
+    bucket = (
+        f' | fields floor((toMillis(@timestamp) - {translation.start_ms})'
+        f' / {step_ms}) as {BUCKET_FIELD}'
+    )
     return (
-        f'{insights_filter(translation)}{parse}'
-        f' | stats count(*) as n by bin({step_seconds}s) as t, {by_level}'
+        f'{insights_filter(translation, translation.end_ms - 1)}{parse}'
+        f'{bucket} | stats count(*) as n by {BUCKET_FIELD}, {by_level}'
     )
 
 
@@ -382,12 +477,14 @@ def fingerprint(translation: Translation, options: Options) -> str:
     data = {
         'region': options.region,
         'group': options.log_group,
+        'groups': list(options.log_groups),
         'prefix': options.log_stream_prefix,
         'endpoint': options.endpoint_url,
         'role': options.role_arn,
         'format': options.message_format,
         'mode': options.query_mode,
         'fields': [options.level_field, options.message_field],
+        'base': options.base_filter,
         'criteria': [
             [c.target.kind, c.target.path, c.op, c.value]
             for c in translation.criteria

@@ -129,6 +129,11 @@ def _plan(translation: query.Translation, options: Options) -> str | None:
     if options.query_mode == 'insights':
         return None
     try:
+        if len(options.log_groups) > 1:
+            raise query.Untranslatable(
+                'FilterLogEvents searches one log group at a time and '
+                'log_group_template names several'
+            )
         return query.filter_pattern(translation)
     except query.Untranslatable as exc:
         if options.query_mode == 'filter':
@@ -144,8 +149,11 @@ async def search(
 ) -> LogResult:
     translation = query.translate(log_query, options)
     pattern = _plan(translation, options)
-    fingerprint = query.fingerprint(translation, options)
     async with Calls(options, keys) as calls:
+        if options.log_group_prefixes:
+            options = await calls.resolve_log_groups()
+            pattern = _plan(translation, options)
+        fingerprint = query.fingerprint(translation, options)
         if pattern is not None:
             filter_position = (
                 cursor.decode(
@@ -235,6 +243,7 @@ async def _filter_search(
                     str(event.get('message', '')),
                     {
                         'log_stream': event.get('logStreamName'),
+                        'log_group': options.log_group,
                         'event_id': event.get('eventId'),
                         'ingestion_time': _datetime(
                             int(event.get('ingestionTime', 0))
@@ -291,12 +300,15 @@ async def _insights_search(
             'too many events share one millisecond to page through with '
             'Logs Insights; narrow the search'
         )
-    raw_rows = await calls.insights(
+    raw_rows, matched = await calls.insights_matched(
         query.search_query(translation, end_ms, ask),
         translation.start_ms // 1000,
         math.ceil(end_ms / 1000),
         ask,
     )
+    # recordsMatched counts the whole range only on the first page; later
+    # pages search what is left of it.
+    total = matched if position is None else None
     fresh = [
         (ts, fields)
         for ts, fields in _rows(raw_rows)
@@ -310,6 +322,9 @@ async def _insights_search(
             fields.get('@message', ''),
             {
                 'log_stream': fields.get('@logStream'),
+                # @log is <account id>:<log group>
+                'log_group': fields.get('@log', '').partition(':')[2]
+                or options.log_group,
                 'ptr': fields.get('@ptr'),
                 'ingestion_time': _datetime(
                     _insights_ms(fields['@ingestionTime'])
@@ -321,7 +336,7 @@ async def _insights_search(
         for ts, fields in page
     ]
     if len(fresh) <= limit:
-        return LogResult(entries=entries)
+        return LogResult(entries=entries, total=total)
     last = page[-1][0]
     at_last = {
         cursor.ptr_digest(f.get('@ptr', '')) for ts, f in page if ts == last
@@ -333,6 +348,7 @@ async def _insights_search(
         next_cursor=cursor.encode(
             cursor.InsightsPosition(last, frozenset(at_last)), fingerprint
         ),
+        total=total,
     )
 
 
@@ -346,21 +362,22 @@ async def histogram(
         raise ValueError('bucket_count must be between 1 and 1440')
     translation = query.translate(log_query, options)
     span = translation.end_ms - translation.start_ms
-    step_seconds = max(1, math.ceil(span / 1000 / bucket_count))
-    step = step_seconds * 1000
-    # Aligned to the epoch as Insights' bin() is: the same query gives
-    # the same bucket timestamps in every environment.
-    first = translation.start_ms // step * step
-    last = translation.end_ms // step * step
-    counts: dict[int, tuple[list[int], dict[str, int]]] = {
-        ts: ([0], {}) for ts in range(first, last + 1, step)
-    }
+    step = max(1, math.ceil(span / 1000 / bucket_count)) * 1000
+    # Bucket k is [start + k*step, start + (k+1)*step): its timestamps
+    # depend only on the query, so the host can sum environments.
+    buckets = [
+        LogHistogramBucket(
+            timestamp=_datetime(translation.start_ms + k * step), count=0
+        )
+        for k in range(bucket_count)
+    ]
     level_key = (
         options.level_field if translation.json_mode else query.PARSED_LEVEL
     )
     async with Calls(options, keys) as calls:
+        await calls.resolve_log_groups()
         raw_rows = await calls.insights(
-            query.histogram_query(translation, step_seconds),
+            query.histogram_query(translation, step),
             translation.start_ms // 1000,
             math.ceil(translation.end_ms / 1000),
             MAX_ROWS,
@@ -368,24 +385,20 @@ async def histogram(
     for raw_row in raw_rows:
         try:
             fields = {f['field']: f['value'] for f in raw_row}
-            bucket = counts.get(_insights_ms(fields['t']))
+            index = int(float(fields[query.BUCKET_FIELD]))
             number = int(fields['n'])
-        except KeyError, TypeError, ValueError:
+        except KeyError, TypeError, ValueError, OverflowError:
             raise PluginUnavailableError(
                 'Logs Insights returned a histogram row that could not be read'
             ) from None
-        if bucket is None:
+        if not 0 <= index < bucket_count:
             continue
-        bucket[0][0] += number
+        bucket = buckets[index]
+        bucket.count += number
         level = query.normalize_level(fields.get(level_key))
         if level is not None:
-            bucket[1][level] = bucket[1].get(level, 0) + number
-    return [
-        LogHistogramBucket(
-            timestamp=_datetime(ts), count=total[0], levels=levels
-        )
-        for ts, (total, levels) in counts.items()
-    ]
+            bucket.levels[level] = bucket.levels.get(level, 0) + number
+    return buckets
 
 
 def _label(name: str) -> str:
@@ -399,6 +412,9 @@ async def schema(
     options: Options, keys: AwsKeys | None
 ) -> list[dict[str, typing.Any]]:
     async with Calls(options, keys) as calls:
+        # The fields of the first group: one call, whatever the number of
+        # groups.
+        options = await calls.resolve_log_groups()
         answer = await calls.call(
             'GetLogGroupFields',
             logGroupName=options.log_group,

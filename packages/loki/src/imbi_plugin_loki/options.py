@@ -15,7 +15,8 @@ DEFAULT_SELECTOR = '{service_name="${project_slug}"}'
 DEFAULT_TIMEOUT_SECONDS = 8
 LINE_FORMATS: tuple[LineFormat, ...] = ('raw', 'json', 'logfmt')
 
-_LABEL_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+# What Loki's json and logfmt parsers turn into ``_`` in a key.
+_NOT_LABEL_CHAR = re.compile(r'[^A-Za-z0-9_]')
 _TRUE = frozenset({'true', '1', 'yes', 'on'})
 _FALSE = frozenset({'false', '0', 'no', 'off'})
 
@@ -30,6 +31,7 @@ class Options:
     message_field: str
     timeout_seconds: int
     verify_tls: bool
+    pipeline: str = ''
 
 
 def _string(options: typing.Mapping[str, typing.Any], name: str) -> str:
@@ -72,14 +74,20 @@ def _boolean(
 
 
 def field_label(name: str, option: str) -> str:
-    """A field name as Loki names it once parsed (dots become ``_``)."""
-    label = name.replace('.', '_')
-    if not _LABEL_NAME.fullmatch(label):
+    """A field name as Loki's json and logfmt parsers name its label.
+
+    They replace every character other than ASCII letters, digits and
+    ``_`` with ``_`` (``user-agent`` -> ``user_agent``; nested ``a.b``
+    -> ``a_b``) and put ``_`` before a leading digit.
+    """
+    stripped = name.strip()
+    if not stripped or any(not c.isprintable() for c in stripped):
         raise ValueError(
-            f'{option} {name!r} is not a valid Loki label name '
-            '(letters, digits and _; dots allowed)'
+            f'{option} {name!r} is not a field name (empty or holding '
+            'control characters)'
         )
-    return label
+    label = _NOT_LABEL_CHAR.sub('_', stripped)
+    return f'_{label}' if label[0].isdigit() else label
 
 
 def read_options(options: typing.Mapping[str, typing.Any]) -> Options:
@@ -120,4 +128,5 @@ def read_options(options: typing.Mapping[str, typing.Any]) -> Options:
         ),
         timeout_seconds=timeout,
         verify_tls=_boolean(options, 'verify_tls', True),
+        pipeline=_string(options, 'pipeline'),
     )

@@ -92,6 +92,14 @@ class LokiPlugin(LogsPlugin):
                 default='message',
             ),
             PluginOption(
+                name='pipeline',
+                label='Base pipeline',
+                description='LogQL stages every query of the project '
+                'starts with: line filters, | json, | logfmt, label '
+                'filters (e.g. != "healthcheck" | json | app="web")',
+                type='string',
+            ),
+            PluginOption(
                 name='timeout_seconds',
                 label='Timeout (seconds)',
                 description='Budget of one whole call',
@@ -226,7 +234,7 @@ class LokiPlugin(LogsPlugin):
         if not 1 <= bucket_count <= 1440:
             raise ValueError('bucket_count must be 1..1440')
         selector = _selector(opts, ctx)
-        pipeline = _pipeline(opts, query)
+        pipeline = _pipeline(opts, query, metric=True)
         start_ns, end_ns = _window(query)
         step_s = max(
             1, math.ceil((end_ns - start_ns) / (bucket_count * _NS_PER_SECOND))
@@ -274,8 +282,12 @@ def _selector(opts: options.Options, ctx: PluginContext) -> str:
         raise ValueError(f"option 'selector_template': {exc}") from None
 
 
-def _pipeline(opts: options.Options, log_query: LogQuery) -> str:
-    return translate.build_pipeline(opts, log_query.filters, log_query.levels)
+def _pipeline(
+    opts: options.Options, log_query: LogQuery, *, metric: bool = False
+) -> str:
+    return translate.build_pipeline(
+        opts, log_query.filters, log_query.levels, metric=metric
+    )
 
 
 def _logql(opts: options.Options, selector: str, log_query: LogQuery) -> str:

@@ -52,16 +52,27 @@ _OCTAL = frozenset('01234567')
 _MATCH_OPS = ('=~', '!~', '!=', '=')
 _ALL_OPS = ['eq', 'ne', 'contains', 'starts_with', 'regex']
 
-#: Level spellings treated as one level, keyed by every spelling.
+#: Canonical level -> the spellings that mean it (case-insensitive). The
+#: cloudwatch plugin uses the same table, so both name levels alike.
 LEVEL_SYNONYMS: dict[str, tuple[str, ...]] = {
-    name: group
-    for group in (
-        ('warn', 'warning'),
-        ('err', 'error'),
-        ('crit', 'critical', 'fatal'),
-    )
-    for name in group
+    'trace': ('trace',),
+    'debug': ('debug', 'dbg'),
+    'info': ('info', 'information', 'notice'),
+    'warn': ('warn', 'warning'),
+    'error': ('error', 'err'),
+    'critical': ('critical', 'crit', 'fatal', 'panic', 'emerg', 'alert'),
 }
+CANONICAL_LEVEL = {
+    word: level for level, words in LEVEL_SYNONYMS.items() for word in words
+}
+
+
+def normalize_level(value: str | None) -> str | None:
+    """The canonical lower-case level of a level word; others lower-cased."""
+    if value is None or not value.strip():
+        return None
+    word = value.strip().lower()
+    return CANONICAL_LEVEL.get(word, word)
 
 
 def go_string(value: str) -> str:
@@ -83,16 +94,37 @@ def _compile(pattern: str) -> typing.Any:
     return re2.compile(pattern, options=options)
 
 
+def _go_refuses(pattern: str) -> str | None:
+    """What Go's ``regexp`` (Loki's engine) refuses that C++ RE2 accepts."""
+    index = 0
+    while index < len(pattern):
+        if pattern[index] == '\\':
+            if pattern[index + 1 : index + 2] == 'C':
+                return r'\C (any byte) is not supported by Go'
+            index += 2
+            continue
+        index += 1
+    return None
+
+
 def check_regex(pattern: str, what: str) -> None:
-    """``ValueError`` saying why, unless RE2 accepts ``pattern``."""
+    """``ValueError`` saying why, unless Loki's Go regexp accepts it.
+
+    C++ RE2 (google-re2) parses the syntax Go's ``regexp`` shares with
+    it; the one form RE2 accepts and Go refuses (``\\C``) is refused
+    before it.
+    """
     import re2
 
-    try:
-        _compile(pattern)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else exc
-        if isinstance(reason, bytes):
-            reason = reason.decode('utf-8', 'replace')
+    reason: typing.Any = _go_refuses(pattern)
+    if reason is None:
+        try:
+            _compile(pattern)
+        except re2.error as exc:
+            reason = exc.args[0] if exc.args else exc
+            if isinstance(reason, bytes):
+                reason = reason.decode('utf-8', 'replace')
+    if reason is not None:
         raise ValueError(
             f'{what}: {pattern!r} is not a valid RE2 regular expression '
             f'({reason}); RE2 has no lookaround and no backreferences'
@@ -112,13 +144,14 @@ class Matcher:
 class _Scanner:
     """Just enough of LogQL's lexer to read one stream selector."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, what: str = 'selector') -> None:
         self.text = text
+        self.what = what
         self.pos = 0
 
     def fail(self, message: str) -> typing.NoReturn:
         raise ValueError(
-            f'selector {self.text!r}: {message} at column {self.pos + 1}'
+            f'{self.what} {self.text!r}: {message} at column {self.pos + 1}'
         )
 
     def skip_space(self) -> None:
@@ -198,6 +231,45 @@ class _Scanner:
             self.fail('invalid escape sequence')
         self.pos = start + size
         return chr(code)
+
+
+_LINE_OPS = ('|=', '!=', '|~', '!~')
+_PARSERS = ('json', 'logfmt')
+
+
+def parse_pipeline(text: str) -> tuple[list[str], bool]:
+    """The stages of the ``pipeline`` option, re-rendered, and whether
+    one of them is a parser; ``ValueError`` naming the option.
+
+    Only line filters, ``| json``, ``| logfmt`` and string label filters
+    are accepted: they can only narrow what the project sees.
+    """
+    scanner = _Scanner(text, "option 'pipeline'")
+    stages: list[str] = []
+    parses = False
+    while True:
+        scanner.skip_space()
+        if scanner.pos == len(text):
+            return stages, parses
+        at = scanner.pos
+        op = next((o for o in _LINE_OPS if text.startswith(o, at)), '')
+        if op:
+            scanner.pos += len(op)
+            value = scanner.string()
+            if op in ('|~', '!~'):
+                check_regex(value, "option 'pipeline'")
+            stages.append(f'{op} {go_string(value)}')
+            continue
+        scanner.expect('|')
+        name = scanner.name()
+        if name in _PARSERS:
+            parses = True
+            stages.append(f'| {name}')
+            continue
+        matcher = Matcher(name, scanner.operator(), scanner.string())
+        if matcher.op in ('=~', '!~'):
+            check_regex(matcher.value, "option 'pipeline'")
+        stages.append(f'| {matcher.render()}')
 
 
 def parse_selector(text: str) -> list[Matcher]:
@@ -283,8 +355,7 @@ def _line_filter(item: LogFilter) -> str:
     return f'{"|~" if item.op == "eq" else "!~"} {go_string(pattern)}'
 
 
-def _label_filter(item: LogFilter) -> str:
-    name = field_label(item.field, 'filter field')
+def _label_filter(name: str, item: LogFilter) -> str:
     value = item.value
     if item.op == 'eq':
         return f'| {name}={go_string(value)}'
@@ -309,7 +380,8 @@ def level_pattern(levels: collections.abc.Iterable[str]) -> str | None:
         name = level.strip().lower()
         if not name:
             raise ValueError('levels must not contain an empty level')
-        spellings.update(LEVEL_SYNONYMS.get(name, (name,)))
+        canonical = CANONICAL_LEVEL.get(name)
+        spellings.update(LEVEL_SYNONYMS[canonical] if canonical else (name,))
     if not spellings:
         return None
     alternatives = '|'.join(regex_literal(s) for s in sorted(spellings))
@@ -320,13 +392,34 @@ def build_pipeline(
     options: Options,
     filters: collections.abc.Sequence[LogFilter],
     levels: collections.abc.Sequence[str],
+    *,
+    metric: bool = False,
 ) -> str:
-    """Line filters, the parser, label filters, then the level filter."""
-    line = [_line_filter(f) for f in filters if f.field == 'message']
-    labels = [_label_filter(f) for f in filters if f.field != 'message']
-    stages = list(line)
-    if options.line_format != 'raw':
+    """The project's pipeline, line filters, the parser, label filters,
+    then the level filter.
+
+    With json/logfmt, ``message`` means the ``message_field`` shown as
+    the entry's message, so it is a label filter on that field; with raw
+    lines it is a line filter. A metric query drops the lines the parser
+    could not read (``__error__``), which Loki otherwise refuses.
+    """
+    parsed = options.line_format != 'raw'
+    line: list[str] = []
+    labels: list[str] = []
+    for item in filters:
+        if item.field == 'message' and not parsed:
+            line.append(_line_filter(item))
+        elif item.field == 'message':
+            labels.append(_label_filter(options.message_field, item))
+        else:
+            name = field_label(item.field, 'filter field')
+            labels.append(_label_filter(name, item))
+    stages, base_parses = parse_pipeline(options.pipeline)
+    stages.extend(line)
+    if parsed:
         stages.append(f'| {options.line_format}')
+    if metric and (parsed or base_parses):
+        stages.append('| __error__=""')
     stages.extend(labels)
     pattern = level_pattern(levels)
     if pattern is not None:
@@ -345,6 +438,8 @@ def histogram_query(
     step_seconds: int,
     offset_ns: int = 0,
 ) -> str:
+    """``pipeline`` is built with ``metric=True`` (unparsable lines
+    dropped)."""
     inner = log_query(selector, pipeline)
     offset = f' offset {offset_ns}ns' if offset_ns else ''
     return (

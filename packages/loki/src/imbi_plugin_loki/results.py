@@ -12,6 +12,7 @@ from imbi_common.plugins import (
 )
 
 from imbi_plugin_loki import cursor
+from imbi_plugin_loki.query import normalize_level
 
 #: Loki's default max_entries_limit_per_query.
 MAX_ENTRIES = 5000
@@ -110,7 +111,7 @@ def search_result(
             LogEntry(
                 timestamp=from_ns(ns),
                 message=message,
-                level=level.lower() if level else None,
+                level=normalize_level(level),
                 raw={'labels': dict(labels), 'timestamp_ns': ts, 'line': line},
             )
         )
@@ -173,8 +174,8 @@ def histogram_buckets(
                 number = round(float(value))
                 bucket = buckets[index]
                 bucket.count += number
-                if name:
-                    key = name.lower()
+                key = normalize_level(name)
+                if key:
                     bucket.levels[key] = bucket.levels.get(key, 0) + number
     except AttributeError, KeyError, TypeError, ValueError:
         raise _unexpected('series in the histogram answer') from None

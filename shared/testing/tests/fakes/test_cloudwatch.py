@@ -449,6 +449,32 @@ async def test_start_query_errors(call: Caller, fake: CloudWatchFake) -> None:
     )
 
 
+def test_filter_expressions_with_or_not_and_parentheses() -> None:
+    plan = compile_insights(
+        'filter not (@message = "a" or @message like /^b/) and @logStream '
+        '= "w" or @message = "z"'
+    )
+    (condition,) = plan.filters
+    rows = [
+        ({'@message': 'c', '@logStream': 'w'}, True),
+        ({'@message': 'a', '@logStream': 'w'}, False),
+        ({'@message': 'bb', '@logStream': 'w'}, False),
+        ({'@message': 'c', '@logStream': 'v'}, False),
+        ({'@message': 'z', '@logStream': 'v'}, True),
+    ]
+    assert [condition(row) for row, _ in rows] == [want for _, want in rows]
+
+
+def test_bucket_fields_divide_where_no_regex_can_follow() -> None:
+    plan = compile_insights(
+        'filter @message like /a\\/b/'
+        ' | fields floor((toMillis(@timestamp) - 1000) / 60000) as k'
+        ' | stats count(*) as n by k, level'
+    )
+    assert plan.computed == [('k', 1000, 60000)]
+    assert plan.stats == ('n', [('field', 0, 'k'), ('field', 0, 'level')])
+
+
 @pytest.mark.parametrize(
     'query',
     [
@@ -460,7 +486,12 @@ async def test_start_query_errors(call: Caller, fake: CloudWatchFake) -> None:
         'filter @message = "\\q"',
         'filter @message like /(/',
         'filter toMillis(@message) < 1',
-        'filter @message = "a" or @message = "b"',
+        'filter (@message = "a"',
+        'filter @message = "a" xor @message = "b"',
+        'filter @message like /(?=a)/',
+        'filter @message like /(a)\\1/',
+        'fields floor((toMillis(@timestamp) - 5) / 0) as k',
+        'fields floor(toMillis(@timestamp)) as k',
         'sort @timestamp desc extra',
         'stats count(*) as n by bin(5x) as t',
         'stats count(*) as n by bin(0s) as t',

@@ -17,10 +17,15 @@ answers 400 for anything else:
   regexes); newest first with ``startFromHead=false``; pages scan a
   bounded chunk of events so they can be partial or empty while a
   nextToken exists; tokens can be expired.
-- Logs Insights: ``fields``, ``filter`` (``=``, ``!=``, ``like "s"``,
-  ``like /re/``, ``toMillis(@timestamp)`` comparisons, ``and``),
+- DescribeLogGroups by ``logGroupNamePrefix``, paged by ``limit`` (<= 50).
+- Logs Insights (several groups at once, ``@log`` = ``account:group``):
+  ``fields``, ``filter`` (``=``, ``!=``, ``like "s"``,
+  ``like /re/``, ``toMillis(@timestamp)`` comparisons, ``and``, ``or``,
+  ``not``, parentheses),
   ``parse @message /(?<name>…)/``, ``sort @timestamp desc``, ``limit``
-  and ``stats count(*) as n by bin(Ns) as t[, field]``; queries go
+  ``fields floor((toMillis(@timestamp) - N) / N) as name`` and
+  ``stats count(*) as n by bin(Ns) as t[, field]`` or ``by field[, …]``;
+  regexes with lookaround or backreferences are refused; queries go
   Scheduled -> Running -> Complete over successive polls, equal
   timestamps come back in a different order per query, StopQuery
   cancels, and the concurrent-query limit is enforced.
@@ -56,7 +61,7 @@ JSON_CONTENT_TYPE = 'application/x-amz-json-1.1'
 STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/'
 TOKEN_INVALID = 'The specified nextToken is invalid.'  # noqa: S105
 #: Characters AWS allows inside a filter pattern's %regex%.
-_PATTERN_REGEX_CHARS = re.compile(r'^[A-Za-z0-9_#=@/;,\-^$?\[\]{}|\\*+.]*$')
+_PATTERN_REGEX_CHARS = re.compile(r'^[A-Za-z0-9_#=@/;,:\-^$?\[\]{}|\\*+.]*$')
 _JSON_PATH = r'[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*'
 _JSON_CLAUSE = re.compile(
     rf'^\$\.(?P<path>{_JSON_PATH})\s*(?P<op>!=|=)\s*'
@@ -89,10 +94,12 @@ class Event:
     ingestion_time: int
     event_id: str
     ptr: str
+    group: str = ''
 
     def fields(self) -> dict[str, str]:
         """The fields Insights sees: system fields plus JSON fields."""
         found = {
+            '@log': f'{ACCOUNT}:{self.group}',
             '@timestamp': format_timestamp(self.timestamp),
             '@message': self.message,
             '@logStream': self.stream,
@@ -429,11 +436,17 @@ class _Malformed(AwsError):
 
 
 _TOKEN = re.compile(
-    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<re>/(?:[^/\\]|\\.)*/)'
+    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")'
     r'|(?P<tick>`[^`]+`)|(?P<num>\d+(?:ms|s|m|h|d)?)'
-    r'|(?P<op>!=|<=|>=|=|<|>)|(?P<punct>[(),*|])'
+    r'|(?P<op>!=|<=|>=|=|<|>)|(?P<punct>[(),*|/-])'
     r'|(?P<name>@?[A-Za-z_][A-Za-z0-9_.]*))'
 )
+#: A /regex/ literal, read where a regex may follow (after ``like`` and
+#: ``parse @message``); elsewhere ``/`` divides.
+_REGEX_TOKEN = re.compile(r'\s*(?P<re>/(?:[^/\\]|\\.)*/)')
+_REGEX_CONTEXT = (('name', 'like'), ('name', '@message'))
+#: What Insights refuses though Python's re accepts it.
+_REFUSED_INSIGHTS_REGEX = re.compile(r'\(\?<?[=!]|\\[1-9]|\(\?P=|\\k<')
 _STRING_ESCAPES = {'\\': '\\', '"': '"', 'n': '\n', 'r': '\r', 't': '\t'}
 
 
@@ -443,7 +456,10 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while index < len(text):
         if not text[index:].strip():
             break
-        match = _TOKEN.match(text, index)
+        match = None
+        if found and found[-1] in _REGEX_CONTEXT:
+            match = _REGEX_TOKEN.match(text, index)
+        match = match or _TOKEN.match(text, index)
         if match is None or match.lastgroup is None:
             raise _Malformed(f'unexpected input at character {index}')
         found.append((match.lastgroup, match[match.lastgroup]))
@@ -469,6 +485,11 @@ def _unquote(literal: str) -> str:
 
 def _insights_regex(literal: str) -> re.Pattern[str]:
     # Insights writes named groups the Java way: (?<name>...).
+    if _REFUSED_INSIGHTS_REGEX.search(literal):
+        raise _Malformed(
+            'lookaround and backreferences are not supported in regular '
+            'expressions'
+        )
     body = re.sub(r'\(\?<(?=[A-Za-z])', '(?P<', literal[1:-1])
     try:
         return re.compile(body)
@@ -556,6 +577,40 @@ def _condition(cursor: _Cursor) -> Condition:
     return lambda row: field in row and row[field] != value
 
 
+def _expression(cursor: _Cursor) -> Condition:
+    """``a or b``, ``a and b``, ``not a``, ``(a)``: or binds loosest."""
+    terms = [_conjunction(cursor)]
+    while cursor.peek() == ('name', 'or'):
+        cursor.take()
+        terms.append(_conjunction(cursor))
+    if len(terms) == 1:
+        return terms[0]
+    return lambda row: any(term(row) for term in terms)
+
+
+def _conjunction(cursor: _Cursor) -> Condition:
+    factors = [_factor(cursor)]
+    while cursor.peek() == ('name', 'and'):
+        cursor.take()
+        factors.append(_factor(cursor))
+    if len(factors) == 1:
+        return factors[0]
+    return lambda row: all(factor(row) for factor in factors)
+
+
+def _factor(cursor: _Cursor) -> Condition:
+    if cursor.peek() == ('name', 'not'):
+        cursor.take()
+        inner = _factor(cursor)
+        return lambda row: not inner(row)
+    if cursor.peek() == ('punct', '('):
+        cursor.take()
+        inner = _expression(cursor)
+        cursor.take('punct', ')')
+        return inner
+    return _condition(cursor)
+
+
 @dataclasses.dataclass
 class _Plan:
     fields: list[str] = dataclasses.field(default_factory=list)
@@ -563,7 +618,11 @@ class _Plan:
     parsers: list[re.Pattern[str]] = dataclasses.field(default_factory=list)
     sort_desc: bool | None = None
     limit: int | None = None
-    stats: tuple[str, int, str, list[str]] | None = None
+    stats: tuple[str, list[tuple[str, int, str]]] | None = None
+    #: ``fields floor((toMillis(@timestamp) - offset) / step) as name``
+    computed: list[tuple[str, int, int]] = dataclasses.field(
+        default_factory=list
+    )
 
 
 def _commands(text: str) -> list[list[tuple[str, str]]]:
@@ -578,7 +637,9 @@ def _commands(text: str) -> list[list[tuple[str, str]]]:
     return commands
 
 
-def _stats(cursor: _Cursor) -> tuple[str, int, str, list[str]]:
+def _stats(cursor: _Cursor) -> tuple[str, list[tuple[str, int, str]]]:
+    """``count(*) as n by`` groups: ``bin(P) as alias`` or field names
+    (each group as (kind, bin step ms, name))."""
     cursor.take('name', 'count')
     cursor.take('punct', '(')
     cursor.take('punct', '*')
@@ -586,6 +647,16 @@ def _stats(cursor: _Cursor) -> tuple[str, int, str, list[str]]:
     cursor.take('name', 'as')
     count_alias = cursor.take('name')
     cursor.take('name', 'by')
+    groups = [_group(cursor)]
+    while not cursor.done():
+        cursor.take('punct', ',')
+        groups.append(_group(cursor))
+    return count_alias, groups
+
+
+def _group(cursor: _Cursor) -> tuple[str, int, str]:
+    if cursor.peek() != ('name', 'bin'):
+        return 'field', 0, _field_name(cursor)
     cursor.take('name', 'bin')
     cursor.take('punct', '(')
     period = _BIN.match(cursor.take('num'))
@@ -593,15 +664,33 @@ def _stats(cursor: _Cursor) -> tuple[str, int, str, list[str]]:
         raise _Malformed('bin() needs a period such as 5m')
     cursor.take('punct', ')')
     cursor.take('name', 'as')
-    bin_alias = cursor.take('name')
-    groups = []
-    while not cursor.done():
-        cursor.take('punct', ',')
-        groups.append(_field_name(cursor))
+    alias = cursor.take('name')
     step = int(period['n']) * _UNIT_MS[period['unit']]
     if step <= 0:
         raise _Malformed('bin() needs a positive period')
-    return count_alias, step, bin_alias, groups
+    return 'bin', step, alias
+
+
+def _computed(cursor: _Cursor) -> tuple[str, int, int]:
+    """``floor((toMillis(@timestamp) - N) / N) as name``, the one
+    expression the plugin computes."""
+    cursor.take('name', 'floor')
+    cursor.take('punct', '(')
+    cursor.take('punct', '(')
+    cursor.take('name', 'toMillis')
+    cursor.take('punct', '(')
+    cursor.take('name', '@timestamp')
+    cursor.take('punct', ')')
+    cursor.take('punct', '-')
+    offset = int(cursor.take('num'))
+    cursor.take('punct', ')')
+    cursor.take('punct', '/')
+    step = int(cursor.take('num'))
+    cursor.take('punct', ')')
+    cursor.take('name', 'as')
+    if step <= 0:
+        raise _Malformed('division by zero')
+    return cursor.take('name'), offset, step
 
 
 def compile_insights(text: str) -> _Plan:
@@ -612,16 +701,15 @@ def compile_insights(text: str) -> _Plan:
     for command in _commands(text):
         cursor = _Cursor(command)
         name = cursor.take('name')
-        if name == 'fields':
+        if name == 'fields' and cursor.peek() == ('name', 'floor'):
+            plan.computed.append(_computed(cursor))
+        elif name == 'fields':
             plan.fields.append(_field_name(cursor))
             while not cursor.done():
                 cursor.take('punct', ',')
                 plan.fields.append(_field_name(cursor))
         elif name == 'filter':
-            plan.filters.append(_condition(cursor))
-            while not cursor.done():
-                cursor.take('name', 'and')
-                plan.filters.append(_condition(cursor))
+            plan.filters.append(_expression(cursor))
         elif name == 'parse':
             cursor.take('name', '@message')
             plan.parsers.append(_insights_regex(cursor.take('re')))
@@ -732,6 +820,7 @@ class CloudWatchFake(StandIn):
             ingestion_time=timestamp + 150,
             event_id=event_id,
             ptr=base64.b64encode(f'{group}|{event_id}'.encode()).decode(),
+            group=group,
         )
         with self.lock:
             self.groups.setdefault(group, []).append(event)
@@ -1083,6 +1172,8 @@ class CloudWatchFake(StandIn):
         for event in events:
             row = event.fields()
             row['@epochMillis'] = str(event.timestamp)
+            for alias, offset, step in plan.computed:
+                row[alias] = str((event.timestamp - offset) // step)
             for parser in plan.parsers:
                 found = parser.search(event.message)
                 if found is not None:
@@ -1118,27 +1209,26 @@ class CloudWatchFake(StandIn):
 
     @staticmethod
     def _stats(
-        spec: tuple[str, int, str, list[str]],
+        spec: tuple[str, list[tuple[str, int, str]]],
         rows: list[tuple[Event, Row]],
     ) -> list[list[dict[str, str]]]:
-        count_alias, step, bin_alias, groups = spec
-        counts: dict[tuple[int, tuple[str | None, ...]], int] = {}
+        count_alias, groups = spec
+        counts: dict[tuple[str | None, ...], int] = {}
         for event, row in rows:
-            key = (
-                event.timestamp // step * step,
-                tuple(row.get(g) for g in groups),
+            key = tuple(
+                format_timestamp(event.timestamp // step * step)
+                if kind == 'bin'
+                else row.get(name)
+                for kind, step, name in groups
             )
             counts[key] = counts.get(key, 0) + 1
         answer = []
-        for (bucket, values), count in sorted(
-            counts.items(), key=lambda item: (item[0][0], str(item[0][1]))
-        ):
-            fields = [{'field': bin_alias, 'value': format_timestamp(bucket)}]
-            fields.extend(
-                {'field': g, 'value': v}
-                for g, v in zip(groups, values, strict=True)
-                if v is not None
-            )
+        for values, count in sorted(counts.items(), key=lambda i: str(i[0])):
+            fields = [
+                {'field': name, 'value': value}
+                for (_, _, name), value in zip(groups, values, strict=True)
+                if value is not None
+            ]
             fields.append({'field': count_alias, 'value': str(count)})
             answer.append(fields)
         return answer
@@ -1182,6 +1272,46 @@ class CloudWatchFake(StandIn):
             return {'success': False}
         query.status = 'Cancelled'
         return {'success': True}
+
+    def _op_DescribeLogGroups(
+        self, params: dict[str, typing.Any]
+    ) -> dict[str, typing.Any]:
+        limit = int(params.get('limit', 50))
+        if not 1 <= limit <= 50:
+            raise AwsError(
+                'InvalidParameterException', 'limit must be between 1 and 50'
+            )
+        prefix = str(params.get('logGroupNamePrefix', ''))
+        names = sorted(n for n in self.groups if n.startswith(prefix))
+        token = params.get('nextToken')
+        start = 0
+        if token is not None:
+            state = self.tokens.get(str(token))
+            if state is None or state.fingerprint != f'describe:{prefix}':
+                raise AwsError('InvalidParameterException', TOKEN_INVALID)
+            start = state.position
+        page = names[start : start + limit]
+        answer: dict[str, typing.Any] = {
+            'logGroups': [
+                {
+                    'logGroupName': name,
+                    'arn': f'arn:aws:logs:{self.region}:{ACCOUNT}:'
+                    f'log-group:{name}:*',
+                    'storedBytes': 0,
+                }
+                for name in page
+            ]
+        }
+        if start + limit < len(names):
+            new_token = secrets.token_urlsafe(24)
+            self.tokens[new_token] = _TokenState(
+                prefix,
+                f'describe:{prefix}',
+                start + limit,
+                time.time() + 86400,
+            )
+            answer['nextToken'] = new_token
+        return answer
 
     def _op_GetLogGroupFields(
         self, params: dict[str, typing.Any]

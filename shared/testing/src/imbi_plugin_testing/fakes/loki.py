@@ -11,6 +11,8 @@ writes: a stream selector, line filters, ``| json`` / ``| logfmt``,
 string label filters, and ``sum by (…) (count_over_time(… [d] offset o))``
 evaluated at ``start + k*step`` over ``(t - o - d, t - o]`` as Loki's
 engine does (``align_to_step`` models the query frontend's rounding).
+Like Loki, a metric query is refused when a parser failed on a line it
+counts, unless a label filter on ``__error__`` drops such lines.
 Regexes use RE2 (google-re2), anchored for label matchers as Loki does.
 Anything else is a 400 parse error, so an unsupported query fails loudly.
 
@@ -869,6 +871,20 @@ class LokiFake(StandIn):
             end - offset,
             True,
         )
+        for *_, labels in selected:
+            if labels.get('__error__'):
+                # Loki refuses a metric query whose pipeline failed on a
+                # line, unless a label filter on __error__ drops them.
+                error = labels['__error__']
+                raise _BadRequest(
+                    f"pipeline error: '{error}' for series: "
+                    f"'{_labels_key(labels)}'.\nUse a label filter to "
+                    'intentionally skip this error. (e.g | '
+                    f'__error__!="{error}").\nTo skip all potential errors '
+                    'you can match empty errors.(e.g __error__="")\nThe '
+                    'later is less safe as it can also ignore errors from '
+                    'other stages.'
+                )
         series: dict[str, dict[str, typing.Any]] = {}
         last = (end - start) // step
         shifted = start - offset

@@ -279,13 +279,29 @@ def profile() -> Profile:
                 'ValueError',
                 'invalid regular expression',
             ),
-            # Filter patterns have no parentheses: a lookahead cannot be
-            # a %regex%, and query_mode=filter forbids Insights.
+            # AWS has no lookaround (Python's re has): refused by name.
             BadInput(
                 'lookahead in filter mode',
                 lambda h: _search(
                     _with(h, query_mode='filter'),
                     filters=['message:regex:pay(?!ment)'],
+                ),
+                'ValueError',
+                'does not support lookaround',
+            ),
+            BadInput(
+                'backreference',
+                lambda h: _search(h, filters=['message:regex:(a)\\1']),
+                'ValueError',
+                'does not support backreferences',
+            ),
+            # Filter patterns have no parentheses: a group cannot be a
+            # %regex%, and query_mode=filter forbids Insights.
+            BadInput(
+                'group in filter mode',
+                lambda h: _search(
+                    _with(h, query_mode='filter'),
+                    filters=['message:regex:(pay|refund)'],
                 ),
                 'ValueError',
                 "query_mode is 'filter'",
@@ -325,7 +341,7 @@ def profile() -> Profile:
                     filters=['level\n| limit 1:eq:x'],
                 ),
                 'ValueError',
-                'field names are letters, digits',
+                'field names are letters, digits, underscores and hyphens',
             ),
             BadInput(
                 'field on text logs',
@@ -426,6 +442,59 @@ def profile() -> Profile:
                 ).schema(),
                 'ValueError',
                 "option 'endpoint_url'",
+            ),
+            BadInput(
+                'log_group_template listing a bad name',
+                lambda h: _search(
+                    _with(h, log_group_template='/ok/${project_slug}, a b')
+                ),
+                'ValueError',
+                'is not a valid log group name',
+            ),
+            BadInput(
+                'log_group_template listing more than 50 groups',
+                lambda h: _search(
+                    _with(
+                        h,
+                        log_group_template=','.join(
+                            f'/g/{i}' for i in range(51)
+                        ),
+                    )
+                ),
+                'ValueError',
+                'more than 50 log groups',
+            ),
+            BadInput(
+                'base_filter starting a new command',
+                lambda h: _search(
+                    _with(h, base_filter='@message like /a/ | stats count(*)')
+                ),
+                'ValueError',
+                "option 'base_filter' is one filter expression",
+            ),
+            BadInput(
+                'base_filter escaping its parentheses',
+                lambda h: _with(
+                    h, base_filter='a = "x") or (b = "y"'
+                ).histogram(h.log_query(), bucket_count=10),
+                'ValueError',
+                "option 'base_filter' has unbalanced parentheses",
+            ),
+            BadInput(
+                'base_filter in filter mode',
+                lambda h: _search(
+                    _with(h, base_filter='a = "x"', query_mode='filter')
+                ),
+                'ValueError',
+                'base_filter is a Logs Insights expression',
+            ),
+            BadInput(
+                'sts_endpoint_url not http',
+                lambda h: _search(
+                    _with(h, sts_endpoint_url='ftp://sts.example.com')
+                ),
+                'ValueError',
+                "option 'sts_endpoint_url'",
             ),
             BadInput(
                 'non-numeric timeout_seconds',

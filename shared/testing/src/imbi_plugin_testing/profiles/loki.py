@@ -258,32 +258,35 @@ def _bad_inputs() -> list[BadInput]:
             'ValueError',
             re2_reason,
         ),
-        # -- field names that are not label names -------------------------
+        # -- field names Loki's parsers cannot produce ---------------------
+        # (other characters are sanitized to _ as Loki's parsers do, so
+        # 'level"} |= "x' becomes the label level_____x, never syntax)
         BadInput(
-            'field name closing the selector',
-            lambda h: _search(h, 'level"} |= "x:eq:error'),
+            'field name closing the selector, with a NUL',
+            lambda h: _search(h, 'level"}\x00|= "x:eq:error'),
             'ValueError',
-            'is not a valid Loki label name',
+            'is not a field name',
         ),
         BadInput(
             'field name with a backtick and a newline',
             lambda h: _search(h, 'a`b\nc:contains:x'),
             'ValueError',
-            'is not a valid Loki label name',
+            'is not a field name',
         ),
         BadInput(
-            'field name with ../',
-            lambda h: _search(h, '../status:ne:200'),
+            'blank field name',
+            lambda h: _search(h, '   :ne:200'),
             'ValueError',
             'filter field',
         ),
         BadInput(
-            'histogram field name with braces',
+            'histogram field name with braces and a tab',
             lambda h: h.histogram(
-                h.log_query(filters=['{{.status}}:eq:500']), bucket_count=30
+                h.log_query(filters=['{{.sta\ttus}}:eq:500']),
+                bucket_count=30,
             ),
             'ValueError',
-            'is not a valid Loki label name',
+            'is not a field name',
         ),
         BadInput(
             'blank level',
@@ -432,10 +435,37 @@ def _bad_inputs() -> list[BadInput]:
             "option 'tenant' must be one line",
         ),
         BadInput(
-            'level_field not a label name',
-            lambda h: _search(_with(h, level_field='log-level')),
+            'level_field with a newline',
+            lambda h: _search(_with(h, level_field='log\nlevel')),
             'ValueError',
             "option 'level_field'",
+        ),
+        # -- the project's base pipeline -------------------------------------
+        BadInput(
+            'pipeline with a stage that rewrites lines',
+            lambda h: _search(_with(h, pipeline='| line_format "{{.x}}"')),
+            'ValueError',
+            "option 'pipeline'",
+        ),
+        BadInput(
+            'pipeline closing into a metric query',
+            lambda h: _search(_with(h, pipeline=') or vector(1)')),
+            'ValueError',
+            "option 'pipeline'",
+        ),
+        BadInput(
+            'histogram pipeline regex with a lookahead',
+            lambda h: _with(h, pipeline='|~ "(?=x)"').histogram(
+                h.log_query(), bucket_count=30
+            ),
+            'ValueError',
+            "option 'pipeline'",
+        ),
+        BadInput(
+            'pipeline with an unterminated string',
+            lambda h: _search(_with(h, pipeline='| json | app="web')),
+            'ValueError',
+            'unterminated string',
         ),
         BadInput(
             'basic auth and a bearer token together',
