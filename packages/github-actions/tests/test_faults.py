@@ -3,6 +3,7 @@
 import time
 import typing
 
+import httpx
 import pytest
 from github_actions_helpers import NAME, OWNER, GitHub
 from imbi_common.plugins import (
@@ -267,6 +268,31 @@ async def test_foreign_next_link_is_refused(github: GitHub) -> None:
             status=200,
             body=[],
             headers={'link': '<https://elsewhere.example/x>; rel="next"'},
+        )
+    )
+    response = await list_branches(github.host())
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'another host' in str(response.error)
+
+
+@pytest.mark.parametrize('change', ['scheme', 'port'])
+async def test_next_link_on_another_scheme_or_port_is_refused(
+    github: GitHub, change: str
+) -> None:
+    # Issue 19 (4): the host name alone is not the origin; a next link on
+    # https -> http, or to another port, would take the token elsewhere.
+    url = httpx.URL(github.url)
+    port = url.port or 80
+    if change == 'scheme':
+        other = url.copy_with(scheme='https', port=port)
+    else:
+        other = url.copy_with(port=port + 1)
+    github.fake.inject(
+        Fault(
+            path=BRANCHES,
+            status=200,
+            body=[],
+            headers={'link': f'<{other.join("/x")}>; rel="next"'},
         )
     )
     response = await list_branches(github.host())

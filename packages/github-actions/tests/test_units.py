@@ -184,3 +184,18 @@ async def test_tag_message_must_be_text(github: GitHub) -> None:
         'create_tag', sha=github.sha('main'), tag='v7', message=None
     )
     assert isinstance(response.error, ValueError)
+
+
+@pytest.mark.parametrize(
+    ('url', 'same'),
+    [
+        ('https://api.github.com/x?page=2', True),
+        ('https://API.github.com:443/x', True),
+        ('http://api.github.com/x', False),
+        ('https://api.github.com:8443/x', False),
+        ('https://api.github.com.evil.example/x', False),
+        ('https://[::1/x', False),
+    ],
+)
+def test_same_origin(url: str, same: bool) -> None:
+    assert client.same_origin(url, 'https://api.github.com') is same

@@ -134,6 +134,23 @@ def rate_limit_wait(response: httpx.Response) -> float | None:
     return None
 
 
+def same_origin(url: str, api_url: str) -> bool:
+    """Whether ``url`` has the scheme, host and port of ``api_url``.
+
+    The token goes wherever a next-page link points: the host name alone
+    would let an https API send it to http, or to another port.
+    """
+    try:
+        target, api = httpx.URL(url), httpx.URL(api_url)
+    except httpx.InvalidURL:
+        return False
+    return (target.scheme, target.host, target.port) == (
+        api.scheme,
+        api.host,
+        api.port,
+    )
+
+
 class GitHub:
     """An authenticated session with one repository's GitHub."""
 
@@ -340,12 +357,10 @@ class GitHub:
             following = response.links.get('next', {}).get('url')
             if not following or page >= max_pages:
                 return items
-            if (
-                httpx.URL(following).host
-                != httpx.URL(self.options.api_url).host
-            ):
+            if not same_origin(following, self.options.api_url):
                 raise PluginUnavailableError(
-                    'GitHub sent a next-page link to another host'
+                    'GitHub sent a next-page link to another host, scheme '
+                    'or port'
                 )
             response = await self.get(following)
             page += 1
