@@ -116,6 +116,28 @@ async def test_a_sha_is_dispatched_on_the_default_branch(
     assert sent['inputs'] == {'sha': sha}
 
 
+@pytest.mark.parametrize('kind', ['tag', 'branch'])
+async def test_a_hex_named_ref_is_dispatched_as_that_ref(
+    github: GitHub, kind: str
+) -> None:
+    # Issue 17 (2): a date tag or a hex branch name is a ref, not a SHA;
+    # dispatching it on main would deploy main's head.
+    target = github.sha('v1.0.0')
+    if kind == 'tag':
+        github.git.tag('20261115', target)
+    else:
+        github.git.branches['20261115'] = target
+    host = github.host(workflow='deploy.yml')
+    mark = github.mark()
+    response = await host.trigger_deployment('20261115')
+    assert response.ok, response.body
+    sent = dispatches(github, mark)[0]
+    assert sent['ref'] == '20261115'
+    assert 'sha' not in sent['inputs']
+    run = github.git.runs[int(response.result.run_id)]
+    assert run.head_sha == target
+
+
 async def test_sha_input_option(github: GitHub) -> None:
     workflow = github.git.workflows[next(iter(github.git.workflows))]
     workflow.inputs['commit'] = {'required': True}

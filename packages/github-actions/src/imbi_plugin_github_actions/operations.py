@@ -168,6 +168,28 @@ class Operations:
             target = parse(models.GitTag, self.gh.body(tag_object)).object
         return target.sha.lower()
 
+    async def is_ref(self, name: str) -> bool:
+        """Whether ``name`` is a branch or a tag (exact match).
+
+        Date tags such as ``20261115`` and hex branch names look like
+        abbreviated SHAs: only a name that is no ref is taken for one.
+        """
+        answers = await asyncio.gather(
+            *(
+                self.gh.get(
+                    self.gh.repo_path(f'/git/ref/{kind}/{quote(name)}'),
+                    handle=(404,),
+                )
+                for kind in ('heads', 'tags')
+            )
+        )
+        found = [
+            parse(models.GitRef, self.gh.body(a))
+            for a in answers
+            if a.status_code == 200
+        ]
+        return bool(found)
+
     # -- refs and commits --------------------------------------------------
 
     async def list_refs(self, kind: str, query: str | None) -> list[Ref]:
@@ -410,7 +432,7 @@ class Operations:
     ) -> DeploymentRun:
         """Dispatch and return the run (see the README for the fallback)."""
         ref = ref_or_sha
-        if validate.is_sha(ref_or_sha):
+        if validate.is_sha(ref_or_sha) and not await self.is_ref(ref_or_sha):
             repo, commit = await asyncio.gather(
                 self.repository(), self.commit(ref_or_sha)
             )
