@@ -5,7 +5,9 @@ requests through :class:`~imbi_plugin_github_actions.client.GitHub`.
 """
 
 import asyncio
+import dataclasses
 import datetime
+import email.utils
 import logging
 import time
 import typing
@@ -40,9 +42,11 @@ LOGGER = logging.getLogger('imbi_plugin_github_actions')
 CONCURRENCY = 8
 #: GraphQL's ``nodes(ids:)`` takes at most 100 ids.
 GRAPHQL_IDS = 100
-#: Runs created this long before the dispatch still count as candidates
-#: (GitHub keeps whole seconds; clocks differ a little).
+#: Without GitHub's own clock (its Date header), runs created this long
+#: before the dispatch still count as candidates (clocks differ).
 RUN_WINDOW_SECONDS = 10
+#: GitHub's Date header and created_at keep whole seconds.
+CLOCK_SLACK_SECONDS = 1
 RUN_POLL_SECONDS = 1.0
 #: The host cancels every call at 10 s and answers 503 with Retry-After
 #: (reference/host.md), whatever timeout_seconds says. Once a workflow is
@@ -61,6 +65,67 @@ query ImbiCommitRollups($ids: [ID!]!) {
 }
 """
 Rollups = dict[str, tuple[mapping.CheckStatus, int | None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFilter:
+    """What tells the dispatched run from others of the same workflow."""
+
+    #: Created at or after this moment (GitHub's clock when known).
+    since: datetime.datetime
+    #: Runs listed before the dispatch: never ours.
+    known: frozenset[int] = frozenset()
+    #: The token's user (GitHub sets it as the run's actor).
+    actor: str | None = None
+    #: The ref's head commit when it was dispatched.
+    head_sha: str | None = None
+    correlation: str | None = None
+
+    def params(self, ref: str) -> dict[str, str | int]:
+        params: dict[str, str | int] = {
+            'event': 'workflow_dispatch',
+            'branch': ref.removeprefix('refs/heads/').removeprefix(
+                'refs/tags/'
+            ),
+            'created': '>=' + self.since.strftime('%Y-%m-%dT%H:%M:%SZ'),
+            'per_page': 100,
+        }
+        if self.actor:
+            params['actor'] = self.actor
+        if self.head_sha:
+            params['head_sha'] = self.head_sha
+        return params
+
+    def matches(self, run: models.Run) -> bool:
+        """Checked here as well: older GHES ignore some list filters."""
+        if run.id in self.known:
+            return False
+        if run.event not in (None, 'workflow_dispatch'):
+            return False
+        if run.created_at is not None and run.created_at < self.since:
+            return False
+        if self.actor and run.actor and run.actor.login != self.actor:
+            return False
+        if self.head_sha and run.head_sha and run.head_sha != self.head_sha:
+            return False
+        if self.correlation is not None:
+            return self.correlation in (
+                run.display_title or ''
+            ) or self.correlation in (run.name or '')
+        return True
+
+
+def github_time(response: httpx.Response) -> datetime.datetime | None:
+    """GitHub's clock from its Date header (None when missing or odd)."""
+    try:
+        moment = email.utils.parsedate_to_datetime(
+            response.headers.get('date', '')
+        )
+    except TypeError, ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(datetime.UTC)
 
 
 def quote(ref: str) -> str:
@@ -445,16 +510,29 @@ class Operations:
         path = self.gh.repo_path(
             f'/actions/workflows/{quote(workflow)}/dispatches'
         )
+        payload = {'ref': ref, 'inputs': validate.input_count(inputs)}
         started = datetime.datetime.now(datetime.UTC)
-        response = await self._dispatch(
-            path, workflow, {'ref': ref, 'inputs': inputs}, True
-        )
-        if response is None:
-            # GHES <= 3.20 rejected return_run_details: nothing ran yet.
-            await self._dispatch(
-                path, workflow, {'ref': ref, 'inputs': inputs}, False
+        response = await self._dispatch(path, workflow, payload, True)
+        if response.status_code >= 300:
+            # GitHub rejected return_run_details (GHES <= 3.20, or an API
+            # version without the field): nothing ran yet, so note what
+            # tells our run apart before dispatching again.
+            wanted = await self._run_filter(
+                workflow, ref, response, correlation
             )
-        elif response.status_code == 200:
+            response = await self._dispatch(path, workflow, payload, False)
+        else:
+            now = github_time(response)
+            wanted = RunFilter(
+                since=(
+                    now - datetime.timedelta(seconds=CLOCK_SLACK_SECONDS + 1)
+                    if now is not None
+                    else started
+                    - datetime.timedelta(seconds=RUN_WINDOW_SECONDS)
+                ),
+                correlation=correlation,
+            )
+        if response.status_code == 200:
             try:
                 details = parse(models.DispatchDetails, response.json())
             except PluginUnavailableError, ValueError:
@@ -469,7 +547,52 @@ class Operations:
                     run_url=details.html_url or details.run_url,
                     status='queued',
                 )
-        return await self._find_run(workflow, ref, started, correlation)
+        return await self._find_run(workflow, ref, wanted)
+
+    async def _run_filter(
+        self,
+        workflow: str,
+        ref: str,
+        rejected: httpx.Response,
+        correlation: str | None,
+    ) -> RunFilter:
+        """Before the dispatch: runs already there, actor and head SHA."""
+        now = github_time(rejected)
+        if now is None:
+            since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
+                seconds=RUN_WINDOW_SECONDS
+            )
+        else:
+            # Our run is created after GitHub answered the rejection.
+            since = now - datetime.timedelta(seconds=CLOCK_SLACK_SECONDS)
+        actor, head = await asyncio.gather(self._actor(), self.commit(ref))
+        wanted = RunFilter(
+            since=since, actor=actor, head_sha=head.sha, correlation=None
+        )
+        path = self.gh.repo_path(f'/actions/workflows/{quote(workflow)}/runs')
+        try:
+            listed = await self.gh.get(path, wanted.params(ref))
+            runs = parse(models.Runs, self.gh.body(listed)).workflow_runs
+        except PluginUnavailableError as exc:
+            # The search after the dispatch meets the same outage and
+            # says so; the deploy itself need not wait for it.
+            LOGGER.warning('GitHub: listing runs before the dispatch: %s', exc)
+            runs = []
+        return dataclasses.replace(
+            wanted,
+            known=frozenset(r.id for r in runs),
+            correlation=correlation,
+        )
+
+    async def _actor(self) -> str | None:
+        """The token's user; None for tokens without one (GitHub Apps)."""
+        response = await self.gh.get('/user', handle=(403, 404))
+        if response.status_code != 200:
+            return None
+        try:
+            return parse(models.Login, self.gh.body(response)).login
+        except PluginUnavailableError:
+            return None
 
     async def _dispatch(
         self,
@@ -477,8 +600,8 @@ class Operations:
         workflow: str,
         payload: dict[str, typing.Any],
         run_details: bool,
-    ) -> httpx.Response | None:
-        """The dispatch answer; None when GitHub rejects run details."""
+    ) -> httpx.Response:
+        """The dispatch answer, or the 4xx rejecting run details."""
         body = (
             {**payload, 'return_run_details': True} if run_details else payload
         )
@@ -498,7 +621,7 @@ class Operations:
                 'GitHub does not know return_run_details (GHES); '
                 'dispatching without it'
             )
-            return None
+            return response
         if status == 404:
             raise ValueError(
                 f'workflow {workflow!r} not found in {self.gh.full_name}, '
@@ -507,11 +630,7 @@ class Operations:
         raise ValueError(f'GitHub refused to dispatch {workflow}: {message}')
 
     async def _find_run(
-        self,
-        workflow: str,
-        ref: str,
-        started: datetime.datetime,
-        correlation: str | None,
+        self, workflow: str, ref: str, wanted: RunFilter
     ) -> DeploymentRun:
         """The dispatched run among recent ones, or an honest unknown.
 
@@ -519,15 +638,7 @@ class Operations:
         error would invite a second deploy, and the answer comes before
         the host's limit even when timeout_seconds is longer.
         """
-        since = started - datetime.timedelta(seconds=RUN_WINDOW_SECONDS)
-        params: dict[str, str | int] = {
-            'event': 'workflow_dispatch',
-            'branch': ref.removeprefix('refs/heads/').removeprefix(
-                'refs/tags/'
-            ),
-            'created': '>=' + since.strftime('%Y-%m-%dT%H:%M:%SZ'),
-            'per_page': 100,
-        }
+        params = wanted.params(ref)
         path = self.gh.repo_path(f'/actions/workflows/{quote(workflow)}/runs')
         why = 'it did not show up in time'
         while (left := self._left_after_dispatch()) > 0:
@@ -538,13 +649,7 @@ class Operations:
             except Exception as exc:  # never raise after the dispatch
                 why = f'listing runs failed ({type(exc).__name__})'
                 break
-            if correlation is not None:
-                runs = [
-                    r
-                    for r in runs
-                    if correlation in (r.display_title or '')
-                    or correlation in (r.name or '')
-                ]
+            runs = [r for r in runs if wanted.matches(r)]
             if len(runs) == 1:
                 run = runs[0]
                 return DeploymentRun(
@@ -565,7 +670,7 @@ class Operations:
             ref,
             self.gh.full_name,
             why,
-            '' if correlation else ' (set option correlation_input)',
+            '' if wanted.correlation else ' (set option correlation_input)',
         )
         return DeploymentRun(
             run_id='',

@@ -4,6 +4,8 @@ import json
 import re
 
 MAX_COMMITS = 100
+#: GitHub takes at most 25 workflow_dispatch inputs (maxProperties).
+MAX_INPUTS = 25
 _SHA = re.compile(r'[0-9a-fA-F]{7,40}')
 _FULL_SHA = re.compile(r'[0-9a-fA-F]{40}')
 _RUN_ID = re.compile(r'[1-9][0-9]{0,19}')
@@ -110,3 +112,13 @@ def inputs(values: object) -> dict[str, str]:
         else:
             out[key] = json.dumps(value)
     return out
+
+
+def input_count(values: dict[str, str]) -> dict[str, str]:
+    """``values`` when GitHub takes that many inputs, else ValueError."""
+    if len(values) > MAX_INPUTS:
+        raise ValueError(
+            f'GitHub takes {MAX_INPUTS} inputs at most per dispatch, '
+            f'{len(values)} given (sha and correlation inputs included)'
+        )
+    return values
