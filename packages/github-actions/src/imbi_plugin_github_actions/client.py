@@ -355,7 +355,16 @@ class GitHub:
                 )
             items.extend(chunk)
             following = response.links.get('next', {}).get('url')
-            if not following or page >= max_pages:
+            if not following:
+                return items
+            if page >= max_pages:
+                LOGGER.warning(
+                    'GitHub list %s truncated at %d items (%d pages); '
+                    'GitHub has more',
+                    path,
+                    len(items),
+                    page,
+                )
                 return items
             if not same_origin(following, self.options.api_url):
                 raise PluginUnavailableError(

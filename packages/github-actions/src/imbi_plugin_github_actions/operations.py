@@ -158,6 +158,7 @@ class Operations:
     def __init__(self, gh: GitHub) -> None:
         self.gh = gh
         self.options = gh.options
+        self._gate = asyncio.Semaphore(CONCURRENCY)
 
     @property
     def web_repo(self) -> str:
@@ -223,15 +224,9 @@ class Operations:
         )
         if response.status_code == 404:
             return None
-        target = parse(models.GitRef, self.gh.body(response)).object
-        for _ in range(4):  # tags of tags are legal but rare
-            if target.type != 'tag':
-                break
-            tag_object = await self.gh.get(
-                self.gh.repo_path(f'/git/tags/{target.sha}')
-            )
-            target = parse(models.GitTag, self.gh.body(tag_object)).object
-        return target.sha.lower()
+        return await self._peel(
+            parse(models.GitRef, self.gh.body(response)).object
+        )
 
     async def is_ref(self, name: str) -> bool:
         """Whether ``name`` is a branch or a tag (exact match).
@@ -258,49 +253,109 @@ class Operations:
     # -- refs and commits --------------------------------------------------
 
     async def list_refs(self, kind: str, query: str | None) -> list[Ref]:
-        wanted = (query or '').strip().lower()
+        """Branches and tags; the default branch fetched on its own.
+
+        GitHub sorts branches by name and lists are read 1,000 items at
+        most, so the default branch is never taken from the list, and a
+        ``query`` also asks GitHub for the refs starting with it
+        (matching-refs) wherever they are in the lists.
+        """
+        wanted = (query or '').strip()
+
+        def matches(name: str) -> bool:
+            return wanted.lower() in name.lower()
+
         repo_path = self.gh.repo_path
-        if kind == 'tag':
-            tags = await self.gh.pages(repo_path('/tags'))
-            refs = [self._ref(t, 'tag', False) for t in tags]
-        elif kind == 'default':
-            repo = await self.repository()
-            response = await self.gh.get(
-                repo_path(f'/branches/{quote(repo.default_branch)}'),
-                handle=(404,),
-            )
-            refs = []
-            if response.status_code == 200:  # 404: an empty repository
-                refs = [self._ref(self.gh.body(response), 'default', True)]
-        else:
-            repo, branches, tags = await asyncio.gather(
-                self.repository(),
-                self.gh.pages(repo_path('/branches')),
-                self.gh.pages(repo_path('/tags'))
-                if kind == 'all'
-                else _nothing(),
-            )
-            default = repo.default_branch
-            named = [parse(models.NamedRef, b) for b in branches]
-            first = [b for b in named if b.name == default]
-            rest = [b for b in named if b.name != default]
-            head_kind: typing.Literal['branch', 'default'] = (
-                'default' if kind == 'all' else 'branch'
-            )
-            refs = [
+        heads = kind != 'tag'
+        listed = kind in ('tag', 'all')
+        default = (await self.repository()).default_branch if heads else ''
+        head, branches, tags, more_heads, more_tags = await asyncio.gather(
+            self._branch(default) if heads else _none(),
+            self.gh.pages(repo_path('/branches'))
+            if kind in ('branch', 'all')
+            else _nothing(),
+            self.gh.pages(repo_path('/tags')) if listed else _nothing(),
+            self._matching('heads', wanted)
+            if wanted and kind in ('branch', 'all')
+            else _nothing(),
+            self._matching('tags', wanted)
+            if wanted and listed
+            else _nothing(),
+        )
+        head_kind: typing.Literal['branch', 'default'] = (
+            'branch' if kind == 'branch' else 'default'
+        )
+        refs: list[Ref] = []
+        if head is not None and matches(default):
+            refs.append(
                 Ref(
-                    name=b.name,
+                    name=default,
                     kind=head_kind,
-                    sha=b.commit.sha,
+                    sha=head.commit.sha,
                     is_default=True,
                 )
-                for b in first
-            ]
-            refs += [self._ref(b, 'branch', False) for b in rest]
-            refs += [self._ref(t, 'tag', False) for t in tags]
-        if wanted:
-            refs = [r for r in refs if wanted in r.name.lower()]
+            )
+        seen = {default}
+        for item in branches:
+            ref = self._ref(item, 'branch', False)
+            if ref.name not in seen and matches(ref.name):
+                seen.add(ref.name)
+                refs.append(ref)
+        for git_ref in more_heads:
+            name = git_ref.ref.removeprefix('refs/heads/')
+            if name not in seen:
+                seen.add(name)
+                refs.append(
+                    Ref(name=name, kind='branch', sha=git_ref.object.sha)
+                )
+        named_tags = set()
+        for item in tags:
+            ref = self._ref(item, 'tag', False)
+            named_tags.add(ref.name)
+            if matches(ref.name):
+                refs.append(ref)
+        extra = [
+            t
+            for t in more_tags
+            if t.ref.removeprefix('refs/tags/') not in named_tags
+        ]
+        peeled = await asyncio.gather(*(self._peel(t.object) for t in extra))
+        refs += [
+            Ref(name=t.ref.removeprefix('refs/tags/'), kind='tag', sha=sha)
+            for t, sha in zip(extra, peeled, strict=True)
+        ]
         return refs
+
+    async def _branch(self, name: str) -> models.NamedRef | None:
+        """One branch; None when it does not exist (an empty repository)."""
+        response = await self.gh.get(
+            self.gh.repo_path(f'/branches/{quote(name)}'), handle=(404,)
+        )
+        if response.status_code == 404:
+            return None
+        return parse(models.NamedRef, self.gh.body(response))
+
+    async def _matching(self, kind: str, prefix: str) -> list[models.GitRef]:
+        """Refs of ``kind`` (heads, tags) whose name starts with
+        ``prefix``, one page of 100 at most."""
+        items = await self.gh.pages(
+            self.gh.repo_path(f'/git/matching-refs/{kind}/{quote(prefix)}'),
+            max_pages=1,
+        )
+        return [parse(models.GitRef, i) for i in items]
+
+    async def _peel(self, target: models.GitObject) -> str:
+        """The commit an annotated tag object points to (tags of tags
+        followed a few levels)."""
+        async with self._gate:
+            for _ in range(4):
+                if target.type != 'tag':
+                    break
+                tag_object = await self.gh.get(
+                    self.gh.repo_path(f'/git/tags/{target.sha}')
+                )
+                target = parse(models.GitTag, self.gh.body(tag_object)).object
+        return target.sha.lower()
 
     @staticmethod
     def _ref(
@@ -784,6 +839,10 @@ class Operations:
 
 async def _nothing() -> list[typing.Any]:
     return []
+
+
+async def _none() -> None:
+    return None
 
 
 def _release_info(release: models.Release) -> ReleaseInfo:

@@ -964,6 +964,23 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
             return fake.error(404, 'Not Found')
         return answer(_ref_json(fake, git, f'refs/{ref}', table[name]))
 
+    async def matching_refs(request: Request) -> Response:
+        """Refs whose full name starts with ``refs/{ref}``, sorted."""
+        git = access(request, 'contents')
+        if isinstance(git, Response):
+            return git
+        prefix = 'refs/' + request.path_params['ref']
+        every = [
+            (f'refs/heads/{name}', sha) for name, sha in git.branches.items()
+        ] + [(f'refs/tags/{name}', sha) for name, sha in git.tags.items()]
+        items = [
+            _ref_json(fake, git, name, sha)
+            for name, sha in sorted(every)
+            if name.startswith(prefix)
+        ]
+        page, headers = fake.paginate(request, items)
+        return fake.json(page, 200, headers)
+
     async def get_tag_object(request: Request) -> Response:
         git = access(request, 'contents')
         if isinstance(git, Response):
@@ -1371,6 +1388,11 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         ),
         *rest_route(
             '/repos/{owner}/{repo}/git/ref/{ref:path}', get_ref, ['GET']
+        ),
+        *rest_route(
+            '/repos/{owner}/{repo}/git/matching-refs/{ref:path}',
+            matching_refs,
+            ['GET'],
         ),
         *rest_route(
             '/repos/{owner}/{repo}/git/tags/{sha}', get_tag_object, ['GET']
