@@ -29,6 +29,18 @@ def read(**values: typing.Any) -> options.Options:
             'http://127.0.0.1:9',
             'http://127.0.0.1:9/graphql',
         ),
+        # Issue 17 (4): GHE.com data residency serves the browser on the
+        # subdomain itself, the API on api.SUBDOMAIN.ghe.com.
+        (
+            'https://api.octocorp.ghe.com',
+            'https://octocorp.ghe.com',
+            'https://api.octocorp.ghe.com/graphql',
+        ),
+        (
+            'https://API.Octocorp.GHE.com/',
+            'https://octocorp.ghe.com',
+            'https://API.Octocorp.GHE.com/graphql',
+        ),
     ],
 )
 def test_url_shapes(api_url: str | None, web: str, graphql: str) -> None:
@@ -199,3 +211,17 @@ async def test_tag_message_must_be_text(github: GitHub) -> None:
 )
 def test_same_origin(url: str, same: bool) -> None:
     assert client.same_origin(url, 'https://api.github.com') is same
+
+
+def test_ghe_com_project_link_is_found() -> None:
+    # The link lookup compares the web host: api.SUB.ghe.com never is one.
+    ctx = make_context(
+        'deployment',
+        options={'api_url': 'https://api.octocorp.ghe.com'},
+        project_links={
+            'source': 'https://octocorp.ghe.com/acme/app',
+            'docs': 'https://docs.example/app',
+        },
+    )
+    parsed = options.read_options(ctx)
+    assert options.repository(parsed, ctx) == ('acme', 'app')
