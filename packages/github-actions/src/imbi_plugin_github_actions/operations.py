@@ -40,6 +40,8 @@ LOGGER = logging.getLogger('imbi_plugin_github_actions')
 
 #: At most this many upstream requests in flight per call.
 CONCURRENCY = 8
+#: Refs found by name (matching-refs) kept per kind, at most.
+MATCHING_REFS = 100
 #: GraphQL's ``nodes(ids:)`` takes at most 100 ids.
 GRAPHQL_IDS = 100
 #: Without GitHub's own clock (its Date header), runs created this long
@@ -337,12 +339,17 @@ class Operations:
 
     async def _matching(self, kind: str, prefix: str) -> list[models.GitRef]:
         """Refs of ``kind`` (heads, tags) whose name starts with
-        ``prefix``, one page of 100 at most."""
-        items = await self.gh.pages(
-            self.gh.repo_path(f'/git/matching-refs/{kind}/{quote(prefix)}'),
-            max_pages=1,
+        ``prefix`` (one answer: GitHub pages no matching-refs list), the
+        first MATCHING_REFS of them."""
+        response = await self.gh.get(
+            self.gh.repo_path(f'/git/matching-refs/{kind}/{quote(prefix)}')
         )
-        return [parse(models.GitRef, i) for i in items]
+        items = self.gh.body(response)
+        if not isinstance(items, list):
+            raise PluginUnavailableError(
+                'GitHub answered matching-refs with an unexpected shape'
+            )
+        return [parse(models.GitRef, i) for i in items[:MATCHING_REFS]]
 
     async def _peel(self, target: models.GitObject) -> str:
         """The commit an annotated tag object points to (tags of tags

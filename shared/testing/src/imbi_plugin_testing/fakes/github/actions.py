@@ -973,13 +973,14 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         every = [
             (f'refs/heads/{name}', sha) for name, sha in git.branches.items()
         ] + [(f'refs/tags/{name}', sha) for name, sha in git.tags.items()]
-        items = [
-            _ref_json(fake, git, name, sha)
-            for name, sha in sorted(every)
-            if name.startswith(prefix)
-        ]
-        page, headers = fake.paginate(request, items)
-        return fake.json(page, 200, headers)
+        # Not paginated: GitHub describes no page or per_page here.
+        return answer(
+            [
+                _ref_json(fake, git, name, sha)
+                for name, sha in sorted(every)
+                if name.startswith(prefix)
+            ]
+        )
 
     async def get_tag_object(request: Request) -> Response:
         git = access(request, 'contents')

@@ -440,6 +440,8 @@ def user_json(fake: GitHubFake, user: User) -> dict[str, typing.Any]:
         'site_admin': False,
         'name': user.name,
         'email': user.email,
+        # GitHub's discriminator between the private and public views.
+        'user_view_type': 'private',
     }
 
 
