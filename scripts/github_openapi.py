@@ -363,6 +363,61 @@ def _unquote(text: str) -> str:
     return urllib.parse.unquote_plus(text)
 
 
+#: Exchanges the check must fail (each for one reason): a check that
+#: passes them is broken, whatever it says about the stand-in.
+_MUST_FAIL = [
+    {
+        'method': 'POST',
+        'path': '/repos/o/r/actions/workflows/d.yml/dispatches',
+        'query': '',
+        'request_type': 'application/json',
+        'request_body': '{"ref": 1}',
+        'status': 204,
+        'response_type': '',
+        'response_body': '',
+    },
+    {
+        'method': 'GET',
+        'path': '/repos/o/r/actions/runs/5',
+        'query': 'no_such_parameter=1',
+        'request_type': '',
+        'request_body': '',
+        'status': 200,
+        'response_type': 'application/json',
+        'response_body': '{}',
+    },
+    {
+        'method': 'GET',
+        'path': '/repos/o/r/actions/runs/5',
+        'query': '',
+        'request_type': '',
+        'request_body': '',
+        'status': 200,
+        'response_type': 'application/json',
+        'response_body': '{"id": "not a number"}',
+    },
+    {
+        'method': 'GET',
+        'path': '/repos/o/r/branches/main',
+        'query': '',
+        'request_type': '',
+        'request_body': '',
+        'status': 404,
+        'response_type': 'application/json',
+        'response_body': '{"message": 404}',
+    },
+]
+
+
+def self_check(description: Description) -> list[str]:
+    """Problems with the check itself (a known-bad exchange passed)."""
+    return [
+        f'self-check: {e["method"]} {e["path"]} {e["query"]} passed'
+        for e in _MUST_FAIL
+        if not check_exchange(description, e, Counts())
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('exchanges', type=pathlib.Path)
@@ -377,9 +432,11 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.descriptions:
         description = Description(path)
         counts = Counts()
-        problems = check_routes(description)
+        problems = self_check(description) + check_routes(description)
         for exchange in exchanges:
             problems += check_exchange(description, exchange, counts)
+        if not counts['checked']:
+            problems.append('no exchange was checked')
         unique = sorted(set(problems))
         summary = ', '.join(f'{v} {k}' for k, v in sorted(counts.items()))
         print(

@@ -369,3 +369,12 @@ async def test_bad_kind_and_query(github: GitHub) -> None:
     assert isinstance(bad_kind.error, ValueError)
     assert isinstance(bad_query.error, ValueError)
     assert github.since(mark) == []
+
+
+async def test_matching_refs_of_an_unexpected_shape(github: GitHub) -> None:
+    github.fake.inject(
+        Fault(path='/matching-refs/', status=200, body={'not': 'a list'})
+    )
+    response = await github.host().deployment('list_refs', query='feat')
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'matching-refs' in str(response.error)
