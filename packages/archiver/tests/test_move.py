@@ -329,3 +329,39 @@ async def test_renamed_then_archived_links_the_name_before_the_move(
     writeback = ctx.link_writeback  # type: ignore[attr-defined]
     assert writeback.new_owner_repo == 'acme/billing'
     assert 'keeps naming acme/billing ' in (result.message or '')
+
+
+async def test_round_trip_where_github_refuses_archived_transfers(
+    world: World,
+) -> None:
+    # Whether GitHub transfers an archived repository is not settled: the
+    # archiver moves before archiving and unarchives before moving back.
+    settings(world.fake).refuse_archived_transfer = True
+    archived = await world.archive(options=ARCHIVE)
+    unarchived = await world.unarchive(options=ARCHIVE)
+    assert (archived.status, unarchived.status) == ('ok', 'ok')
+    assert world.repo.full_name == 'acme/billing-api'
+    assert not world.repo.archived
+
+
+async def test_unarchive_refused_and_archived_transfer_refused(
+    world: World,
+) -> None:
+    settings(world.fake).refuse_archived_transfer = True
+    move_repository(world.fake, world.repo, owner='acme-archive')
+    world.repo.archived = True
+    world.fake.inject(
+        Fault(
+            path='/repos/acme-archive/billing-api$',
+            method='PATCH',
+            status=403,
+            body={'message': 'Must have admin rights to Repository.'},
+        )
+    )
+    result = await world.unarchive(options=ARCHIVE)
+    assert result.status == 'failed'
+    assert 'move acme-archive/billing-api back to acme' in (
+        result.message or ''
+    )
+    assert 'archived so is read-only' in (result.message or '')
+    assert world.repo.full_name == 'acme-archive/billing-api'
