@@ -19,7 +19,11 @@ Web host (never under ``/api/v3``):
 
 REST (both URL shapes): ``GET /user``, ``/user/emails``, ``/user/orgs``
 with GitHub's scope and permission rules, and ``DELETE
-/applications/{client_id}/token`` (Basic auth client_id:client_secret).
+/applications/{client_id}/token`` (Basic auth client_id:client_secret):
+204 when revoked; 404 "Not Found" both for wrong client credentials and
+for a token GitHub does not know (or no longer knows). GitHub documents
+only 204 and 422 for it and answers failed Basic auth on its
+``/applications`` routes with 404, so a 404 cannot tell the two apart.
 """
 
 import base64
