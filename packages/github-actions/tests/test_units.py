@@ -225,3 +225,62 @@ def test_ghe_com_project_link_is_found() -> None:
     )
     parsed = options.read_options(ctx)
     assert options.repository(parsed, ctx) == ('acme', 'app')
+
+
+def _run(**fields: typing.Any) -> typing.Any:
+    from imbi_plugin_github_actions import models
+
+    base = {
+        'id': 7,
+        'event': 'workflow_dispatch',
+        'created_at': '2026-11-01T09:00:05Z',
+        'actor': {'login': 'octocat'},
+        'head_sha': 'a' * 40,
+        'display_title': 'Deploy production',
+    }
+    return models.Run.model_validate({**base, **fields})
+
+
+@pytest.mark.parametrize(
+    ('fields', 'matches'),
+    [
+        ({}, True),
+        ({'id': 1}, False),  # listed before the dispatch
+        ({'event': 'push'}, False),
+        ({'created_at': '2026-11-01T09:00:03Z'}, False),
+        ({'actor': {'login': 'hubot'}}, False),
+        ({'head_sha': 'b' * 40}, False),
+        ({'actor': None, 'head_sha': None, 'event': None}, True),
+    ],
+)
+def test_run_filter_checks_what_github_may_not(
+    fields: dict[str, typing.Any], matches: bool
+) -> None:
+    import datetime
+
+    from imbi_plugin_github_actions.operations import RunFilter
+
+    wanted = RunFilter(
+        since=datetime.datetime(2026, 11, 1, 9, 0, 4, tzinfo=datetime.UTC),
+        known=frozenset({1}),
+        actor='octocat',
+        head_sha='a' * 40,
+    )
+    assert wanted.matches(_run(**fields)) is matches
+
+
+@pytest.mark.parametrize(
+    ('header', 'expected'),
+    [
+        ('Sun, 01 Nov 2026 09:00:05 GMT', '2026-11-01T09:00:05+00:00'),
+        ('', None),
+        ('yesterday', None),
+        ('Sun, 01 Nov 2026 09:00:05 -0000', None),  # no known zone
+    ],
+)
+def test_github_time(header: str, expected: str | None) -> None:
+    from imbi_plugin_github_actions.operations import github_time
+
+    response = httpx.Response(200, headers={'date': header} if header else {})
+    found = github_time(response)
+    assert (found.isoformat() if found else None) == expected

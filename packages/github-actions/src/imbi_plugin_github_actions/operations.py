@@ -99,7 +99,9 @@ class RunFilter:
         return params
 
     def matches(self, run: models.Run) -> bool:
-        """Checked here as well: older GHES ignore some list filters."""
+        """Checked here as well: GitHub ignores a query parameter it does
+        not know, so a filter it does not apply must not let another run
+        through."""
         if run.id in self.known:
             return False
         if run.event not in (None, 'workflow_dispatch'):
