@@ -317,6 +317,7 @@ def typecheck(session: nox.Session) -> None:
         'types-hvac',
         'types-requests',
         'openapi-schema-validator==0.9.0',
+        'types-jsonschema',
         'boto3-stubs[logs,sts]',
         'botocore-stubs',
     )
