@@ -63,3 +63,19 @@ async def test_nothing_is_recorded_by_default(
         response = await client.get('/user')
     assert response.status_code == 401
     assert 'Recorder' not in type(fake._routes_app()).__name__
+
+
+@pytest.mark.parametrize(
+    ('base', 'web'),
+    [
+        ('https://api.github.com', 'https://github.com'),
+        ('https://api.octocorp.ghe.com', 'https://octocorp.ghe.com'),
+        ('https://api.octocorp.ghe.com:8443', 'https://octocorp.ghe.com:8443'),
+        ('https://ghe.example/api/v3', 'https://ghe.example/api/v3'),
+        ('http://127.0.0.1:5000', 'http://127.0.0.1:5000'),
+    ],
+)
+def test_web_url_of_the_served_host(base: str, web: str) -> None:
+    fake = GitHubFake()
+    fake.bind(base)
+    assert fake.web_url == web

@@ -491,7 +491,7 @@ def _api(fake: GitHubFake, repo: Repository, path: str = '') -> str:
 
 
 def _html(fake: GitHubFake, repo: Repository, path: str = '') -> str:
-    return f'{fake.base_url}/{repo.full_name}{path}'
+    return f'{fake.web_url}/{repo.full_name}{path}'
 
 
 def _user(fake: GitHubFake, login: str) -> dict[str, typing.Any]:

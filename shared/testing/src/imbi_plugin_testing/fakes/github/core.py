@@ -357,6 +357,19 @@ class GitHubFake(StandIn):
         """``base_url`` follows the served address."""
         self.base_url = url
 
+    @property
+    def web_url(self) -> str:
+        """Where browsers go: the API host without ``api.`` for
+        api.github.com-like hosts (GHE.com's api.SUBDOMAIN.ghe.com serves
+        the web at SUBDOMAIN.ghe.com); the served address otherwise (GHES
+        and 127.0.0.1 serve both)."""
+        parts = urllib.parse.urlsplit(self.base_url)
+        host = parts.hostname or ''
+        if host.startswith('api.') and not parts.path.strip('/'):
+            netloc = parts.netloc.replace(host, host.removeprefix('api.'), 1)
+            return f'{parts.scheme}://{netloc}'
+        return self.base_url
+
     def _routes_app(self) -> ASGIApp:
         """The routes, recording their exchanges when asked to.
 

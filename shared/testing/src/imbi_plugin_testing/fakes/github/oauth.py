@@ -439,7 +439,7 @@ def user_json(fake: GitHubFake, user: User) -> dict[str, typing.Any]:
         'node_id': user.node_id,
         'avatar_url': user.avatar_url
         or f'{fake.base_url}/avatars/u/{user.id}',
-        'html_url': f'{fake.base_url}/{user.login}',
+        'html_url': f'{fake.web_url}/{user.login}',
         'type': 'User',
         'site_admin': False,
         'name': user.name,

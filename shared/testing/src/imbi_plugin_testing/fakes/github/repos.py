@@ -104,7 +104,7 @@ def repository_json(
         'full_name': repo.full_name,
         'owner': {'login': repo.owner, 'type': 'Organization'},
         'private': repo.private,
-        'html_url': f'{api}/{repo.full_name}',
+        'html_url': f'{fake.web_url}/{repo.full_name}',
         'url': f'{api}/repos/{repo.full_name}',
         'default_branch': repo.default_branch,
         'archived': repo.archived,
