@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import math
 import typing
 
 import httpx
@@ -299,17 +300,28 @@ async def test_ghes_never_guesses_between_candidates(
 ) -> None:
     # Another dispatch in the same second whose run GitHub lists only
     # later: not among the runs listed before ours, so indistinguishable.
+    # Both runs show up at the same moment, once ours is dispatched.
     github.state.run_details = 'reject-400'
-    github.state.run_delays = [1.5, 1.5]
+    github.state.run_delays = [math.inf, math.inf]
     async with httpx.AsyncClient(base_url=github.url) as client:
         await client.post(
             DISPATCH,
             json={'ref': 'main'},
             headers={'authorization': f'Bearer {github.token.value}'},
         )
+
+    async def show_both() -> None:
+        for _ in range(200):  # the dispatch comes within 10 s
+            if len(github.git.runs) == 2:
+                for listed in github.git.runs.values():
+                    listed.visible_at = 0.0
+                return
+            await asyncio.sleep(0.05)
+
     with caplog.at_level(logging.WARNING, 'imbi_plugin_github_actions'):
-        response = await github.host(workflow='deploy.yml').trigger_deployment(
-            'main'
+        response, _ = await asyncio.gather(
+            github.host(workflow='deploy.yml').trigger_deployment('main'),
+            show_both(),
         )
     assert response.ok, response.body
     run = response.result
