@@ -335,3 +335,16 @@ async def test_compare_bad_ref_makes_no_request(github: GitHub) -> None:
     )
     assert isinstance(response.error, ValueError)
     assert github.since(mark) == []
+
+
+async def test_a_query_with_dot_segments_stays_in_the_repository(
+    github: GitHub,
+) -> None:
+    mark = github.mark()
+    response = await github.host().deployment(
+        'list_refs', query='../../../../user'
+    )
+    assert response.ok, response.body
+    assert response.result == []
+    assert not any('matching-refs' in p for p in github.since(mark))
+    assert not any(p.endswith(' /user') for p in github.since(mark))

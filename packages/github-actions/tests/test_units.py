@@ -284,3 +284,21 @@ def test_github_time(header: str, expected: str | None) -> None:
     response = httpx.Response(200, headers={'date': header} if header else {})
     found = github_time(response)
     assert (found.isoformat() if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ('query', 'ok'),
+    [
+        ('release/', True),
+        ('dependabot/pip', True),
+        ('v1.2', True),
+        ('../../../user', False),
+        ('a/../b', False),
+        ('/heads', False),
+        ('.hidden', False),
+        ('a b', False),
+        ('', False),
+    ],
+)
+def test_ref_prefix(query: str, ok: bool) -> None:
+    assert validate.is_ref_prefix(query) is ok

@@ -265,6 +265,9 @@ class Operations:
         (matching-refs) wherever they are in the lists.
         """
         wanted = (query or '').strip()
+        # Only a plausible ref prefix goes into the matching-refs path
+        # (no dot segments: they would walk out of the repository).
+        prefix = wanted if validate.is_ref_prefix(wanted) else ''
 
         def matches(name: str) -> bool:
             return wanted.lower() in name.lower()
@@ -279,11 +282,11 @@ class Operations:
             if kind in ('branch', 'all')
             else _nothing(),
             self.gh.pages(repo_path('/tags')) if listed else _nothing(),
-            self._matching('heads', wanted)
-            if wanted and kind in ('branch', 'all')
+            self._matching('heads', prefix)
+            if prefix and kind in ('branch', 'all')
             else _nothing(),
-            self._matching('tags', wanted)
-            if wanted and listed
+            self._matching('tags', prefix)
+            if prefix and listed
             else _nothing(),
         )
         head_kind: typing.Literal['branch', 'default'] = (
