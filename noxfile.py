@@ -230,7 +230,6 @@ def _github_descriptions(session: nox.Session) -> list[pathlib.Path]:
             digest = hashlib.new(algorithm, tarball.read_bytes()).digest()
             if base64.b64encode(digest).decode() != expected:
                 session.error(f'{tarball.name}: integrity check failed')
-            cache.mkdir(parents=True, exist_ok=True)
             with tarfile.open(tarball) as archive:
                 members = [
                     m
@@ -239,9 +238,11 @@ def _github_descriptions(session: nox.Session) -> list[pathlib.Path]:
                     and m.name.startswith('package/generated/')
                     and not m.name.endswith('.deref.json')
                 ]
-                for member in members:
-                    member.name = member.name.removeprefix('package/')
-                archive.extractall(cache, members=members, filter='data')
+                archive.extractall(work, members=members, filter='data')
+            # Whole or not at all: an interrupted run leaves no half cache.
+            cache.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(generated, ignore_errors=True)
+            (work / 'package' / 'generated').rename(generated)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     ghes = sorted(
