@@ -365,3 +365,39 @@ async def test_unarchive_refused_and_archived_transfer_refused(
     )
     assert 'archived so is read-only' in (result.message or '')
     assert world.repo.full_name == 'acme-archive/billing-api'
+
+
+async def test_polls_for_the_name_githubs_transfer_answer_gives(
+    world: World,
+) -> None:
+    # GitHub's 202 describes the repository of the move: its name is
+    # where the repository will be, whatever the plugin looked it up as.
+    answer = {
+        'id': world.repo.id,
+        'name': 'billing-api-2026',
+        'full_name': 'acme/billing-api-2026',
+        'owner': {'login': 'acme'},
+    }
+    world.fake.inject(
+        Fault(path='/transfer$', method='POST', status=202, body=answer)
+    )
+    result = await world.archive(options={**ARCHIVE, 'timeout_seconds': 1})
+    assert result.status == 'failed'
+    assert 'rerun once it shows at acme-archive/billing-api-2026' in (
+        result.message or ''
+    )
+    assert world.fake.requests_to('/repos/acme-archive/billing-api-2026$')
+    assert not world.fake.requests_to('/repos/acme-archive/billing-api$')
+
+
+async def test_an_unreadable_transfer_answer_polls_the_same_name(
+    world: World,
+) -> None:
+    world.fake.inject(
+        Fault(path='/transfer$', method='POST', status=202, body=['odd'])
+    )
+    result = await world.archive(options={**ARCHIVE, 'timeout_seconds': 1})
+    assert result.status == 'failed'
+    assert 'rerun once it shows at acme-archive/billing-api ' in (
+        result.message or ''
+    )

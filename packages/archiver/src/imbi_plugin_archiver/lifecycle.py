@@ -223,8 +223,8 @@ class Flow:
 
     async def _move(self, owner: str) -> None:
         repo = self._repo
-        await self.github.transfer(repo, owner)
-        moved = await self.github.wait_until_at(repo, owner)
+        name = await self.github.transfer(repo, owner)
+        moved = await self.github.wait_until_at(repo, owner, name)
         if moved is None:
             self.done.append(
                 f'asked GitHub to move {repo.full_name} to {owner} '
@@ -233,7 +233,7 @@ class Flow:
             self.not_done.append(
                 f'{self.verb} it: the move had not completed within the '
                 f'{self.budget} s budget; rerun once it shows at '
-                f'{owner}/{repo.name} (rerunning is safe)'
+                f'{owner}/{name} (rerunning is safe)'
             )
             raise _Stop
         self.done.append(f'moved {repo.full_name} to {moved.full_name}')
