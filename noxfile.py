@@ -5,11 +5,15 @@ own test session (named after the folder) and joins compat, typecheck,
 build, wheels, demo and bench with no edit here.
 """
 
+import base64
 import collections.abc
+import hashlib
 import json
+import os
 import pathlib
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import zipfile
 
@@ -206,6 +210,111 @@ def compat(session: nox.Session, imbi_common: str) -> None:
         session.run('pytest', path, '-q', '-p', 'no:cacheprovider')
 
 
+#: GitHub's OpenAPI descriptions (npm), pinned with npm's integrity hash.
+OCTOKIT_OPENAPI = '23.0.2'
+OCTOKIT_OPENAPI_INTEGRITY = (
+    'sha512-pV8M7L9GY23AybNvTmo2nyjmpmnt6+2sRE/tqr0ZLQcPS4lnw7u5eZGNmwRNkBC3'
+    'D7gZXbFx5AHzLUVRBXGDhg=='
+)
+GITHUB_PACKAGES = ('github-actions', 'github-identity', 'archiver')
+
+
+def _github_descriptions(session: nox.Session) -> list[pathlib.Path]:
+    """api.github.com and the oldest and newest GHES of the package.
+
+    Fetched once with ``npm pack`` into the user's cache and checked
+    against the pinned integrity hash.
+    """
+    cache = (
+        pathlib.Path(
+            os.environ.get('XDG_CACHE_HOME') or pathlib.Path.home() / '.cache'
+        )
+        / 'imbi-plugins'
+        / f'octokit-openapi-{OCTOKIT_OPENAPI}'
+    )
+    generated = cache / 'generated'
+    if not (generated / 'api.github.com.json').is_file():
+        npm = shutil.which('npm')
+        if npm is None:
+            session.error(
+                'npm is needed to fetch @octokit/openapi (apt-get install '
+                'npm; .ci/run does so where it is missing)'
+            )
+        work = pathlib.Path(tempfile.mkdtemp(prefix='octokit-openapi-'))
+        try:
+            session.run(
+                npm,
+                'pack',
+                '--silent',
+                f'@octokit/openapi@{OCTOKIT_OPENAPI}',
+                '--pack-destination',
+                str(work),
+                external=True,
+                silent=True,
+            )
+            (tarball,) = work.glob('*.tgz')
+            algorithm, _, expected = OCTOKIT_OPENAPI_INTEGRITY.partition('-')
+            digest = hashlib.new(algorithm, tarball.read_bytes()).digest()
+            if base64.b64encode(digest).decode() != expected:
+                session.error(f'{tarball.name}: integrity check failed')
+            with tarfile.open(tarball) as archive:
+                members = [
+                    m
+                    for m in archive.getmembers()
+                    if m.isfile()
+                    and m.name.startswith('package/generated/')
+                    and not m.name.endswith('.deref.json')
+                ]
+                archive.extractall(work, members=members, filter='data')
+            # Whole or not at all: an interrupted run leaves no half cache.
+            cache.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(generated, ignore_errors=True)
+            (work / 'package' / 'generated').rename(generated)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    ghes = sorted(
+        generated.glob('ghes-*.json'),
+        key=lambda p: tuple(
+            int(n) for n in p.stem.removeprefix('ghes-').split('.')
+        ),
+    )
+    return [generated / 'api.github.com.json', ghes[0], ghes[-1]]
+
+
+@nox.session(python=PYTHON)
+def github_openapi(session: nox.Session) -> None:
+    """The GitHub stand-in against GitHub's own OpenAPI description.
+
+    The three GitHub plugins' tests run once, recording every exchange
+    the stand-in answers; scripts/github_openapi.py then checks routes,
+    requests and answers against api.github.com and the oldest and the
+    newest GHES of @octokit/openapi.
+    """
+    descriptions = _github_descriptions(session)
+    packages = [ROOT / 'packages' / name for name in GITHUB_PACKAGES]
+    install(session, *packages)
+    session.install(
+        '-c', constraints(session), 'openapi-schema-validator==0.9.0'
+    )
+    exchanges = pathlib.Path(session.create_tmp()) / 'github-exchanges.jsonl'
+    exchanges.unlink(missing_ok=True)
+    session.run(
+        'pytest',
+        *(str(p.relative_to(ROOT)) for p in packages),
+        '-q',
+        '-p',
+        'no:cacheprovider',
+        *session.posargs,
+        env={'IMBI_GITHUB_EXCHANGES': str(exchanges)},
+    )
+    session.run(
+        'python',
+        'scripts/github_openapi.py',
+        str(exchanges),
+        *map(str, descriptions),
+    )
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check, ruff format --check and the workflow schemas."""
@@ -235,6 +344,8 @@ def typecheck(session: nox.Session) -> None:
         'nox',
         'types-hvac',
         'types-requests',
+        'openapi-schema-validator==0.9.0',
+        'types-jsonschema',
         'boto3-stubs[logs,sts]',
         'botocore-stubs',
     )

@@ -25,8 +25,9 @@ async def test_archive_moves_then_archives(
     assert result.status == 'ok', result.message
     assert result.message == (
         'Moved acme/billing-api to acme-archive/billing-api; archived '
-        'acme-archive/billing-api: it is now read-only. The project link '
-        f'is being updated to {world.url}/acme-archive/billing-api.'
+        'acme-archive/billing-api: it is now read-only. The project keeps '
+        'naming acme/billing-api (GitHub redirects it), so unarchive can '
+        'move it back.'
     )
     assert result.artifacts == {
         'repository': 'acme-archive/billing-api',
@@ -46,9 +47,8 @@ async def test_archive_moves_then_archives(
     assert world.fake.requests[1].body == b'{"new_owner":"acme-archive"}'
     assert world.repo.full_name == 'acme-archive/billing-api'
     assert world.repo.archived
-    writeback = ctx.link_writeback  # type: ignore[attr-defined]
-    assert writeback.new_url == f'{world.url}/acme-archive/billing-api'
-    assert writeback.old_owner_repo == 'acme/billing-api'
+    # Our own move: the link keeps the original owner (issue 17, 5).
+    assert ctx.link_writeback is None  # type: ignore[attr-defined]
 
 
 async def test_unarchive_finds_it_and_moves_it_back(world: World) -> None:
@@ -162,8 +162,7 @@ async def test_moved_but_not_archived(world: World, healing: Healing) -> None:
     )
     assert result.artifacts['moved_to'] == 'acme-archive'
     assert result.artifacts['archived'] == 'false'
-    writeback = ctx.link_writeback  # type: ignore[attr-defined]
-    assert writeback.new_owner_repo == 'acme-archive/billing-api'
+    assert ctx.link_writeback is None  # type: ignore[attr-defined]
 
 
 async def test_unavailable_after_the_move(world: World) -> None:
@@ -290,3 +289,115 @@ async def test_unarchive_refused_still_moves_back(world: World) -> None:
     )
     assert world.repo.full_name == 'acme/billing-api'
     assert world.repo.archived
+
+
+async def test_round_trip_on_a_host_that_writes_links_back(
+    world: World, healing: Healing
+) -> None:
+    # Issue 17 (5): a 2.11 host rewrites the project link as the plugin
+    # asks; the archive must not lose the original owner, or unarchive
+    # can never move the repository back.
+    host = world.host(ARCHIVE, project={'project_links': world.link()})
+    archived = await host.lifecycle(
+        'archived', ctx=healing(host, dict(host.project['project_links']))
+    )
+    assert archived.status == 'ok', archived.message
+    assert world.repo.full_name == 'acme-archive/billing-api'
+    assert host.project['project_links'] == world.link()
+    assert 'GitHub redirects' in (archived.message or '')
+
+    unarchived = await host.lifecycle(
+        'unarchived', ctx=healing(host, dict(host.project['project_links']))
+    )
+    assert unarchived.status == 'ok', unarchived.message
+    assert world.repo.full_name == 'acme/billing-api'
+    assert not world.repo.archived
+    assert host.project['project_links'] == world.link()
+
+
+async def test_renamed_then_archived_links_the_name_before_the_move(
+    world: World, healing: Healing
+) -> None:
+    move_repository(world.fake, world.repo, name='billing')
+    host = world.host(ARCHIVE)
+    ctx = healing(host, world.link())
+
+    result = await host.lifecycle('archived', ctx=ctx)
+
+    assert result.status == 'ok', result.message
+    assert world.repo.full_name == 'acme-archive/billing'
+    writeback = ctx.link_writeback  # type: ignore[attr-defined]
+    assert writeback.new_owner_repo == 'acme/billing'
+    assert 'keeps naming acme/billing ' in (result.message or '')
+
+
+async def test_round_trip_where_github_refuses_archived_transfers(
+    world: World,
+) -> None:
+    # Whether GitHub transfers an archived repository is not settled: the
+    # archiver moves before archiving and unarchives before moving back.
+    settings(world.fake).refuse_archived_transfer = True
+    archived = await world.archive(options=ARCHIVE)
+    unarchived = await world.unarchive(options=ARCHIVE)
+    assert (archived.status, unarchived.status) == ('ok', 'ok')
+    assert world.repo.full_name == 'acme/billing-api'
+    assert not world.repo.archived
+
+
+async def test_unarchive_refused_and_archived_transfer_refused(
+    world: World,
+) -> None:
+    settings(world.fake).refuse_archived_transfer = True
+    move_repository(world.fake, world.repo, owner='acme-archive')
+    world.repo.archived = True
+    world.fake.inject(
+        Fault(
+            path='/repos/acme-archive/billing-api$',
+            method='PATCH',
+            status=403,
+            body={'message': 'Must have admin rights to Repository.'},
+        )
+    )
+    result = await world.unarchive(options=ARCHIVE)
+    assert result.status == 'failed'
+    assert 'move acme-archive/billing-api back to acme' in (
+        result.message or ''
+    )
+    assert 'archived so is read-only' in (result.message or '')
+    assert world.repo.full_name == 'acme-archive/billing-api'
+
+
+async def test_polls_for_the_name_githubs_transfer_answer_gives(
+    world: World,
+) -> None:
+    # GitHub's 202 describes the repository of the move: its name is
+    # where the repository will be, whatever the plugin looked it up as.
+    answer = {
+        'id': world.repo.id,
+        'name': 'billing-api-2026',
+        'full_name': 'acme/billing-api-2026',
+        'owner': {'login': 'acme'},
+    }
+    world.fake.inject(
+        Fault(path='/transfer$', method='POST', status=202, body=answer)
+    )
+    result = await world.archive(options={**ARCHIVE, 'timeout_seconds': 1})
+    assert result.status == 'failed'
+    assert 'rerun once it shows at acme-archive/billing-api-2026' in (
+        result.message or ''
+    )
+    assert world.fake.requests_to('/repos/acme-archive/billing-api-2026$')
+    assert not world.fake.requests_to('/repos/acme-archive/billing-api$')
+
+
+async def test_an_unreadable_transfer_answer_polls_the_same_name(
+    world: World,
+) -> None:
+    world.fake.inject(
+        Fault(path='/transfer$', method='POST', status=202, body=['odd'])
+    )
+    result = await world.archive(options={**ARCHIVE, 'timeout_seconds': 1})
+    assert result.status == 'failed'
+    assert 'rerun once it shows at acme-archive/billing-api ' in (
+        result.message or ''
+    )

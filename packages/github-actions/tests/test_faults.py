@@ -3,6 +3,7 @@
 import time
 import typing
 
+import httpx
 import pytest
 from github_actions_helpers import NAME, OWNER, GitHub
 from imbi_common.plugins import (
@@ -274,6 +275,31 @@ async def test_foreign_next_link_is_refused(github: GitHub) -> None:
     assert 'another host' in str(response.error)
 
 
+@pytest.mark.parametrize('change', ['scheme', 'port'])
+async def test_next_link_on_another_scheme_or_port_is_refused(
+    github: GitHub, change: str
+) -> None:
+    # Issue 19 (4): the host name alone is not the origin; a next link on
+    # https -> http, or to another port, would take the token elsewhere.
+    url = httpx.URL(github.url)
+    port = url.port or 80
+    if change == 'scheme':
+        other = url.copy_with(scheme='https', port=port)
+    else:
+        other = url.copy_with(port=port + 1)
+    github.fake.inject(
+        Fault(
+            path=BRANCHES,
+            status=200,
+            body=[],
+            headers={'link': f'<{other.join("/x")}>; rel="next"'},
+        )
+    )
+    response = await list_branches(github.host())
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'another host' in str(response.error)
+
+
 async def test_slow_upstream_hits_the_budget(github: GitHub) -> None:
     github.fake.inject(Fault(path=BRANCHES, latency=5))
     response = await list_branches(github.host(timeout_seconds=1))
@@ -343,3 +369,12 @@ async def test_bad_kind_and_query(github: GitHub) -> None:
     assert isinstance(bad_kind.error, ValueError)
     assert isinstance(bad_query.error, ValueError)
     assert github.since(mark) == []
+
+
+async def test_matching_refs_of_an_unexpected_shape(github: GitHub) -> None:
+    github.fake.inject(
+        Fault(path='/matching-refs/', status=200, body={'not': 'a list'})
+    )
+    response = await github.host().deployment('list_refs', query='feat')
+    assert isinstance(response.error, PluginUnavailableError)
+    assert 'matching-refs' in str(response.error)

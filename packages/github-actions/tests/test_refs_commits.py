@@ -1,5 +1,7 @@
 """list_refs, list_commits, resolve_committish and compare through Host."""
 
+import logging
+
 import pytest
 from github_actions_helpers import NAME, OWNER, GitHub
 from imbi_plugin_testing import Fault
@@ -71,6 +73,44 @@ async def test_list_refs_paginates_up_to_the_cap(github: GitHub) -> None:
     assert response.result[0].name == 'main'
     pages = [p for p in github.since(mark) if p.endswith('/branches')]
     assert len(pages) == 10
+
+
+async def test_default_branch_beyond_the_cap_is_listed_first(
+    github: GitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 17 (3): GitHub sorts branches by name, so 1,050 dependabot
+    # branches fill the first ten pages and main is on page eleven.
+    main = github.sha('main')
+    for index in range(1050):
+        github.git.branches[f'dependabot/pip/pkg-{index:04d}'] = main
+    with caplog.at_level(logging.WARNING, 'imbi_plugin_github_actions'):
+        response = await github.host().deployment('list_refs', kind='branch')
+    assert response.ok, response.body
+    assert (response.result[0].name, response.result[0].is_default) == (
+        'main',
+        True,
+    )
+    assert [r.name for r in response.result].count('main') == 1
+    assert 'truncated' in caplog.text
+
+
+async def test_query_finds_a_branch_beyond_the_cap(github: GitHub) -> None:
+    main = github.sha('main')
+    for index in range(1050):
+        github.git.branches[f'dependabot/pip/pkg-{index:04d}'] = main
+    github.git.branches['release/2026-11'] = github.sha('v1.0.0')
+    for index in range(1050):
+        github.git.tags[f'build-{index:04d}'] = main
+    # GitHub lists tags newest name first: this one is past the cap.
+    github.git.tag('a-late', main, 'an annotated tag')
+    host = github.host()
+    response = await host.deployment('list_refs', query='release/')
+    assert response.ok, response.body
+    assert [(r.name, r.kind, r.sha) for r in response.result] == [
+        ('release/2026-11', 'branch', github.sha('v1.0.0'))
+    ]
+    tags = await host.deployment('list_refs', kind='tag', query='a-l')
+    assert [(r.name, r.sha) for r in tags.result] == [('a-late', main)]
 
 
 async def test_empty_repository_has_no_default_ref(github: GitHub) -> None:
@@ -295,3 +335,16 @@ async def test_compare_bad_ref_makes_no_request(github: GitHub) -> None:
     )
     assert isinstance(response.error, ValueError)
     assert github.since(mark) == []
+
+
+async def test_a_query_with_dot_segments_stays_in_the_repository(
+    github: GitHub,
+) -> None:
+    mark = github.mark()
+    response = await github.host().deployment(
+        'list_refs', query='../../../../user'
+    )
+    assert response.ok, response.body
+    assert response.result == []
+    assert not any('matching-refs' in p for p in github.since(mark))
+    assert not any(p.endswith(' /user') for p in github.since(mark))

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import math
 import typing
 
 import httpx
@@ -116,6 +117,28 @@ async def test_a_sha_is_dispatched_on_the_default_branch(
     assert sent['inputs'] == {'sha': sha}
 
 
+@pytest.mark.parametrize('kind', ['tag', 'branch'])
+async def test_a_hex_named_ref_is_dispatched_as_that_ref(
+    github: GitHub, kind: str
+) -> None:
+    # Issue 17 (2): a date tag or a hex branch name is a ref, not a SHA;
+    # dispatching it on main would deploy main's head.
+    target = github.sha('v1.0.0')
+    if kind == 'tag':
+        github.git.tag('20261115', target)
+    else:
+        github.git.branches['20261115'] = target
+    host = github.host(workflow='deploy.yml')
+    mark = github.mark()
+    response = await host.trigger_deployment('20261115')
+    assert response.ok, response.body
+    sent = dispatches(github, mark)[0]
+    assert sent['ref'] == '20261115'
+    assert 'sha' not in sent['inputs']
+    run = github.git.runs[int(response.result.run_id)]
+    assert run.head_sha == target
+
+
 async def test_sha_input_option(github: GitHub) -> None:
     workflow = github.git.workflows[next(iter(github.git.workflows))]
     workflow.inputs['commit'] = {'required': True}
@@ -220,6 +243,36 @@ async def test_ghes_fallback_ignores_old_runs(github: GitHub) -> None:
     assert response.result.run_id.isdigit()
 
 
+async def test_ghes_second_deploy_does_not_take_the_first_run(
+    github: GitHub,
+) -> None:
+    # Issue 17 (1): staging then production on main, no correlation
+    # input; production's run is listed later than staging's was.
+    github.state.run_details = 'reject-400'
+    host = github.host(workflow='deploy.yml')
+    staging = await host.trigger_deployment('main', {'environment': 'staging'})
+    assert staging.ok, staging.body
+    assert staging.result.run_id.isdigit()
+    github.state.run_delays = [2.0]
+    mark = github.mark()
+    production = await host.trigger_deployment(
+        'main', {'environment': 'production'}
+    )
+    assert production.ok, production.body
+    runs = github.git.runs
+    assert production.result.run_id != staging.result.run_id
+    assert runs[int(production.result.run_id)].inputs == {
+        'environment': 'production',
+        'sha': '',
+        'imbi_correlation': '',
+    }
+    listing = [
+        r for r in github.fake.requests[mark:] if r.path.endswith('/runs')
+    ][-1]
+    assert 'actor=octocat' in listing.query
+    assert f'head_sha={github.sha("main")}' in listing.query
+
+
 async def test_ghes_race_told_apart_by_correlation(github: GitHub) -> None:
     github.state.run_details = 'reject-422'
     host = github.host(
@@ -245,16 +298,30 @@ async def test_ghes_race_told_apart_by_correlation(github: GitHub) -> None:
 async def test_ghes_never_guesses_between_candidates(
     github: GitHub, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Another dispatch in the same second whose run GitHub lists only
+    # later: not among the runs listed before ours, so indistinguishable.
+    # Both runs show up at the same moment, once ours is dispatched.
     github.state.run_details = 'reject-400'
+    github.state.run_delays = [math.inf, math.inf]
     async with httpx.AsyncClient(base_url=github.url) as client:
         await client.post(
             DISPATCH,
             json={'ref': 'main'},
             headers={'authorization': f'Bearer {github.token.value}'},
         )
+
+    async def show_both() -> None:
+        for _ in range(200):  # the dispatch comes within 10 s
+            if len(github.git.runs) == 2:
+                for listed in github.git.runs.values():
+                    listed.visible_at = 0.0
+                return
+            await asyncio.sleep(0.05)
+
     with caplog.at_level(logging.WARNING, 'imbi_plugin_github_actions'):
-        response = await github.host(workflow='deploy.yml').trigger_deployment(
-            'main'
+        response, _ = await asyncio.gather(
+            github.host(workflow='deploy.yml').trigger_deployment('main'),
+            show_both(),
         )
     assert response.ok, response.body
     run = response.result
@@ -381,3 +448,49 @@ async def test_unknown_run(github: GitHub) -> None:
     )
     assert isinstance(response.error, ValueError)
     assert 'workflow run 999999 not found' in str(response.error)
+
+
+async def test_api_version_2026_answers_the_retried_dispatch(
+    github: GitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # REST API 2026-03-10 rejects return_run_details and answers every
+    # dispatch with the run: the retried dispatch's answer is the run.
+    from imbi_plugin_github_actions import client
+
+    monkeypatch.setattr(client, 'API_VERSION', '2026-03-10')
+    mark = github.mark()
+    response = await github.host(workflow='deploy.yml').trigger_deployment(
+        'main'
+    )
+    assert response.ok, response.body
+    assert response.result.run_id == str(max(github.git.runs))
+    assert [('return_run_details' in s) for s in dispatches(github, mark)] == [
+        True,
+        False,
+    ]
+    # Nothing searched after the dispatch that answered with the run.
+    assert github.since(mark)[-1].endswith('/dispatches')
+
+
+async def test_more_inputs_than_github_takes_are_refused(
+    github: GitHub,
+) -> None:
+    host = github.host(workflow='deploy.yml', correlation_input='corr')
+    mark = github.mark()
+    inputs = {f'input_{n}': 'x' for n in range(25)}
+    response = await host.trigger_deployment('main', inputs)
+    assert isinstance(response.error, ValueError)
+    assert '25 inputs at most' in str(response.error)
+    assert github.since(mark) == []
+
+
+async def test_sha_input_counts_towards_the_input_limit(
+    github: GitHub,
+) -> None:
+    host = github.host(workflow='deploy.yml')
+    mark = github.mark()
+    inputs = {f'input_{n}': 'x' for n in range(25)}
+    response = await host.trigger_deployment(github.sha('main'), inputs)
+    assert isinstance(response.error, ValueError)
+    assert '25 inputs at most' in str(response.error)
+    assert not any(p.endswith('/dispatches') for p in github.since(mark))

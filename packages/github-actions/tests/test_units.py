@@ -29,6 +29,18 @@ def read(**values: typing.Any) -> options.Options:
             'http://127.0.0.1:9',
             'http://127.0.0.1:9/graphql',
         ),
+        # Issue 17 (4): GHE.com data residency serves the browser on the
+        # subdomain itself, the API on api.SUBDOMAIN.ghe.com.
+        (
+            'https://api.octocorp.ghe.com',
+            'https://octocorp.ghe.com',
+            'https://api.octocorp.ghe.com/graphql',
+        ),
+        (
+            'https://API.Octocorp.GHE.com/',
+            'https://octocorp.ghe.com',
+            'https://API.Octocorp.GHE.com/graphql',
+        ),
     ],
 )
 def test_url_shapes(api_url: str | None, web: str, graphql: str) -> None:
@@ -184,3 +196,109 @@ async def test_tag_message_must_be_text(github: GitHub) -> None:
         'create_tag', sha=github.sha('main'), tag='v7', message=None
     )
     assert isinstance(response.error, ValueError)
+
+
+@pytest.mark.parametrize(
+    ('url', 'same'),
+    [
+        ('https://api.github.com/x?page=2', True),
+        ('https://API.github.com:443/x', True),
+        ('http://api.github.com/x', False),
+        ('https://api.github.com:8443/x', False),
+        ('https://api.github.com.evil.example/x', False),
+        ('https://[::1/x', False),
+    ],
+)
+def test_same_origin(url: str, same: bool) -> None:
+    assert client.same_origin(url, 'https://api.github.com') is same
+
+
+def test_ghe_com_project_link_is_found() -> None:
+    # The link lookup compares the web host: api.SUB.ghe.com never is one.
+    ctx = make_context(
+        'deployment',
+        options={'api_url': 'https://api.octocorp.ghe.com'},
+        project_links={
+            'source': 'https://octocorp.ghe.com/acme/app',
+            'docs': 'https://docs.example/app',
+        },
+    )
+    parsed = options.read_options(ctx)
+    assert options.repository(parsed, ctx) == ('acme', 'app')
+
+
+def _run(**fields: typing.Any) -> typing.Any:
+    from imbi_plugin_github_actions import models
+
+    base = {
+        'id': 7,
+        'event': 'workflow_dispatch',
+        'created_at': '2026-11-01T09:00:05Z',
+        'actor': {'login': 'octocat'},
+        'head_sha': 'a' * 40,
+        'display_title': 'Deploy production',
+    }
+    return models.Run.model_validate({**base, **fields})
+
+
+@pytest.mark.parametrize(
+    ('fields', 'matches'),
+    [
+        ({}, True),
+        ({'id': 1}, False),  # listed before the dispatch
+        ({'event': 'push'}, False),
+        ({'created_at': '2026-11-01T09:00:03Z'}, False),
+        ({'actor': {'login': 'hubot'}}, False),
+        ({'head_sha': 'b' * 40}, False),
+        ({'actor': None, 'head_sha': None, 'event': None}, True),
+    ],
+)
+def test_run_filter_checks_what_github_may_not(
+    fields: dict[str, typing.Any], matches: bool
+) -> None:
+    import datetime
+
+    from imbi_plugin_github_actions.operations import RunFilter
+
+    wanted = RunFilter(
+        since=datetime.datetime(2026, 11, 1, 9, 0, 4, tzinfo=datetime.UTC),
+        known=frozenset({1}),
+        actor='octocat',
+        head_sha='a' * 40,
+    )
+    assert wanted.matches(_run(**fields)) is matches
+
+
+@pytest.mark.parametrize(
+    ('header', 'expected'),
+    [
+        ('Sun, 01 Nov 2026 09:00:05 GMT', '2026-11-01T09:00:05+00:00'),
+        ('', None),
+        ('yesterday', None),
+        ('Sun, 01 Nov 2026 09:00:05 -0000', None),  # no known zone
+    ],
+)
+def test_github_time(header: str, expected: str | None) -> None:
+    from imbi_plugin_github_actions.operations import github_time
+
+    response = httpx.Response(200, headers={'date': header} if header else {})
+    found = github_time(response)
+    assert (found.isoformat() if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ('query', 'ok'),
+    [
+        ('release/', True),
+        ('dependabot/pip', True),
+        ('v1.2', True),
+        ('../../../user', False),
+        ('a/../b', False),
+        ('/heads', False),
+        ('.hidden', False),
+        ('a b', False),
+        ('', False),
+    ],
+)
+def test_ref_prefix(query: str, ok: bool) -> None:
+    assert validate.is_ref_prefix(query) is ok

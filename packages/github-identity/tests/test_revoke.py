@@ -85,3 +85,46 @@ async def test_revoke_within_the_budget(github: GitHub) -> None:
     host.plugin_options['timeout_seconds'] = 1
     response = await host.revoke(token)
     assert isinstance(response.error, PluginTimeoutError)
+
+
+async def test_wrong_client_secret_is_a_warning(
+    github: GitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 17 (6): GitHub answers a wrong client secret with 404, the
+    # same status as a token it does not know; the token still works.
+    host, token = await _token(github)
+    host.credentials['client_secret'] = 'not-the-secret'
+    with caplog.at_level(logging.DEBUG, 'imbi_plugin_github_identity'):
+        response = await host.revoke(token)
+    assert response.status == 204
+    assert not github.fake.tokens[token].revoked
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= 30]
+    assert any('client_id or client_secret' in w for w in warnings), warnings
+    assert not any(
+        token in r.getMessage() or 'not-the-secret' in r.getMessage()
+        for r in caplog.records
+    )
+
+
+async def test_404_for_a_token_that_no_longer_works_is_quiet(
+    github: GitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    host, token = await _token(github)
+    github.fake.tokens[token].revoked = True
+    with caplog.at_level(logging.DEBUG, 'imbi_plugin_github_identity'):
+        response = await host.revoke(token)
+    assert response.status == 204
+    assert not [r for r in caplog.records if r.levelno >= 30]
+    assert 'already invalid' in caplog.text
+
+
+async def test_404_and_no_way_to_check_the_token_is_a_warning(
+    github: GitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    host, token = await _token(github)
+    host.credentials['client_secret'] = 'not-the-secret'
+    github.fake.inject(Fault(path='/user$', drop=True, times=None))
+    with caplog.at_level(logging.WARNING, 'imbi_plugin_github_identity'):
+        response = await host.revoke(token)
+    assert response.status == 204
+    assert 'may still work' in caplog.text

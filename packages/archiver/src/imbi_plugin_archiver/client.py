@@ -28,6 +28,7 @@ from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 from imbi_common.plugins.errors import PluginAuthenticationFailed
 
 from imbi_plugin_archiver.errors import GitHubRefused, NotFound
+from imbi_plugin_archiver.options import NAME
 
 API_VERSION = '2022-11-28'
 USER_AGENT = 'imbi-plugin-archiver/0.1.0'
@@ -280,20 +281,34 @@ class GitHub:
         )
         return Repo.from_json(body)
 
-    async def transfer(self, repo: Repo, new_owner: str) -> None:
-        """Start moving ``repo`` to ``new_owner`` (GitHub answers 202).
+    async def transfer(self, repo: Repo, new_owner: str) -> str:
+        """Start moving ``repo`` to ``new_owner`` (GitHub answers 202);
+        the name the repository will have there.
 
-        Not retried after a 5xx or lost connection: the transfer may
-        have started, and a second one would be refused.
+        GitHub's 202 carries the repository with its original owner and
+        the name of the move; the name is read from it, the repository's
+        own when the answer has none. Not retried after a 5xx or lost
+        connection: the transfer may have started, and a second one
+        would be refused.
         """
-        await self.request(
+        body = await self.request(
             'POST',
             f'/repos/{repo.full_name}/transfer',
             {'new_owner': new_owner},
             retry=False,
         )
+        name = body.get('name') if isinstance(body, dict) else None
+        if (
+            isinstance(name, str)
+            and NAME.match(name)
+            and name not in ('.', '..')
+        ):
+            return name
+        return repo.name
 
-    async def wait_until_at(self, repo: Repo, owner: str) -> Repo | None:
+    async def wait_until_at(
+        self, repo: Repo, owner: str, name: str | None = None
+    ) -> Repo | None:
         """Poll until ``repo`` answers at ``owner``; None if out of time.
 
         A transfer completes asynchronously after its 202; until then
@@ -302,7 +317,7 @@ class GitHub:
         """
         interval = 0.1
         while True:
-            found = await self.repository(owner, repo.name)
+            found = await self.repository(owner, name or repo.name)
             if (
                 found is not None
                 and found.id == repo.id

@@ -223,8 +223,8 @@ class Flow:
 
     async def _move(self, owner: str) -> None:
         repo = self._repo
-        await self.github.transfer(repo, owner)
-        moved = await self.github.wait_until_at(repo, owner)
+        name = await self.github.transfer(repo, owner)
+        moved = await self.github.wait_until_at(repo, owner, name)
         if moved is None:
             self.done.append(
                 f'asked GitHub to move {repo.full_name} to {owner} '
@@ -233,7 +233,7 @@ class Flow:
             self.not_done.append(
                 f'{self.verb} it: the move had not completed within the '
                 f'{self.budget} s budget; rerun once it shows at '
-                f'{owner}/{repo.name} (rerunning is safe)'
+                f'{owner}/{name} (rerunning is safe)'
             )
             raise _Stop
         self.done.append(f'moved {repo.full_name} to {moved.full_name}')
@@ -242,9 +242,22 @@ class Flow:
 
     # -- the result -------------------------------------------------------
 
+    @property
+    def _linked(self) -> Repo | None:
+        """Where the project link should point after this call.
+
+        A move into the archive organization is ours: the link keeps the
+        original owner (GitHub redirects it to the archive), since
+        unarchive moves the repository back to the owner the project
+        names. Any other move or rename is followed.
+        """
+        if self.archive and self.moved_to:
+            return self.found
+        return self.repo
+
     def _write_back(self, ctx: PluginContext) -> bool:
         """Have the host heal the project link, where it can."""
-        repo, key = self.repo, self.target.link_key
+        repo, key = self._linked, self.target.link_key
         if (
             repo is None
             or key is None
@@ -318,14 +331,21 @@ class Flow:
                 f' GitHub redirected {target.full_name} to '
                 f'{found.full_name}: it was renamed or moved.'
             )
+        kept = ''
+        if self.archive and self.moved_to:
+            kept = (
+                f' The project keeps naming {found.full_name} (GitHub '
+                'redirects it), so unarchive can move it back.'
+            )
         if healed:
+            linked = self._linked or final
             return f'{note} The project link is being updated to ' + (
-                f'{final.html_url}.'
+                f'{linked.html_url}.{kept}'
             )
         if not note:
             # Moved by this call: the old address keeps redirecting, and
             # unarchive needs the project to name the original owner.
-            return ''
+            return kept
         if target.link_key is not None:
             return (
                 f'{note} Update the project link {target.link_key!r} to '

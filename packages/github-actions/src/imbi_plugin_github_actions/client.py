@@ -134,6 +134,23 @@ def rate_limit_wait(response: httpx.Response) -> float | None:
     return None
 
 
+def same_origin(url: str, api_url: str) -> bool:
+    """Whether ``url`` has the scheme, host and port of ``api_url``.
+
+    The token goes wherever a next-page link points: the host name alone
+    would let an https API send it to http, or to another port.
+    """
+    try:
+        target, api = httpx.URL(url), httpx.URL(api_url)
+    except httpx.InvalidURL:
+        return False
+    return (target.scheme, target.host, target.port) == (
+        api.scheme,
+        api.host,
+        api.port,
+    )
+
+
 class GitHub:
     """An authenticated session with one repository's GitHub."""
 
@@ -338,14 +355,21 @@ class GitHub:
                 )
             items.extend(chunk)
             following = response.links.get('next', {}).get('url')
-            if not following or page >= max_pages:
+            if not following:
                 return items
-            if (
-                httpx.URL(following).host
-                != httpx.URL(self.options.api_url).host
-            ):
+            if page >= max_pages:
+                LOGGER.warning(
+                    'GitHub list %s truncated at %d items (%d pages); '
+                    'GitHub has more',
+                    path,
+                    len(items),
+                    page,
+                )
+                return items
+            if not same_origin(following, self.options.api_url):
                 raise PluginUnavailableError(
-                    'GitHub sent a next-page link to another host'
+                    'GitHub sent a next-page link to another host, scheme '
+                    'or port'
                 )
             response = await self.get(following)
             page += 1

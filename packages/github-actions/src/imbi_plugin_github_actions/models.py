@@ -93,6 +93,9 @@ class DispatchDetails(_Model):
 class Run(_Model):
     id: int
     name: str | None = None
+    event: str | None = None
+    head_sha: str | None = None
+    actor: Login | None = None
     display_title: str | None = None
     status: str | None = None
     conclusion: str | None = None

@@ -5,7 +5,9 @@ requests through :class:`~imbi_plugin_github_actions.client.GitHub`.
 """
 
 import asyncio
+import dataclasses
 import datetime
+import email.utils
 import logging
 import time
 import typing
@@ -38,11 +40,15 @@ LOGGER = logging.getLogger('imbi_plugin_github_actions')
 
 #: At most this many upstream requests in flight per call.
 CONCURRENCY = 8
+#: Refs found by name (matching-refs) kept per kind, at most.
+MATCHING_REFS = 100
 #: GraphQL's ``nodes(ids:)`` takes at most 100 ids.
 GRAPHQL_IDS = 100
-#: Runs created this long before the dispatch still count as candidates
-#: (GitHub keeps whole seconds; clocks differ a little).
+#: Without GitHub's own clock (its Date header), runs created this long
+#: before the dispatch still count as candidates (clocks differ).
 RUN_WINDOW_SECONDS = 10
+#: GitHub's Date header and created_at keep whole seconds.
+CLOCK_SLACK_SECONDS = 1
 RUN_POLL_SECONDS = 1.0
 #: The host cancels every call at 10 s and answers 503 with Retry-After
 #: (reference/host.md), whatever timeout_seconds says. Once a workflow is
@@ -61,6 +67,69 @@ query ImbiCommitRollups($ids: [ID!]!) {
 }
 """
 Rollups = dict[str, tuple[mapping.CheckStatus, int | None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFilter:
+    """What tells the dispatched run from others of the same workflow."""
+
+    #: Created at or after this moment (GitHub's clock when known).
+    since: datetime.datetime
+    #: Runs listed before the dispatch: never ours.
+    known: frozenset[int] = frozenset()
+    #: The token's user (GitHub sets it as the run's actor).
+    actor: str | None = None
+    #: The ref's head commit when it was dispatched.
+    head_sha: str | None = None
+    correlation: str | None = None
+
+    def params(self, ref: str) -> dict[str, str | int]:
+        params: dict[str, str | int] = {
+            'event': 'workflow_dispatch',
+            'branch': ref.removeprefix('refs/heads/').removeprefix(
+                'refs/tags/'
+            ),
+            'created': '>=' + self.since.strftime('%Y-%m-%dT%H:%M:%SZ'),
+            'per_page': 100,
+        }
+        if self.actor:
+            params['actor'] = self.actor
+        if self.head_sha:
+            params['head_sha'] = self.head_sha
+        return params
+
+    def matches(self, run: models.Run) -> bool:
+        """Checked here as well: GitHub ignores a query parameter it does
+        not know, so a filter it does not apply must not let another run
+        through."""
+        if run.id in self.known:
+            return False
+        if run.event not in (None, 'workflow_dispatch'):
+            return False
+        if run.created_at is not None and run.created_at < self.since:
+            return False
+        if self.actor and run.actor and run.actor.login != self.actor:
+            return False
+        if self.head_sha and run.head_sha and run.head_sha != self.head_sha:
+            return False
+        if self.correlation is not None:
+            return self.correlation in (
+                run.display_title or ''
+            ) or self.correlation in (run.name or '')
+        return True
+
+
+def github_time(response: httpx.Response) -> datetime.datetime | None:
+    """GitHub's clock from its Date header (None when missing or odd)."""
+    try:
+        moment = email.utils.parsedate_to_datetime(
+            response.headers.get('date', '')
+        )
+    except TypeError, ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(datetime.UTC)
 
 
 def quote(ref: str) -> str:
@@ -93,6 +162,7 @@ class Operations:
     def __init__(self, gh: GitHub) -> None:
         self.gh = gh
         self.options = gh.options
+        self._gate = asyncio.Semaphore(CONCURRENCY)
 
     @property
     def web_repo(self) -> str:
@@ -158,62 +228,146 @@ class Operations:
         )
         if response.status_code == 404:
             return None
-        target = parse(models.GitRef, self.gh.body(response)).object
-        for _ in range(4):  # tags of tags are legal but rare
-            if target.type != 'tag':
-                break
-            tag_object = await self.gh.get(
-                self.gh.repo_path(f'/git/tags/{target.sha}')
+        return await self._peel(
+            parse(models.GitRef, self.gh.body(response)).object
+        )
+
+    async def is_ref(self, name: str) -> bool:
+        """Whether ``name`` is a branch or a tag (exact match).
+
+        Date tags such as ``20261115`` and hex branch names look like
+        abbreviated SHAs: only a name that is no ref is taken for one.
+        """
+        answers = await asyncio.gather(
+            *(
+                self.gh.get(
+                    self.gh.repo_path(f'/git/ref/{kind}/{quote(name)}'),
+                    handle=(404,),
+                )
+                for kind in ('heads', 'tags')
             )
-            target = parse(models.GitTag, self.gh.body(tag_object)).object
-        return target.sha.lower()
+        )
+        found = [
+            parse(models.GitRef, self.gh.body(a))
+            for a in answers
+            if a.status_code == 200
+        ]
+        return bool(found)
 
     # -- refs and commits --------------------------------------------------
 
     async def list_refs(self, kind: str, query: str | None) -> list[Ref]:
-        wanted = (query or '').strip().lower()
+        """Branches and tags; the default branch fetched on its own.
+
+        GitHub sorts branches by name and lists are read 1,000 items at
+        most, so the default branch is never taken from the list, and a
+        ``query`` also asks GitHub for the refs starting with it
+        (matching-refs) wherever they are in the lists.
+        """
+        wanted = (query or '').strip()
+        # Only a plausible ref prefix goes into the matching-refs path
+        # (no dot segments: they would walk out of the repository).
+        prefix = wanted if validate.is_ref_prefix(wanted) else ''
+
+        def matches(name: str) -> bool:
+            return wanted.lower() in name.lower()
+
         repo_path = self.gh.repo_path
-        if kind == 'tag':
-            tags = await self.gh.pages(repo_path('/tags'))
-            refs = [self._ref(t, 'tag', False) for t in tags]
-        elif kind == 'default':
-            repo = await self.repository()
-            response = await self.gh.get(
-                repo_path(f'/branches/{quote(repo.default_branch)}'),
-                handle=(404,),
-            )
-            refs = []
-            if response.status_code == 200:  # 404: an empty repository
-                refs = [self._ref(self.gh.body(response), 'default', True)]
-        else:
-            repo, branches, tags = await asyncio.gather(
-                self.repository(),
-                self.gh.pages(repo_path('/branches')),
-                self.gh.pages(repo_path('/tags'))
-                if kind == 'all'
-                else _nothing(),
-            )
-            default = repo.default_branch
-            named = [parse(models.NamedRef, b) for b in branches]
-            first = [b for b in named if b.name == default]
-            rest = [b for b in named if b.name != default]
-            head_kind: typing.Literal['branch', 'default'] = (
-                'default' if kind == 'all' else 'branch'
-            )
-            refs = [
+        heads = kind != 'tag'
+        listed = kind in ('tag', 'all')
+        default = (await self.repository()).default_branch if heads else ''
+        head, branches, tags, more_heads, more_tags = await asyncio.gather(
+            self._branch(default) if heads else _none(),
+            self.gh.pages(repo_path('/branches'))
+            if kind in ('branch', 'all')
+            else _nothing(),
+            self.gh.pages(repo_path('/tags')) if listed else _nothing(),
+            self._matching('heads', prefix)
+            if prefix and kind in ('branch', 'all')
+            else _nothing(),
+            self._matching('tags', prefix)
+            if prefix and listed
+            else _nothing(),
+        )
+        head_kind: typing.Literal['branch', 'default'] = (
+            'branch' if kind == 'branch' else 'default'
+        )
+        refs: list[Ref] = []
+        if head is not None and matches(default):
+            refs.append(
                 Ref(
-                    name=b.name,
+                    name=default,
                     kind=head_kind,
-                    sha=b.commit.sha,
+                    sha=head.commit.sha,
                     is_default=True,
                 )
-                for b in first
-            ]
-            refs += [self._ref(b, 'branch', False) for b in rest]
-            refs += [self._ref(t, 'tag', False) for t in tags]
-        if wanted:
-            refs = [r for r in refs if wanted in r.name.lower()]
+            )
+        seen = {default}
+        for item in branches:
+            ref = self._ref(item, 'branch', False)
+            if ref.name not in seen and matches(ref.name):
+                seen.add(ref.name)
+                refs.append(ref)
+        for git_ref in more_heads:
+            name = git_ref.ref.removeprefix('refs/heads/')
+            if name not in seen:
+                seen.add(name)
+                refs.append(
+                    Ref(name=name, kind='branch', sha=git_ref.object.sha)
+                )
+        named_tags = set()
+        for item in tags:
+            ref = self._ref(item, 'tag', False)
+            named_tags.add(ref.name)
+            if matches(ref.name):
+                refs.append(ref)
+        extra = [
+            t
+            for t in more_tags
+            if t.ref.removeprefix('refs/tags/') not in named_tags
+        ]
+        peeled = await asyncio.gather(*(self._peel(t.object) for t in extra))
+        refs += [
+            Ref(name=t.ref.removeprefix('refs/tags/'), kind='tag', sha=sha)
+            for t, sha in zip(extra, peeled, strict=True)
+        ]
         return refs
+
+    async def _branch(self, name: str) -> models.NamedRef | None:
+        """One branch; None when it does not exist (an empty repository)."""
+        response = await self.gh.get(
+            self.gh.repo_path(f'/branches/{quote(name)}'), handle=(404,)
+        )
+        if response.status_code == 404:
+            return None
+        return parse(models.NamedRef, self.gh.body(response))
+
+    async def _matching(self, kind: str, prefix: str) -> list[models.GitRef]:
+        """Refs of ``kind`` (heads, tags) whose name starts with
+        ``prefix`` (one answer: GitHub pages no matching-refs list), the
+        first MATCHING_REFS of them."""
+        response = await self.gh.get(
+            self.gh.repo_path(f'/git/matching-refs/{kind}/{quote(prefix)}')
+        )
+        items = self.gh.body(response)
+        if not isinstance(items, list):
+            raise PluginUnavailableError(
+                'GitHub answered matching-refs with an unexpected shape'
+            )
+        return [parse(models.GitRef, i) for i in items[:MATCHING_REFS]]
+
+    async def _peel(self, target: models.GitObject) -> str:
+        """The commit an annotated tag object points to (tags of tags
+        followed a few levels)."""
+        async with self._gate:
+            for _ in range(4):
+                if target.type != 'tag':
+                    break
+                tag_object = await self.gh.get(
+                    self.gh.repo_path(f'/git/tags/{target.sha}')
+                )
+                target = parse(models.GitTag, self.gh.body(tag_object)).object
+        return target.sha.lower()
 
     @staticmethod
     def _ref(
@@ -410,7 +564,7 @@ class Operations:
     ) -> DeploymentRun:
         """Dispatch and return the run (see the README for the fallback)."""
         ref = ref_or_sha
-        if validate.is_sha(ref_or_sha):
+        if validate.is_sha(ref_or_sha) and not await self.is_ref(ref_or_sha):
             repo, commit = await asyncio.gather(
                 self.repository(), self.commit(ref_or_sha)
             )
@@ -423,16 +577,29 @@ class Operations:
         path = self.gh.repo_path(
             f'/actions/workflows/{quote(workflow)}/dispatches'
         )
+        payload = {'ref': ref, 'inputs': validate.input_count(inputs)}
         started = datetime.datetime.now(datetime.UTC)
-        response = await self._dispatch(
-            path, workflow, {'ref': ref, 'inputs': inputs}, True
-        )
-        if response is None:
-            # GHES <= 3.20 rejected return_run_details: nothing ran yet.
-            await self._dispatch(
-                path, workflow, {'ref': ref, 'inputs': inputs}, False
+        response = await self._dispatch(path, workflow, payload, True)
+        if response.status_code >= 300:
+            # GitHub rejected return_run_details (GHES <= 3.20, or an API
+            # version without the field): nothing ran yet, so note what
+            # tells our run apart before dispatching again.
+            wanted = await self._run_filter(
+                workflow, ref, response, correlation
             )
-        elif response.status_code == 200:
+            response = await self._dispatch(path, workflow, payload, False)
+        else:
+            now = github_time(response)
+            wanted = RunFilter(
+                since=(
+                    now - datetime.timedelta(seconds=CLOCK_SLACK_SECONDS + 1)
+                    if now is not None
+                    else started
+                    - datetime.timedelta(seconds=RUN_WINDOW_SECONDS)
+                ),
+                correlation=correlation,
+            )
+        if response.status_code == 200:
             try:
                 details = parse(models.DispatchDetails, response.json())
             except PluginUnavailableError, ValueError:
@@ -447,7 +614,52 @@ class Operations:
                     run_url=details.html_url or details.run_url,
                     status='queued',
                 )
-        return await self._find_run(workflow, ref, started, correlation)
+        return await self._find_run(workflow, ref, wanted)
+
+    async def _run_filter(
+        self,
+        workflow: str,
+        ref: str,
+        rejected: httpx.Response,
+        correlation: str | None,
+    ) -> RunFilter:
+        """Before the dispatch: runs already there, actor and head SHA."""
+        now = github_time(rejected)
+        if now is None:
+            since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
+                seconds=RUN_WINDOW_SECONDS
+            )
+        else:
+            # Our run is created after GitHub answered the rejection.
+            since = now - datetime.timedelta(seconds=CLOCK_SLACK_SECONDS)
+        actor, head = await asyncio.gather(self._actor(), self.commit(ref))
+        wanted = RunFilter(
+            since=since, actor=actor, head_sha=head.sha, correlation=None
+        )
+        path = self.gh.repo_path(f'/actions/workflows/{quote(workflow)}/runs')
+        try:
+            listed = await self.gh.get(path, wanted.params(ref))
+            runs = parse(models.Runs, self.gh.body(listed)).workflow_runs
+        except PluginUnavailableError as exc:
+            # The search after the dispatch meets the same outage and
+            # says so; the deploy itself need not wait for it.
+            LOGGER.warning('GitHub: listing runs before the dispatch: %s', exc)
+            runs = []
+        return dataclasses.replace(
+            wanted,
+            known=frozenset(r.id for r in runs),
+            correlation=correlation,
+        )
+
+    async def _actor(self) -> str | None:
+        """The token's user; None for tokens without one (GitHub Apps)."""
+        response = await self.gh.get('/user', handle=(403, 404))
+        if response.status_code != 200:
+            return None
+        try:
+            return parse(models.Login, self.gh.body(response)).login
+        except PluginUnavailableError:
+            return None
 
     async def _dispatch(
         self,
@@ -455,8 +667,8 @@ class Operations:
         workflow: str,
         payload: dict[str, typing.Any],
         run_details: bool,
-    ) -> httpx.Response | None:
-        """The dispatch answer; None when GitHub rejects run details."""
+    ) -> httpx.Response:
+        """The dispatch answer, or the 4xx rejecting run details."""
         body = (
             {**payload, 'return_run_details': True} if run_details else payload
         )
@@ -476,7 +688,7 @@ class Operations:
                 'GitHub does not know return_run_details (GHES); '
                 'dispatching without it'
             )
-            return None
+            return response
         if status == 404:
             raise ValueError(
                 f'workflow {workflow!r} not found in {self.gh.full_name}, '
@@ -485,11 +697,7 @@ class Operations:
         raise ValueError(f'GitHub refused to dispatch {workflow}: {message}')
 
     async def _find_run(
-        self,
-        workflow: str,
-        ref: str,
-        started: datetime.datetime,
-        correlation: str | None,
+        self, workflow: str, ref: str, wanted: RunFilter
     ) -> DeploymentRun:
         """The dispatched run among recent ones, or an honest unknown.
 
@@ -497,15 +705,7 @@ class Operations:
         error would invite a second deploy, and the answer comes before
         the host's limit even when timeout_seconds is longer.
         """
-        since = started - datetime.timedelta(seconds=RUN_WINDOW_SECONDS)
-        params: dict[str, str | int] = {
-            'event': 'workflow_dispatch',
-            'branch': ref.removeprefix('refs/heads/').removeprefix(
-                'refs/tags/'
-            ),
-            'created': '>=' + since.strftime('%Y-%m-%dT%H:%M:%SZ'),
-            'per_page': 100,
-        }
+        params = wanted.params(ref)
         path = self.gh.repo_path(f'/actions/workflows/{quote(workflow)}/runs')
         why = 'it did not show up in time'
         while (left := self._left_after_dispatch()) > 0:
@@ -516,13 +716,7 @@ class Operations:
             except Exception as exc:  # never raise after the dispatch
                 why = f'listing runs failed ({type(exc).__name__})'
                 break
-            if correlation is not None:
-                runs = [
-                    r
-                    for r in runs
-                    if correlation in (r.display_title or '')
-                    or correlation in (r.name or '')
-                ]
+            runs = [r for r in runs if wanted.matches(r)]
             if len(runs) == 1:
                 run = runs[0]
                 return DeploymentRun(
@@ -543,7 +737,7 @@ class Operations:
             ref,
             self.gh.full_name,
             why,
-            '' if correlation else ' (set option correlation_input)',
+            '' if wanted.correlation else ' (set option correlation_input)',
         )
         return DeploymentRun(
             run_id='',
@@ -657,6 +851,10 @@ class Operations:
 
 async def _nothing() -> list[typing.Any]:
     return []
+
+
+async def _none() -> None:
+    return None
 
 
 def _release_info(release: models.Release) -> ReleaseInfo:

@@ -37,9 +37,18 @@ class Options:
 
     @property
     def web_url(self) -> str:
-        """The browser base: github.com, or the GHES host."""
-        if self.api_url.rstrip('/') == 'https://api.github.com':
-            return 'https://github.com'
+        """The browser base: github.com, GHE.com's SUBDOMAIN.ghe.com (API
+        on api.SUBDOMAIN.ghe.com), or the GHES host."""
+        parts = urllib.parse.urlsplit(self.api_url)
+        host = (parts.hostname or '').lower()
+        if parts.path.strip('/') == '' and (
+            host == 'api.github.com'
+            or (host.startswith('api.') and host.endswith('.ghe.com'))
+        ):
+            netloc = host.removeprefix('api.')
+            if parts.port is not None:
+                netloc += f':{parts.port}'
+            return f'{parts.scheme}://{netloc}'
         return self.api_url.removesuffix('/api/v3')
 
     @property

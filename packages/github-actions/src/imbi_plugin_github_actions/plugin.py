@@ -174,6 +174,10 @@ class GitHubActionsPlugin(DeploymentPlugin):
         for key in PLUGIN_KEYS:
             if key in config:
                 values.pop(key, None)
+        correlation = setup[0].correlation_input
+        validate.input_count(
+            {**values, correlation: ''} if correlation else values
+        )
         return await _run(
             setup, lambda ops: ops.trigger(workflow, ref, values)
         )

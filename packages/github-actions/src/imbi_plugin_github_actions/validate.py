@@ -4,8 +4,11 @@ import json
 import re
 
 MAX_COMMITS = 100
+#: GitHub takes at most 25 workflow_dispatch inputs (maxProperties).
+MAX_INPUTS = 25
 _SHA = re.compile(r'[0-9a-fA-F]{7,40}')
 _FULL_SHA = re.compile(r'[0-9a-fA-F]{40}')
+_PREFIX = re.compile(r'[A-Za-z0-9._/-]{1,255}')
 _RUN_ID = re.compile(r'[1-9][0-9]{0,19}')
 _FORBIDDEN = re.compile(r'[\x00-\x20\x7f~^:?*\[\\]')
 KINDS = ('default', 'branch', 'tag', 'all')
@@ -29,6 +32,17 @@ def ref(value: object, what: str = 'ref') -> str:
     ):
         raise ValueError(f'{what} {value!r} is not a valid git ref name')
     return text
+
+
+def is_ref_prefix(value: str) -> bool:
+    """A query that can start a ref name (for GitHub's matching-refs)."""
+    return (
+        _PREFIX.fullmatch(value) is not None
+        and '..' not in value
+        and '//' not in value
+        and '/.' not in value
+        and not value.startswith(('/', '.'))
+    )
 
 
 def is_sha(value: str) -> bool:
@@ -110,3 +124,13 @@ def inputs(values: object) -> dict[str, str]:
         else:
             out[key] = json.dumps(value)
     return out
+
+
+def input_count(values: dict[str, str]) -> dict[str, str]:
+    """``values`` when GitHub takes that many inputs, else ValueError."""
+    if len(values) > MAX_INPUTS:
+        raise ValueError(
+            f'GitHub takes {MAX_INPUTS} inputs at most per dispatch, '
+            f'{len(values)} given (sha and correlation inputs included)'
+        )
+    return values

@@ -263,7 +263,13 @@ class GitHubClient:
         }
 
     async def revoke(self, token: str) -> None:
-        """Delete one token; an already invalid token (404/422) is fine."""
+        """Delete one token; an already invalid token is fine.
+
+        GitHub answers 404 both for a token it does not know and for a
+        wrong client_id or client_secret: the token itself then tells
+        (GET /user answers 401 once it is gone). Whenever the token may
+        still work, a WARNING says so (never with the token or secret).
+        """
         self.secret(token)
         client_id = urllib.parse.quote(self.client_id, safe='')
         response = await self._send(
@@ -281,12 +287,33 @@ class GitHubClient:
         if status == 204:
             return
         message = self._scrub(_message(response)) or f'HTTP {status}'
-        if status in (404, 422):
+        if status == 422:
             LOGGER.debug('GitHub token already invalid: %s', message)
+            return
+        if status == 404:
+            if await self._token_is_dead(token):
+                LOGGER.debug('GitHub token already invalid: %s', message)
+                return
+            LOGGER.warning(
+                'Revoking a GitHub token failed: GitHub answered HTTP 404 '
+                '(%s) and the token may still work; check the client_id or '
+                'client_secret of the OAuth app',
+                message,
+            )
             return
         LOGGER.warning(
             'Revoking a GitHub token failed: HTTP %s %s', status, message
         )
+
+    async def _token_is_dead(self, token: str) -> bool:
+        """True when GitHub no longer accepts ``token`` (401 on /user)."""
+        try:
+            response = await self._rest_get(
+                f'{self.options.api_url}/user', token
+            )
+        except PluginUnavailableError:
+            return False
+        return response.status_code == 401
 
     # -- plumbing ------------------------------------------------------------
 

@@ -15,8 +15,10 @@ Behaviours follow reference/github.md:
   with ``ActionsState.run_details`` set to ``'reject-400'`` /
   ``'reject-422'``, rejects that field as GHES <= 3.20 does;
 - runs move queued -> in_progress -> completed, one step each time the
-  run is read (``advance_on_read``), and are listed only
-  ``run_appear_delay`` seconds after their creation;
+  run is read (``advance_on_read``), carry the dispatching user as
+  ``actor``, and are listed only some seconds after their creation (per
+  run from ``run_delays``, else ``run_appear_delay``); run lists filter by
+  ``event``, ``branch``, ``actor``, ``head_sha`` and ``created``;
 - a run of a workflow with an ``environment`` creates a deployment and
   its statuses (older successful ones become ``inactive``);
 - duplicate git refs answer 422 "Reference already exists", duplicate
@@ -68,6 +70,8 @@ _FAILED = {
     'startup_failure',
     'action_required',
 }
+#: GitHub's limit on workflow_dispatch inputs (maxProperties).
+MAX_DISPATCH_INPUTS = 25
 _INPUT_EXPR = re.compile(r'\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}')
 
 
@@ -165,6 +169,10 @@ class WorkflowRun:
     run_started_at: datetime.datetime | None = None
     updated_at: datetime.datetime | None = None
     deployment_id: int | None = None
+    #: Login of the token's user that dispatched the run.
+    actor: str = 'octocat'
+    #: Epoch seconds from which run lists show the run.
+    visible_at: float = 0.0
 
 
 @dataclasses.dataclass
@@ -409,6 +417,9 @@ class ActionsState:
     advance_on_read: bool = True
     #: Seconds after creation before a run shows in run lists.
     run_appear_delay: float = 0.0
+    #: Per-run delays, taken in dispatch order before ``run_appear_delay``
+    #: applies (GitHub lists some runs later than others).
+    run_delays: list[float] = dataclasses.field(default_factory=list)
     run_numbers: typing.Iterator[int] = dataclasses.field(
         default_factory=lambda: itertools.count(1)
     )
@@ -480,7 +491,7 @@ def _api(fake: GitHubFake, repo: Repository, path: str = '') -> str:
 
 
 def _html(fake: GitHubFake, repo: Repository, path: str = '') -> str:
-    return f'{fake.base_url}/{repo.full_name}{path}'
+    return f'{fake.web_url}/{repo.full_name}{path}'
 
 
 def _user(fake: GitHubFake, login: str) -> dict[str, typing.Any]:
@@ -549,6 +560,8 @@ def run_json(
         'run_number': run.run_number,
         'run_attempt': 1,
         'event': run.event,
+        'actor': _user(fake, run.actor),
+        'triggering_actor': _user(fake, run.actor),
         'status': run.status,
         'conclusion': run.conclusion,
         'workflow_id': run.workflow.id,
@@ -951,6 +964,24 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
             return fake.error(404, 'Not Found')
         return answer(_ref_json(fake, git, f'refs/{ref}', table[name]))
 
+    async def matching_refs(request: Request) -> Response:
+        """Refs whose full name starts with ``refs/{ref}``, sorted."""
+        git = access(request, 'contents')
+        if isinstance(git, Response):
+            return git
+        prefix = 'refs/' + request.path_params['ref']
+        every = [
+            (f'refs/heads/{name}', sha) for name, sha in git.branches.items()
+        ] + [(f'refs/tags/{name}', sha) for name, sha in git.tags.items()]
+        # Not paginated: GitHub describes no page or per_page here.
+        return answer(
+            [
+                _ref_json(fake, git, name, sha)
+                for name, sha in sorted(every)
+                if name.startswith(prefix)
+            ]
+        )
+
     async def get_tag_object(request: Request) -> Response:
         git = access(request, 'contents')
         if isinstance(git, Response):
@@ -1094,7 +1125,12 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         if body is None:
             return fake.error(400, 'Problems parsing JSON')
         permitted = {'ref', 'inputs'}
-        if actions.run_details == 'return':
+        # REST API 2026-03-10 always answers with the run and no longer
+        # knows return_run_details (GitHub's changelog).
+        versioned = (
+            request.headers.get('x-github-api-version', '') >= '2026-03-10'
+        )
+        if actions.run_details == 'return' and not versioned:
             permitted.add('return_run_details')
         for key in body:
             if key not in permitted:
@@ -1106,6 +1142,11 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         inputs = body.get('inputs', {})
         if not isinstance(inputs, dict):
             return invalid("For 'properties/inputs', it is not an object.")
+        if len(inputs) > MAX_DISPATCH_INPUTS:
+            return invalid(
+                f"For 'properties/inputs', {len(inputs)} properties is more "
+                f'than the maximum of {MAX_DISPATCH_INPUTS}.'
+            )
         if not workflow.dispatchable:
             return fake.error(
                 422, "Workflow does not have 'workflow_dispatch' trigger"
@@ -1138,6 +1179,12 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
             lambda m: values.get(m.group(1), ''),
             workflow.run_name or workflow.name,
         )
+        delay = (
+            actions.run_delays.pop(0)
+            if actions.run_delays
+            else actions.run_appear_delay
+        )
+        _, _, value = request.headers.get('authorization', '').partition(' ')
         run = WorkflowRun(
             id=next(fake.ids),
             workflow=workflow,
@@ -1147,9 +1194,11 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
             inputs=values,
             display_title=' '.join(title.split()),
             created_at=now(),
+            actor=fake.tokens[value.strip()].user_login,
+            visible_at=time.time() + delay,
         )
         git.runs[run.id] = run
-        if body.get('return_run_details') is True:
+        if versioned or body.get('return_run_details') is True:
             details = run_json(fake, git, run)
             return answer(
                 {
@@ -1169,18 +1218,18 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
             return fake.error(404, 'Not Found')
         params = request.query_params
         since = _created_filter(params.get('created', ''))
-        visible_before = now() - datetime.timedelta(
-            seconds=actions.run_appear_delay
-        )
+        moment = time.time()
         runs = [
             run
             for run in sorted(
                 git.runs.values(), key=lambda r: r.id, reverse=True
             )
             if run.workflow is workflow
-            and run.created_at <= visible_before
+            and run.visible_at <= moment
             and params.get('event', run.event) == run.event
             and params.get('branch', run.head_branch) == run.head_branch
+            and params.get('actor', run.actor) == run.actor
+            and params.get('head_sha', run.head_sha) == run.head_sha
             and (since is None or run.created_at >= since)
         ]
         items = [run_json(fake, git, run) for run in runs]
@@ -1340,6 +1389,11 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         ),
         *rest_route(
             '/repos/{owner}/{repo}/git/ref/{ref:path}', get_ref, ['GET']
+        ),
+        *rest_route(
+            '/repos/{owner}/{repo}/git/matching-refs/{ref:path}',
+            matching_refs,
+            ['GET'],
         ),
         *rest_route(
             '/repos/{owner}/{repo}/git/tags/{sha}', get_tag_object, ['GET']

@@ -12,6 +12,7 @@ import importlib
 import itertools
 import json
 import math
+import os
 import secrets
 import threading
 import time
@@ -21,6 +22,7 @@ import urllib.parse
 import starlette.requests
 import starlette.responses
 import starlette.routing
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imbi_plugin_testing.standin import StandIn
 
@@ -29,6 +31,11 @@ RATE_LIMIT_DOCS = (
     'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api'
 )
 _ROUTE_MODULES = ('oauth', 'actions', 'repos')
+#: A file every exchange the routes answer is appended to (JSON lines),
+#: for the check against GitHub's OpenAPI description
+#: (scripts/github_openapi.py; ``nox -s github_openapi``).
+EXCHANGES_ENV = 'IMBI_GITHUB_EXCHANGES'
+_EXCHANGES_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass
@@ -349,6 +356,97 @@ class GitHubFake(StandIn):
     def bind(self, url: str) -> None:
         """``base_url`` follows the served address."""
         self.base_url = url
+
+    @property
+    def web_url(self) -> str:
+        """Where browsers go: the API host without ``api.`` for
+        api.github.com-like hosts (GHE.com's api.SUBDOMAIN.ghe.com serves
+        the web at SUBDOMAIN.ghe.com); the served address otherwise (GHES
+        and 127.0.0.1 serve both)."""
+        parts = urllib.parse.urlsplit(self.base_url)
+        host = parts.hostname or ''
+        if host.startswith('api.') and not parts.path.strip('/'):
+            netloc = parts.netloc.replace(host, host.removeprefix('api.'), 1)
+            return f'{parts.scheme}://{netloc}'
+        return self.base_url
+
+    def _routes_app(self) -> ASGIApp:
+        """The routes, recording their exchanges when asked to.
+
+        Only what the routes answer is recorded: injected faults are a
+        test's own odd answers, not claims about GitHub.
+        """
+        app = super()._routes_app()
+        target = os.environ.get(EXCHANGES_ENV)
+        if not target:
+            return app
+        return _Recorder(app, target)
+
+
+class _Recorder:
+    """ASGI wrapper appending each request and answer to a JSON file."""
+
+    def __init__(self, app: ASGIApp, target: str) -> None:
+        self.app = app
+        self.target = target
+
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        # Read whole first: a route may answer without reading the body.
+        request_body = b''
+        more = True
+        while more:
+            message = await receive()
+            request_body += message.get('body', b'')
+            more = message.get('more_body', False)
+        answer: dict[str, typing.Any] = {'body': b''}
+        replayed = False
+
+        async def receiving() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {'type': 'http.request', 'body': request_body}
+            return await receive()
+
+        async def sending(message: Message) -> None:
+            if message['type'] == 'http.response.start':
+                answer['status'] = message['status']
+                answer['headers'] = {
+                    k.decode('latin-1').lower(): v.decode('latin-1')
+                    for k, v in message.get('headers', [])
+                }
+            elif message['type'] == 'http.response.body':
+                answer['body'] += message.get('body', b'')
+            await send(message)
+
+        await self.app(scope, receiving, sending)
+        if 'status' not in answer:
+            return
+        headers = {
+            k.decode('latin-1').lower(): v.decode('latin-1')
+            for k, v in scope['headers']
+        }
+        line = json.dumps(
+            {
+                'method': scope['method'],
+                'path': scope['path'],
+                'query': scope.get('query_string', b'').decode('latin-1'),
+                'request_type': headers.get('content-type', ''),
+                'request_body': request_body.decode('utf-8', 'replace'),
+                'status': answer['status'],
+                'response_type': answer['headers'].get('content-type', ''),
+                'response_body': answer['body'].decode('utf-8', 'replace'),
+            }
+        )
+        _append(self.target, line)
+
+
+def _append(target: str, line: str) -> None:
+    # A few hundred bytes per exchange: not worth a thread.
+    with _EXCHANGES_LOCK, open(target, 'a', encoding='utf-8') as f:
+        f.write(line + '\n')
 
 
 def rest(

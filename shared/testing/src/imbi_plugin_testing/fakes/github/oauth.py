@@ -19,7 +19,11 @@ Web host (never under ``/api/v3``):
 
 REST (both URL shapes): ``GET /user``, ``/user/emails``, ``/user/orgs``
 with GitHub's scope and permission rules, and ``DELETE
-/applications/{client_id}/token`` (Basic auth client_id:client_secret).
+/applications/{client_id}/token`` (Basic auth client_id:client_secret):
+204 when revoked; 404 "Not Found" both for wrong client credentials and
+for a token GitHub does not know (or no longer knows). GitHub documents
+only 204 and 422 for it and answers failed Basic auth on its
+``/applications`` routes with 404, so a 404 cannot tell the two apart.
 """
 
 import base64
@@ -435,11 +439,13 @@ def user_json(fake: GitHubFake, user: User) -> dict[str, typing.Any]:
         'node_id': user.node_id,
         'avatar_url': user.avatar_url
         or f'{fake.base_url}/avatars/u/{user.id}',
-        'html_url': f'{fake.base_url}/{user.login}',
+        'html_url': f'{fake.web_url}/{user.login}',
         'type': 'User',
         'site_admin': False,
         'name': user.name,
         'email': user.email,
+        # GitHub's discriminator between the private and public views.
+        'user_view_type': 'private',
     }
 
 

@@ -19,7 +19,13 @@ Served at both URL shapes (see :func:`~.core.rest`):
   user's organizations). Answers 202 with the repository as it is (the
   original owner); the move completes :attr:`RepoSettings.transfer_delay`
   seconds later, checked on every request to these routes. Archived
-  repositories can be transferred, as on GitHub.
+  repositories can be transferred by default: GitHub documents that the
+  repositories of an archived organization (all archived) can still be
+  transferred out of it, and documents no refusal for a single archived
+  repository. Whether it refuses is not settled, so
+  :attr:`RepoSettings.refuse_archived_transfer` makes it answer 403
+  "Repository was archived so is read-only." (the archiver must work
+  either way: it moves before archiving and unarchives before moving).
 - Renamed and transferred repositories: their old ``owner/name`` answers
   301 (GET, HEAD) or 307 (other methods) with ``Location`` at
   ``/repositories/{id}`` plus the rest of the path.
@@ -74,6 +80,8 @@ class RepoSettings:
 
     #: Seconds between the 202 of a transfer and its completion.
     transfer_delay: float = 0.0
+    #: Refuse to transfer an archived repository (see the module doc).
+    refuse_archived_transfer: bool = False
     #: Repository id -> transfer under way.
     pending: dict[int, Transfer] = dataclasses.field(default_factory=dict)
 
@@ -96,7 +104,7 @@ def repository_json(
         'full_name': repo.full_name,
         'owner': {'login': repo.owner, 'type': 'Organization'},
         'private': repo.private,
-        'html_url': f'{api}/{repo.full_name}',
+        'html_url': f'{fake.web_url}/{repo.full_name}',
         'url': f'{api}/repos/{repo.full_name}',
         'default_branch': repo.default_branch,
         'archived': repo.archived,
@@ -309,6 +317,8 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         refusal = _admin_refusal(fake, token, repo)
         if refusal is not None:
             return refusal
+        if repo.archived and settings(fake).refuse_archived_transfer:
+            return fake.error(403, 'Repository was archived so is read-only.')
         if not _known_owner(fake, new_owner):
             return _validation_failed(
                 fake,
