@@ -45,7 +45,7 @@ def require_credentials(
     for field in manifest.credentials:
         if field.required and not _text(credentials.get(field.name)):
             raise PluginCredentialsMissing(
-                f'sonarqube: credential {field.name!r} is missing or empty'
+                f'credential {field.name!r} is missing'
             )
     return Secrets(
         api_token=_text(credentials['api_token']),
