@@ -81,6 +81,15 @@ class Repo:
         return repo
 
 
+def _from_github(response: httpx.Response) -> bool:
+    """Whether an error answer has GitHub's shape (a JSON ``message``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get('message'), str)
+
+
 def _message(response: httpx.Response) -> str:
     """GitHub's ``message``, short, or the status line."""
     try:
@@ -225,6 +234,14 @@ class GitHub:
                     f'{method} {path}; retry later'
                 )
             if status == 404:
+                if not _from_github(response):
+                    # A mistyped api_url or a proxy's page is not "the
+                    # repository is gone", which would skip the archive.
+                    raise PluginUnavailableError(
+                        f'{self._origin} answered {method} {path} with a '
+                        "404 that is not GitHub's (no JSON message): check "
+                        'api_url'
+                    )
                 raise NotFound(status, _message(response))
             if status >= 300:
                 raise GitHubRefused(status, _message(response))
@@ -286,12 +303,15 @@ class GitHub:
         Not retried after a 5xx or lost connection: the transfer may
         have started, and a second one would be refused.
         """
-        await self.request(
+        answer = await self.request(
             'POST',
             f'/repos/{repo.full_name}/transfer',
             {'new_owner': new_owner},
             retry=False,
         )
+        # GitHub answers with the repository: anything else did not come
+        # from GitHub, and no transfer was started.
+        Repo.from_json(answer)
 
     async def wait_until_at(self, repo: Repo, owner: str) -> Repo | None:
         """Poll until ``repo`` answers at ``owner``; None if out of time.

@@ -110,7 +110,9 @@ class SonarQubeAndImbi(StandIn):
         for fault in self.injected:
             fault.path = path
             shaped = bodies.get(fault.status or 0)
-            if shaped is not None:
+            # A fault with a body of its own (another service's answer)
+            # keeps it.
+            if shaped is not None and not fault.body:
                 fault.body = shaped.body
                 fault.headers = {**fault.headers, **shaped.headers}
 
