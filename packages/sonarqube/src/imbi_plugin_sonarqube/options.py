@@ -13,7 +13,8 @@ from imbi_common.plugins import PluginCredentialsMissing, PluginManifest
 
 AuthScheme = typing.Literal['bearer', 'basic']
 _AUTH_SCHEMES: tuple[AuthScheme, ...] = ('bearer', 'basic')
-MAX_TIMEOUT_SECONDS = 600
+#: The same upper bound in every plugin (root README, shared options).
+MAX_TIMEOUT_SECONDS = 300
 #: An optional ``scheme:`` then ``//``: what precedes a URL's authority.
 _SCHEME_PREFIX = re.compile(r'^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//')
 #: Where an authority ends (RFC 3986 section 3.2).
