@@ -64,7 +64,7 @@ MEASURES = r'^/api/measures/component$'
 GATE = r'^/api/qualitygates/project_status$'
 PATCH = r'^/organizations/[^/]+/projects/[^/]+$'
 
-#: The Imbi API's answers (FastAPI ``{"detail": ...}``, reference/host.md
+#: The Imbi API's answers (FastAPI ``{"detail": ...}``, docs/upstreams/host.md
 #: and fakes/imbi_api.py); 500 is Starlette's plain-text default and
 #: 429/503 what the proxy in front of it sends.
 IMBI_ERRORS: dict[int, Fault] = {
@@ -75,7 +75,7 @@ IMBI_ERRORS: dict[int, Fault] = {
     500: Fault(body='Internal Server Error'),
     503: Fault(body='Service Unavailable'),
 }
-#: The quality gate's 404 (reference/sonarqube.md: ProjectStatusAction).
+#: The quality gate's 404 (docs/upstreams/sonarqube.md).
 GATE_ERRORS: dict[int, Fault] = {
     404: Fault(body={'errors': [{'msg': f"Project '{KEY}' not found"}]}),
 }
@@ -422,7 +422,7 @@ def profile() -> Profile:
         calls=_calls(),
         bad_inputs=_bad_inputs(),
         contract=_contract,
-        # SonarQube's {"errors": [{"msg": ...}]} (reference/sonarqube.md);
+        # SonarQube's {"errors": [{"msg": ...}]} (docs/upstreams/sonarqube.md);
         # the Imbi variant swaps in IMBI_ERRORS.
         error_bodies={
             # SonarQube answers an unknown token with an empty 401.
