@@ -2,7 +2,8 @@
 
 Sessions are discovered from ``packages/*``: a new plugin folder gets its
 own test session (named after the folder) and joins compat, typecheck,
-build, wheels, demo and bench with no edit here.
+build, wheels, demo and bench with no edit here, except one: when its
+upstream client ships no type hints, its stubs join ``TYPE_STUBS``.
 """
 
 import collections.abc
@@ -33,6 +34,14 @@ IMPORT_NEEDS = [
     'pgvector',
     'clickhouse-connect',
     'aiohttp',
+]
+#: Type stubs of upstream clients that ship none (typecheck installs them;
+#: the root pyproject's dev group lists them too).
+TYPE_STUBS = [
+    'types-hvac',  # vault: hvac
+    'types-requests',  # vault: hvac's requests types
+    'boto3-stubs[logs,sts]',  # cloudwatch: boto3
+    'botocore-stubs',  # cloudwatch: botocore
 ]
 PACKAGES = sorted(
     path
@@ -206,10 +215,7 @@ def typecheck(session: nox.Session) -> None:
         'pytest-asyncio',
         'respx',
         'nox',
-        'types-hvac',
-        'types-requests',
-        'boto3-stubs[logs,sts]',
-        'botocore-stubs',
+        *TYPE_STUBS,
     )
     session.run('mypy', 'shared/testing/src', 'shared/testing/tests')
     session.run('mypy', 'noxfile.py', 'scripts', 'tests')
