@@ -384,7 +384,7 @@ def _bad_inputs() -> list[BadInput]:
             'timeout_seconds out of range',
             _with(timeout_seconds=0),
             'ValueError',
-            '1..600',
+            '1..300',
         ),
         BadInput(
             'sonarqube_url without a scheme',
