@@ -69,10 +69,17 @@ def _cases() -> collections.abc.Iterator[typing.Any]:
         assert made is not None, slug
         for call in made.calls:
             # Best-effort calls (identity revoke) answer ok whatever the
-            # upstream says, by design.
-            if call.expected('malformed') == 'ok':
+            # upstream says, even a 500, by design.
+            if call.expected('500') == 'ok':
                 continue
             for impostor in IMPOSTORS:
+                # A write whose 2xx answer the plugin documents it cannot
+                # doubt (a workflow dispatch: raising would invite a second
+                # deploy; an Imbi PATCH) takes a 2xx of any shape as done.
+                if impostor == 'foreign-json' and (
+                    call.expected('malformed') == 'ok'
+                ):
+                    continue
                 yield pytest.param(
                     made, call, impostor, id=f'{slug}-{call.name}-{impostor}'
                 )

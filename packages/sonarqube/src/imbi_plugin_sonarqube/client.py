@@ -402,9 +402,11 @@ async def connect(
 
 
 def _has_key(response: httpx.Response, key: str, kind: type) -> bool:
-    """Whether the answer is a JSON object whose ``key`` is a ``kind``."""
+    """Whether the answer is a JSON object holding ``key``, a ``kind``."""
     try:
         body = response.json()
     except ValueError:
         return False
-    return isinstance(body, dict) and isinstance(body.get(key), kind)
+    return (
+        isinstance(body, dict) and key in body and isinstance(body[key], kind)
+    )
