@@ -75,6 +75,28 @@ IMBI_ERRORS: dict[int, Fault] = {
     500: Fault(body='Internal Server Error'),
     503: Fault(body='Service Unavailable'),
 }
+#: SonarQube's {"errors": [{"msg": ...}]} (docs/upstreams/sonarqube.md),
+#: merged into the matrix faults; the Imbi variant swaps in IMBI_ERRORS.
+SONARQUBE_ERRORS: dict[str, Fault] = {
+    # SonarQube answers an unknown token with an empty 401.
+    '401': Fault(body=b''),
+    '403': Fault(body={'errors': [{'msg': 'Insufficient privileges'}]}),
+    '404': Fault(
+        body={'errors': [{'msg': f"Component key '{KEY}' not found"}]}
+    ),
+    '429': Fault(body={'errors': [{'msg': 'Too many requests'}]}),
+    '500': Fault(
+        body={
+            'errors': [
+                {
+                    'msg': 'An error has occurred. Please contact your '
+                    'administrator'
+                }
+            ]
+        }
+    ),
+    '503': Fault(body={'errors': [{'msg': 'SonarQube is under maintenance'}]}),
+}
 #: The quality gate's 404 (docs/upstreams/sonarqube.md).
 GATE_ERRORS: dict[int, Fault] = {
     404: Fault(body={'errors': [{'msg': f"Project '{KEY}' not found"}]}),
@@ -110,9 +132,12 @@ class SonarQubeAndImbi(StandIn):
         for fault in self.injected:
             fault.path = path
             shaped = bodies.get(fault.status or 0)
-            # A fault with a body of its own (another service's answer)
-            # keeps it.
-            if shaped is not None and not fault.body:
+            # Matrix faults come with no body or SonarQube's own; a fault
+            # with any other body (another service's answer) keeps it.
+            generic = not fault.body or any(
+                fault.body == known.body for known in SONARQUBE_ERRORS.values()
+            )
+            if shaped is not None and generic:
                 fault.body = shaped.body
                 fault.headers = {**fault.headers, **shaped.headers}
 
@@ -422,30 +447,5 @@ def profile() -> Profile:
         calls=_calls(),
         bad_inputs=_bad_inputs(),
         contract=_contract,
-        # SonarQube's {"errors": [{"msg": ...}]} (docs/upstreams/sonarqube.md);
-        # the Imbi variant swaps in IMBI_ERRORS.
-        error_bodies={
-            # SonarQube answers an unknown token with an empty 401.
-            '401': Fault(body=b''),
-            '403': Fault(
-                body={'errors': [{'msg': 'Insufficient privileges'}]}
-            ),
-            '404': Fault(
-                body={'errors': [{'msg': f"Component key '{KEY}' not found"}]}
-            ),
-            '429': Fault(body={'errors': [{'msg': 'Too many requests'}]}),
-            '500': Fault(
-                body={
-                    'errors': [
-                        {
-                            'msg': 'An error has occurred. Please contact '
-                            'your administrator'
-                        }
-                    ]
-                }
-            ),
-            '503': Fault(
-                body={'errors': [{'msg': 'SonarQube is under maintenance'}]}
-            ),
-        },
+        error_bodies=SONARQUBE_ERRORS,
     )
