@@ -215,6 +215,9 @@ _HOST_SUPPLIED = frozenset({'self', 'ctx', 'credentials'})
 _NOT_CONTEXT = {
     'assignment_options': 'use --option NAME=VALUE',
     'identity': 'identity tokens are not given on the command line',
+    # imbi-common 2.11: what a plugin hands back to the host.
+    'link_writeback': 'plugins set it, the host reads it',
+    'service_writeback': 'plugins set it, the host reads it',
 }
 
 
