@@ -177,6 +177,6 @@ async def test_plugin_raises_credentials_missing(
         'lifecycle', options={'api_url': world.url}, project_links=world.link()
     )
 
-    with pytest.raises(PluginCredentialsMissing, match='`token`'):
+    with pytest.raises(PluginCredentialsMissing, match="'token'"):
         await ArchiverPlugin().on_project_unarchived(ctx, credentials)
     assert world.fake.requests == []

@@ -251,6 +251,7 @@ async def test_calls_leave_no_threads(cw: Env) -> None:
         ({'query_mode': 'fast'}, 'query_mode'),
         ({'timeout_seconds': 'soon'}, 'timeout_seconds'),
         ({'timeout_seconds': 0}, 'positive integer'),
+        ({'timeout_seconds': 301}, 'from 1 to 300'),
         ({'use_host_credentials': 'maybe'}, 'use_host_credentials'),
         ({'endpoint_url': 'ftp://x'}, 'endpoint_url'),
         ({'endpoint_url': 'http://u:p@x'}, 'endpoint_url'),

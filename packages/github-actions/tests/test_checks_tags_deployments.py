@@ -8,6 +8,12 @@ from github_actions_helpers import NAME, OWNER, GitHub
 from imbi_plugin_github_actions import mapping, models
 from imbi_plugin_testing import Fault
 
+#: GitHub's own 404 body (a 404 without it is not GitHub).
+_NOT_FOUND = {
+    'message': 'Not Found',
+    'documentation_url': 'https://docs.github.com/rest',
+}
+
 # -- checks -------------------------------------------------------------
 
 
@@ -198,7 +204,9 @@ async def test_tag_race_is_settled_by_reading_it(github: GitHub) -> None:
         )
     )
     github.git.tags['v3'] = sha  # what the other writer made
-    github.fake.inject(Fault(path='/git/ref/tags/v3$', status=404, body={}))
+    github.fake.inject(
+        Fault(path='/git/ref/tags/v3$', status=404, body=_NOT_FOUND)
+    )
     response = await github.host().deployment(
         'create_tag', sha=sha, tag='v3', message='m'
     )
@@ -281,14 +289,14 @@ async def test_release_needs_the_tag(github: GitHub) -> None:
 async def test_release_race_returns_the_winner(github: GitHub) -> None:
     # Another writer creates the release between our read and our write.
     github.fake.inject(
-        Fault(path='/releases/tags/v1.0.0$', status=404, body={})
+        Fault(path='/releases/tags/v1.0.0$', status=404, body=_NOT_FOUND)
     )
     host = github.host()
     await host.deployment(
         'create_release', tag='v1.0.0', name='winner', body_markdown=''
     )
     github.fake.inject(
-        Fault(path='/releases/tags/v1.0.0$', status=404, body={})
+        Fault(path='/releases/tags/v1.0.0$', status=404, body=_NOT_FOUND)
     )
     response = await host.deployment(
         'create_release', tag='v1.0.0', name='loser', body_markdown=''
@@ -315,7 +323,9 @@ async def test_release_refused(github: GitHub) -> None:
 
 async def test_release_exists_but_is_not_returned(github: GitHub) -> None:
     github.fake.inject(
-        Fault(path='/releases/tags/v1.0.0$', status=404, body={}, times=2)
+        Fault(
+            path='/releases/tags/v1.0.0$', status=404, body=_NOT_FOUND, times=2
+        )
     )
     github.fake.inject(
         Fault(

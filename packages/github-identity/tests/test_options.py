@@ -60,6 +60,7 @@ def test_timeout(value: object, expected: int) -> None:
         ({'allow_signup': 2}, 'allow_signup'),
         ({'include_organizations': 'sometimes'}, 'include_organizations'),
         ({'timeout_seconds': 0}, 'timeout_seconds'),
+        ({'timeout_seconds': 301}, 'from 1 to 300'),
         ({'timeout_seconds': True}, 'timeout_seconds'),
         ({'timeout_seconds': '1.5'}, 'timeout_seconds'),
         ({'github_url': 42}, 'github_url'),

@@ -117,8 +117,8 @@ def test_pointer_escapes_are_kept() -> None:
         ({'timeout_seconds': 'soon'}, 'timeout_seconds: expected an integer'),
         ({'timeout_seconds': True}, 'timeout_seconds: expected an integer'),
         ({'timeout_seconds': 2.5}, 'timeout_seconds: expected an integer'),
-        ({'timeout_seconds': 0}, 'timeout_seconds: expected 1..600'),
-        ({'timeout_seconds': '601'}, 'timeout_seconds: expected 1..600'),
+        ({'timeout_seconds': 0}, 'timeout_seconds: expected 1..300'),
+        ({'timeout_seconds': '301'}, 'timeout_seconds: expected 1..300'),
         ({'sonarqube_url': 'sonar.example'}, 'expected an http(s) base URL'),
         ({'sonarqube_url': 8080}, 'sonarqube_url: expected a URL string'),
         (

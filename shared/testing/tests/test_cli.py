@@ -175,28 +175,134 @@ def test_call_coerces_models_and_reports_failures(
 @pytest.mark.parametrize(
     ('argv', 'message'),
     [
-        (['call', 'tiny-config', '_private'], 'has no method'),
+        (
+            ['call', 'tiny-config', '_private'],
+            "no method '_private' (its methods: delete_key, get_values, "
+            'list_keys, set_value)',
+        ),
         (
             ['call', 'tiny-config', 'list_keys', '--arg', 'nope=1'],
-            'no argument',
+            "no argument 'nope' (its arguments: none)",
         ),
         (
             ['call', 'tiny-config', 'list_keys', '--option', 'novalue'],
             'NAME=VALUE',
         ),
+        (
+            ['call', 'tiny-config', 'list_keys', '--option', 'other=1'],
+            "no option 'other' (its options: timeout_seconds, url)",
+        ),
         (['call', 'nope', 'list_keys'], "no plugin 'nope' is installed"),
+        (['show', 'nope'], '(installed: tiny-config)'),
         (
             ['call', 'tiny-config', 'list_keys', '--arg', 'credentials={}'],
             'not arguments',
         ),
+        (['call', 'tiny-config', 'set_value'], 'needs --arg key=... --arg'),
+        (
+            ['call', 'tiny-config', 'get_values', '--arg', 'keys=5'],
+            'keys=5: Input should be a valid list; expected list[str] | None',
+        ),
+        (
+            ['call', 'tiny-config', 'get_values', '--arg', 'keys=[1]'],
+            'keys=[1]: 0: Input should be a valid string',
+        ),
+        (
+            ['call', 'tiny-config', 'list_keys', '--context', 'identity=1'],
+            'identity tokens are not given',
+        ),
+        (
+            ['call', 'tiny-config', 'list_keys', '--context', 'x=1'],
+            'x: no such context field (known: project_id',
+        ),
     ],
 )
-def test_call_rejects_bad_input(argv: list[str], message: str) -> None:
-    with (
-        entry_points_listing(tiny.TinyConfig),
-        pytest.raises(SystemExit, match=message),
-    ):
-        cli.main(argv)
+def test_call_rejects_bad_input(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with entry_points_listing(tiny.TinyConfig):
+        assert cli.main(argv) == 2
+    out = capsys.readouterr()
+    assert out.out == ''
+    assert out.err.startswith('imbi-plugins: error: ')
+    assert message in out.err
+    assert len(out.err.strip().splitlines()) == 1
+
+
+def test_call_takes_a_number_as_a_string_argument(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tiny.TinyConfig.store = {}
+    with entry_points_listing(tiny.TinyConfig):
+        value = 'value={"value": "x", "data_type": "string"}'
+        argv = ['call', 'tiny-config', 'set_value', '--arg', 'key=2']
+        code = cli.main([*argv, '--arg', value, '--timing'])
+    assert code == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)['body']['key'] == '2'
+    assert tiny.TinyConfig.store == {'2': 'x'}
+    assert 'tiny-config set_value: HTTP 200 in ' in out.err
+
+
+def test_call_show_context_parses_json_and_does_not_call(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with entry_points_listing(tiny.TinyConfig):
+        code = cli.main(
+            [
+                'call',
+                'tiny-config',
+                'list_keys',
+                '--option',
+                'url=http://127.0.0.1:9',
+                '--context',
+                'project_type_slugs=["apis", "consumers"]',
+                '--context',
+                'team_slug=null',
+                '--show-context',
+            ]
+        )
+    assert code == 0
+    ctx = json.loads(capsys.readouterr().out)
+    assert ctx['project_type_slugs'] == ['apis', 'consumers']
+    assert ctx['team_slug'] is None
+    assert ctx['assignment_options'] == {'url': 'http://127.0.0.1:9'}
+
+
+def test_call_names_the_variable_of_a_missing_credential(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with entry_points_listing(tiny.TinyDeploy):
+        assert cli.main(['call', 'tiny-deploy', 'list_refs']) == 1
+    out = capsys.readouterr()
+    assert "credential 'token' is missing" in out.out
+    assert 'set IMBI_PLUGIN_CREDENTIAL_TOKEN' in out.err
+
+
+def test_show_lists_options_credentials_and_methods(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with entry_points_listing(tiny.TinyConfig, distribution='imbi-plugin-x'):
+        assert cli.main(['show', 'tiny-config']) == 0
+        table = capsys.readouterr().out
+        assert cli.main(['show', 'tiny-config', '--json']) == 0
+        shown = json.loads(capsys.readouterr().out)
+    assert 'IMBI_PLUGIN_CREDENTIAL_TOKEN' in table
+    assert 'keys: list[str] | None?' in table
+    assert shown['distribution'] == 'imbi-plugin-x'
+    assert [o['name'] for o in shown['options']] == ['url', 'timeout_seconds']
+    assert shown['credentials'][0]['environment_variable'] == (
+        'IMBI_PLUGIN_CREDENTIAL_TOKEN'
+    )
+    get_values = next(m for m in shown['methods'] if m['name'] == 'get_values')
+    assert get_values['arguments'] == [
+        {
+            'name': 'keys',
+            'type': 'list[str] | None',
+            'required': False,
+            'default': None,
+        }
+    ]
 
 
 def test_call_string_arguments(capsys: pytest.CaptureFixture[str]) -> None:

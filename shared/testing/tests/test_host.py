@@ -1,4 +1,4 @@
-"""The host model answers the way reference/host.md says imbi-api does."""
+"""The host model answers the way docs/upstreams/host.md says imbi-api does."""
 
 import asyncio
 import datetime

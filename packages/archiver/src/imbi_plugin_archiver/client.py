@@ -82,6 +82,15 @@ class Repo:
         return repo
 
 
+def _from_github(response: httpx.Response) -> bool:
+    """Whether an error answer has GitHub's shape (a JSON ``message``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get('message'), str)
+
+
 def _message(response: httpx.Response) -> str:
     """GitHub's ``message``, short, or the status line."""
     try:
@@ -226,6 +235,14 @@ class GitHub:
                     f'{method} {path}; retry later'
                 )
             if status == 404:
+                if not _from_github(response):
+                    # A mistyped api_url or a proxy's page is not "the
+                    # repository is gone", which would skip the archive.
+                    raise PluginUnavailableError(
+                        f'{self._origin} answered {method} {path} with a '
+                        "404 that is not GitHub's (no JSON message): check "
+                        'api_url'
+                    )
                 raise NotFound(status, _message(response))
             if status >= 300:
                 raise GitHubRefused(status, _message(response))
@@ -297,6 +314,9 @@ class GitHub:
             {'new_owner': new_owner},
             retry=False,
         )
+        # GitHub answers with the repository: anything else did not come
+        # from GitHub, and no transfer was started.
+        Repo.from_json(body)
         name = body.get('name') if isinstance(body, dict) else None
         if (
             isinstance(name, str)

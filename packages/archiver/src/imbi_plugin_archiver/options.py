@@ -160,6 +160,6 @@ def access_token(credentials: dict[str, str]) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()
     raise PluginCredentialsMissing(
-        'no GitHub token: bind a GitHub identity or store the `token` '
-        'credential (a token with admin rights on the repositories)'
+        "credential 'token' is missing: store a token with admin rights "
+        'on the repositories, or bind a GitHub identity'
     )

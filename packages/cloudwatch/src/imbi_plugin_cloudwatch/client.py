@@ -181,23 +181,24 @@ def resolve_keys(
     token = (credentials.get('session_token') or '').strip() or None
     if key_id and not secret:
         raise PluginCredentialsMissing(
-            'secret_access_key is missing (access_key_id is set)'
+            "credential 'secret_access_key' is missing: access_key_id is set"
         )
     if secret and not key_id:
         raise PluginCredentialsMissing(
-            'access_key_id is missing (secret_access_key is set)'
+            "credential 'access_key_id' is missing: secret_access_key is set"
         )
     if key_id:
         return AwsKeys(key_id, secret, token)
     if token:
         raise PluginCredentialsMissing(
-            'access_key_id and secret_access_key are missing '
-            '(session_token is set)'
+            "credential 'access_key_id' is missing: session_token is set, "
+            'store it with access_key_id and secret_access_key'
         )
     if not options.use_host_credentials:
         raise PluginCredentialsMissing(
-            'access_key_id and secret_access_key are missing (set '
-            "use_host_credentials to use the host's own AWS identity)"
+            "credential 'access_key_id' is missing: store it with "
+            'secret_access_key, or set use_host_credentials to use the '
+            "host's own AWS identity"
         )
     return None
 

@@ -9,6 +9,8 @@ from imbi_common.plugins import PluginContext, expand_template
 
 DEFAULT_LOG_GROUP_TEMPLATE = '/${org_slug}/${project_slug}'
 DEFAULT_TIMEOUT_SECONDS = 8
+#: The same upper bound in every plugin (root README, shared options).
+MAX_TIMEOUT_SECONDS = 300
 MESSAGE_FORMATS = ('text', 'json')
 QUERY_MODES = ('auto', 'filter', 'insights')
 # botocore's own check for region names.
@@ -250,8 +252,16 @@ def read_options(ctx: PluginContext) -> Options:
         endpoint_url=_endpoint(raw),
         sts_endpoint_url=_endpoint(raw, 'sts_endpoint_url'),
         use_host_credentials=_boolean(raw, 'use_host_credentials'),
-        timeout_seconds=_integer(
-            raw, 'timeout_seconds', DEFAULT_TIMEOUT_SECONDS
-        ),
+        timeout_seconds=_timeout(raw),
         base_filter=_base_filter(raw),
     )
+
+
+def _timeout(raw: dict[str, typing.Any]) -> int:
+    seconds = _integer(raw, 'timeout_seconds', DEFAULT_TIMEOUT_SECONDS)
+    if seconds > MAX_TIMEOUT_SECONDS:
+        raise ValueError(
+            "option 'timeout_seconds' must be a whole number of seconds "
+            f'from 1 to {MAX_TIMEOUT_SECONDS}'
+        )
+    return seconds

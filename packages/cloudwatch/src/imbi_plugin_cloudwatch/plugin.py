@@ -128,12 +128,20 @@ class CloudWatchPlugin(LogsPlugin):
         ],
         credentials=[
             CredentialField(
-                name='access_key_id', label='Access key ID', required=False
+                name='access_key_id',
+                label='Access key ID',
+                required=False,
+                description=(
+                    'Access key ID of an IAM user (or of temporary keys); '
+                    'with secret_access_key, or leave both empty to use '
+                    "the host's AWS identity (use_host_credentials)"
+                ),
             ),
             CredentialField(
                 name='secret_access_key',
                 label='Secret access key',
                 required=False,
+                description='The secret of access_key_id',
             ),
             CredentialField(
                 name='session_token',

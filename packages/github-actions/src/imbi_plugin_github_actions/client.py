@@ -12,7 +12,8 @@ error policy:
 - other 403 -> ``PluginAuthenticationFailed`` naming the permission
   GitHub asks for, when it says;
 - 404 -> ``ValueError`` (repository not found or no access), unless the
-  caller handles it;
+  caller handles it; a 404 without GitHub's JSON ``message`` is not
+  GitHub (a mistyped ``api_url``, a proxy): ``PluginUnavailableError``;
 - 400 / 409 / 422 -> ``ValueError`` with GitHub's message, unless the
   caller handles it;
 - 5xx, connection errors, malformed bodies -> ``PluginUnavailableError``;
@@ -88,6 +89,15 @@ def message_of(response: httpx.Response) -> str:
         text = response.text
     text = ' '.join(text.split())
     return text[:_MESSAGE_CHARS] or response.reason_phrase
+
+
+def from_github(response: httpx.Response) -> bool:
+    """Whether an error answer has GitHub's shape (a JSON ``message``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get('message'), str)
 
 
 def already_exists(response: httpx.Response) -> bool:
@@ -212,6 +222,14 @@ class GitHub:
             retryable = response is None
             if response is not None:
                 status = response.status_code
+                if status == 404 and not from_github(response):
+                    # A mistyped api_url or a proxy's page: not "no such
+                    # repository", which would send the operator astray.
+                    raise PluginUnavailableError(
+                        f'{self.options.api_url} answered {method} {path} '
+                        "with a 404 that is not GitHub's (no JSON message): "
+                        'check api_url'
+                    )
                 if 200 <= status < 300 or status in handle:
                     return response
                 wait = rate_limit_wait(response)

@@ -51,7 +51,7 @@ RUN_WINDOW_SECONDS = 10
 CLOCK_SLACK_SECONDS = 1
 RUN_POLL_SECONDS = 1.0
 #: The host cancels every call at 10 s and answers 503 with Retry-After
-#: (reference/host.md), whatever timeout_seconds says. Once a workflow is
+#: (docs/upstreams/host.md), whatever timeout_seconds says. Once a workflow is
 #: dispatched the call must answer before that: a retry would deploy
 #: twice.
 HOST_TIMEOUT_SECONDS = 10.0

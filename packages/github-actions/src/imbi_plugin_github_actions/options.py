@@ -149,8 +149,8 @@ def access_token(credentials: dict[str, str]) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()
     raise PluginCredentialsMissing(
-        "GitHub credential missing: store a 'token' or bind a GitHub "
-        "identity (its 'access_token')"
+        "credential 'token' is missing: store a GitHub token, or bind a "
+        "GitHub identity (its 'access_token')"
     )
 
 

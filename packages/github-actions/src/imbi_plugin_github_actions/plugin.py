@@ -89,6 +89,10 @@ class GitHubActionsPlugin(DeploymentPlugin):
             PluginOption(
                 name='timeout_seconds',
                 label='Timeout (seconds)',
+                description=(
+                    'Budget of one whole call (1..300), retries, waits and '
+                    'pagination included'
+                ),
                 type='integer',
                 default=8,
             ),

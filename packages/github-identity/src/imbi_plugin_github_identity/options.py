@@ -12,6 +12,8 @@ import urllib.parse
 
 DEFAULT_GITHUB_URL = 'https://github.com'
 DEFAULT_TIMEOUT_SECONDS = 8
+#: The same upper bound in every plugin (root README, shared options).
+MAX_TIMEOUT_SECONDS = 300
 _TRUE = {'true', '1', 'yes', 'on'}
 _FALSE = {'false', '0', 'no', 'off', ''}
 #: A URI as RFC 3986 spells it: unreserved and reserved characters and
@@ -125,9 +127,12 @@ def _timeout(raw: collections.abc.Mapping[str, typing.Any]) -> int:
         seconds = int(value)
     except TypeError, ValueError:
         seconds = 0
-    if seconds < 1 or str(seconds) != str(value).strip():
+    if (
+        not 1 <= seconds <= MAX_TIMEOUT_SECONDS
+        or str(seconds) != str(value).strip()
+    ):
         raise ValueError(
-            "option 'timeout_seconds' must be a positive integer, "
-            f'got {value!r}'
+            "option 'timeout_seconds' must be a whole number of seconds "
+            f'from 1 to {MAX_TIMEOUT_SECONDS}, got {value!r}'
         )
     return seconds

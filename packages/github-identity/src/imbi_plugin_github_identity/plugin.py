@@ -234,9 +234,7 @@ class GitHubIdentityPlugin(IdentityPlugin):
 def _credential(credentials: dict[str, str], name: str) -> str:
     value = credentials.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise PluginCredentialsMissing(
-            f'GitHub credential {name!r} is missing'
-        )
+        raise PluginCredentialsMissing(f'credential {name!r} is missing')
     return value.strip()
 
 

@@ -17,11 +17,11 @@ def authorization(credentials: typing.Mapping[str, str]) -> str | None:
     token = (credentials.get('token') or '').strip()
     if username and not password:
         raise PluginCredentialsMissing(
-            'credential password is required when username is set'
+            "credential 'password' is missing: username is set"
         )
     if password and not username:
         raise PluginCredentialsMissing(
-            'credential username is required when password is set'
+            "credential 'username' is missing: password is set"
         )
     if username and token:
         raise ValueError(

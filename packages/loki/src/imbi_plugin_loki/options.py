@@ -13,6 +13,8 @@ LineFormat = typing.Literal['raw', 'json', 'logfmt']
 
 DEFAULT_SELECTOR = '{service_name="${project_slug}"}'
 DEFAULT_TIMEOUT_SECONDS = 8
+#: The same upper bound in every plugin (root README, shared options).
+MAX_TIMEOUT_SECONDS = 300
 LINE_FORMATS: tuple[LineFormat, ...] = ('raw', 'json', 'logfmt')
 
 # What Loki's json and logfmt parsers turn into ``_`` in a key.
@@ -108,8 +110,11 @@ def read_options(options: typing.Mapping[str, typing.Any]) -> Options:
             f"option 'line_format' must be one of {list(LINE_FORMATS)}"
         )
     timeout = _integer(options, 'timeout_seconds', DEFAULT_TIMEOUT_SECONDS)
-    if not 1 <= timeout <= 60:
-        raise ValueError("option 'timeout_seconds' must be 1..60")
+    if not 1 <= timeout <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(
+            "option 'timeout_seconds' must be a whole number of seconds "
+            f'from 1 to {MAX_TIMEOUT_SECONDS}'
+        )
     tenant = _string(options, 'tenant') or None
     if tenant is not None and any(c in tenant for c in '\r\n'):
         raise ValueError("option 'tenant' must be one line")

@@ -109,6 +109,10 @@ class LokiPlugin(LogsPlugin):
             PluginOption(
                 name='verify_tls',
                 label='Verify TLS',
+                description=(
+                    "Verify Loki's TLS certificate (turn off only for a "
+                    'self-signed test server)'
+                ),
                 type='boolean',
                 default=True,
             ),

@@ -161,6 +161,14 @@ class Upstreams:
                 'tokens (sqa_/sqp_) cannot read measures'
             )
         if status == httpx.codes.NOT_FOUND:
+            if not _has_key(response, 'errors', list):
+                # A mistyped sonarqube_url or a proxy's page: not "no
+                # such project", which would send the operator astray.
+                return PluginUnavailableError(
+                    f'{self._options.sonarqube_url} answered HTTP 404 '
+                    "without SonarQube's error body (errors[]): check "
+                    'sonarqube_url'
+                )
             if message.startswith(_METRICS_NOT_FOUND):
                 unknown = message.removeprefix(_METRICS_NOT_FOUND).strip()
                 return ValueError(
@@ -222,6 +230,11 @@ class Upstreams:
                 'action_config'
             )
         if status == httpx.codes.NOT_FOUND:
+            if not _has_key(response, 'detail', object):
+                raise PluginUnavailableError(
+                    f'{self._options.imbi_url} answered HTTP 404 without '
+                    "the Imbi API's error body (detail): check imbi_url"
+                )
             raise ValueError(
                 f'Imbi has no project {project_id!r} in organization '
                 f'{org_slug!r} at {self._options.imbi_url} ({message})'
@@ -386,3 +399,14 @@ async def connect(
         headers={'User-Agent': 'imbi-plugin-sonarqube'},
     ) as http:
         yield Upstreams(http, options, secrets, deadline)
+
+
+def _has_key(response: httpx.Response, key: str, kind: type) -> bool:
+    """Whether the answer is a JSON object holding ``key``, a ``kind``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return (
+        isinstance(body, dict) and key in body and isinstance(body[key], kind)
+    )

@@ -13,7 +13,8 @@ from imbi_common.plugins import PluginCredentialsMissing, PluginManifest
 
 AuthScheme = typing.Literal['bearer', 'basic']
 _AUTH_SCHEMES: tuple[AuthScheme, ...] = ('bearer', 'basic')
-MAX_TIMEOUT_SECONDS = 600
+#: The same upper bound in every plugin (root README, shared options).
+MAX_TIMEOUT_SECONDS = 300
 #: An optional ``scheme:`` then ``//``: what precedes a URL's authority.
 _SCHEME_PREFIX = re.compile(r'^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//')
 #: Where an authority ends (RFC 3986 section 3.2).
@@ -45,7 +46,7 @@ def require_credentials(
     for field in manifest.credentials:
         if field.required and not _text(credentials.get(field.name)):
             raise PluginCredentialsMissing(
-                f'sonarqube: credential {field.name!r} is missing or empty'
+                f'credential {field.name!r} is missing'
             )
     return Secrets(
         api_token=_text(credentials['api_token']),

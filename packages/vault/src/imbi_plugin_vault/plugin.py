@@ -149,9 +149,7 @@ def _data_types() -> dict[str, bool]:
 def _token(credentials: dict[str, str]) -> str:
     token = (credentials or {}).get('token')
     if not isinstance(token, str) or not token.strip():
-        raise PluginCredentialsMissing(
-            "the Vault plugin needs the 'token' credential"
-        )
+        raise PluginCredentialsMissing("credential 'token' is missing")
     token = token.strip()
     # It travels in a header: a line break would end up in http.client's
     # error message, token included.

@@ -1,4 +1,4 @@
-"""The ``imbi-plugins`` command: list, demo and call installed plugins."""
+"""The ``imbi-plugins`` command: list, demo, show and call plugins."""
 
 import argparse
 import asyncio
@@ -16,6 +16,7 @@ import rich.console
 import rich.table
 from imbi_common.plugins import (
     LoadResult,
+    PluginContext,
     PluginCredentialsMissing,
     list_plugins,
     load_plugins,
@@ -201,7 +202,23 @@ def command_demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-# -- call -------------------------------------------------------------------
+# -- call and show -----------------------------------------------------------
+
+
+class UsageError(Exception):
+    """A mistake on the command line: one line on stderr, exit code 2."""
+
+
+#: Parameters the host supplies; never given with --arg.
+_HOST_SUPPLIED = frozenset({'self', 'ctx', 'credentials'})
+#: Context fields given some other way (--option, the environment).
+_NOT_CONTEXT = {
+    'assignment_options': 'use --option NAME=VALUE',
+    'identity': 'identity tokens are not given on the command line',
+    # imbi-common 2.11: what a plugin hands back to the host.
+    'link_writeback': 'plugins set it, the host reads it',
+    'service_writeback': 'plugins set it, the host reads it',
+}
 
 
 def _pairs(values: list[str], what: str) -> dict[str, str]:
@@ -209,18 +226,93 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     for value in values:
         name, sep, text = value.partition('=')
         if not sep or not name:
-            raise SystemExit(f'{what} must be NAME=VALUE, got {value!r}')
+            raise UsageError(f'{what} must be NAME=VALUE, got {value!r}')
         pairs[name] = text
     return pairs
+
+
+def credential_variable(name: str) -> str:
+    """The environment variable ``call`` reads credential ``name`` from."""
+    return CREDENTIAL_PREFIX + name.upper().replace('-', '_')
 
 
 def _credentials_from_environment(names: list[str]) -> dict[str, str]:
     found = {}
     for name in names:
-        variable = CREDENTIAL_PREFIX + name.upper().replace('-', '_')
+        variable = credential_variable(name)
         if variable in os.environ:
             found[name] = os.environ[variable]
     return found
+
+
+def _accepts_str(hint: typing.Any) -> bool:
+    if hint is str or hint is typing.Any:
+        return True
+    return any(_accepts_str(arg) for arg in typing.get_args(hint))
+
+
+def _validation_message(exc: pydantic.ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = '.'.join(str(part) for part in error['loc'])
+        parts.append(f'{where}: {error["msg"]}' if where else error['msg'])
+    return '; '.join(parts)
+
+
+def _type_name(hint: typing.Any) -> str:
+    if isinstance(hint, type) and not typing.get_args(hint):
+        return hint.__name__
+    return str(hint).replace('typing.', '')
+
+
+def _model_hint(hint: typing.Any) -> str:
+    """For a pydantic model argument, the JSON object it expects."""
+    for candidate in (hint, *typing.get_args(hint)):
+        if isinstance(candidate, type) and issubclass(
+            candidate, pydantic.BaseModel
+        ):
+            fields = ', '.join(
+                f'"{name}"' + ('' if field.is_required() else '?')
+                for name, field in candidate.model_fields.items()
+            )
+            return f' (a JSON object with {fields})'
+    return ''
+
+
+def _coerce(what: str, name: str, text: str, hint: typing.Any) -> typing.Any:
+    """One NAME=VALUE as ``hint``: JSON first; plain text for strings.
+
+    A value that is not JSON is taken as text. A JSON value of another
+    type (``2`` for a string) is taken as its text only when the type
+    accepts a string, so a model or a number never hides its own error
+    behind a string's.
+    """
+    adapter: pydantic.TypeAdapter[typing.Any] = pydantic.TypeAdapter(hint)
+    try:
+        value: typing.Any = json.loads(text)
+    except json.JSONDecodeError:
+        value = text
+    try:
+        return adapter.validate_python(value)
+    except pydantic.ValidationError as exc:
+        first = exc
+    if value != text and _accepts_str(hint):
+        try:
+            return adapter.validate_python(text)
+        except pydantic.ValidationError:
+            pass
+    raise UsageError(
+        f'{what} {name}={text}: {_validation_message(first)}; '
+        f'expected {_type_name(hint)}{_model_hint(hint)}'
+    )
+
+
+def _arguments_of(method: typing.Any) -> list[inspect.Parameter]:
+    return [
+        parameter
+        for name, parameter in inspect.signature(method).parameters.items()
+        if name not in _HOST_SUPPLIED
+    ]
 
 
 def _coerce_arguments(
@@ -228,66 +320,162 @@ def _coerce_arguments(
 ) -> dict[str, typing.Any]:
     """Turn NAME=VALUE strings into the method's parameter types."""
     hints = typing.get_type_hints(method)
-    parameters = inspect.signature(method).parameters
-    coerced: dict[str, typing.Any] = {}
-    for name, text in raw.items():
+    parameters = {p.name: p for p in _arguments_of(method)}
+    for name in raw:
         if name not in parameters:
-            raise SystemExit(f'{method.__name__} has no argument {name!r}')
-        try:
-            value: typing.Any = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        adapter = pydantic.TypeAdapter(hints.get(name, typing.Any))
-        try:
-            coerced[name] = adapter.validate_python(value)
-        except pydantic.ValidationError:
-            coerced[name] = adapter.validate_python(text)
-    return coerced
+            known = ', '.join(parameters) or 'none'
+            raise UsageError(
+                f'{method.__name__} has no argument {name!r} '
+                f'(its arguments: {known})'
+            )
+    missing = [
+        name
+        for name, parameter in parameters.items()
+        if parameter.default is inspect.Parameter.empty and name not in raw
+    ]
+    if missing:
+        raise UsageError(
+            f'{method.__name__} needs '
+            + ' '.join(f'--arg {name}=...' for name in missing)
+        )
+    return {
+        name: _coerce('--arg', name, text, hints.get(name, typing.Any))
+        for name, text in raw.items()
+    }
 
 
-def command_call(args: argparse.Namespace) -> int:
-    """Run one plugin method through the Host against a real upstream."""
+def _context_fields(raw: dict[str, str]) -> dict[str, typing.Any]:
+    """--context values, parsed as JSON where the field wants it."""
+    fields = PluginContext.model_fields
+    values = {}
+    for name, text in raw.items():
+        if name in _NOT_CONTEXT:
+            raise UsageError(
+                f'--context {name} is not accepted: {_NOT_CONTEXT[name]}'
+            )
+        if name not in fields:
+            known = ', '.join(n for n in fields if n not in _NOT_CONTEXT)
+            raise UsageError(
+                f'--context {name}: no such context field (known: {known})'
+            )
+        values[name] = _coerce(
+            '--context', name, text, fields[name].annotation
+        )
+    return values
+
+
+def plugin_methods(handler_cls: type) -> list[str]:
+    """The public coroutine methods a host can call on the handler."""
+    return sorted(
+        name
+        for name, member in inspect.getmembers(handler_cls)
+        if not name.startswith('_') and inspect.iscoroutinefunction(member)
+    )
+
+
+def _entry(slug: str) -> typing.Any:
     _load()
     from imbi_common.plugins import PluginNotFoundError, get_plugin
 
     try:
-        entry = get_plugin(args.slug)
+        return get_plugin(slug)
     except PluginNotFoundError:
-        raise SystemExit(
-            f'no plugin {args.slug!r} is installed (see imbi-plugins list)'
+        installed = ', '.join(sorted(e.manifest.slug for e in list_plugins()))
+        raise UsageError(
+            f'no plugin {slug!r} is installed (installed: '
+            f'{installed or "none"})'
         ) from None
+
+
+def _context_summary(ctx: PluginContext) -> str:
+    shown = ctx.model_dump(exclude={'assignment_options', 'identity'})
+    return json.dumps(
+        {k: v for k, v in shown.items() if v not in (None, {}, [], '')},
+        default=str,
+    )
+
+
+def command_call(args: argparse.Namespace) -> int:
+    """Run one plugin method through the Host against a real upstream."""
+    entry = _entry(args.slug)
     manifest = entry.manifest
-    method = getattr(entry.handler_cls, args.method, None)
-    if method is None or args.method.startswith('_'):
-        raise SystemExit(f'{args.slug} has no method {args.method!r}')
+    methods = plugin_methods(entry.handler_cls)
+    if args.method not in methods:
+        raise UsageError(
+            f'{args.slug} has no method {args.method!r} '
+            f'(its methods: {", ".join(methods)})'
+        )
+    method = getattr(entry.handler_cls, args.method)
     credentials = _credentials_from_environment(
         [c.name for c in manifest.credentials]
     )
-    host = Host(
-        entry.handler_cls,
-        plugin_options=_pairs(args.option, '--option'),
-        credentials=credentials,
-        project=_pairs(args.context, '--context'),
-    )
     raw = _pairs(args.arg, '--arg')
     if {'ctx', 'credentials'} & set(raw):
-        raise SystemExit(
+        raise UsageError(
             'ctx and credentials are not arguments: use --context and '
             f'{CREDENTIAL_PREFIX}<NAME> environment variables'
         )
+    options = _pairs(args.option, '--option')
+    known_options = {o.name for o in manifest.options}
+    for name in options:
+        if name not in known_options:
+            raise UsageError(
+                f'{args.slug} has no option {name!r} (its options: '
+                f'{", ".join(sorted(known_options)) or "none"})'
+            )
+    context = _context_fields(_pairs(args.context, '--context'))
     arguments = _coerce_arguments(method, raw)
+    host = Host(
+        entry.handler_cls,
+        plugin_options=options,
+        credentials=credentials,
+        project=context,
+    )
     kind = _KIND_OF_TYPE[manifest.plugin_type]
+    ctx = host.context(kind)  # type: ignore[arg-type]
+    if args.show_context:
+        print(
+            json.dumps(
+                ctx.model_dump(exclude={'identity'}), indent=2, default=str
+            )
+        )
+        return 0
+    print(f'context: {_context_summary(ctx)}', file=sys.stderr)
     response: HostResponse = asyncio.run(
         _call_as_host(host, kind, args.method, arguments)
     )
+    _explain_missing_credential(response, manifest)
     print(
-        json.dumps(
-            {'status': response.status, 'body': response.body},
-            indent=2,
-            default=str,
-        )
+        f'{args.slug} {args.method}: HTTP {response.status} in '
+        f'{response.elapsed * 1000:.0f} ms',
+        file=sys.stderr,
     )
+    output: dict[str, typing.Any] = {
+        'status': response.status,
+        'body': response.body,
+    }
+    if args.timing:
+        output['seconds'] = round(response.elapsed, 3)
+    print(json.dumps(output, indent=2, default=str))
     return 0 if response.ok else 1
+
+
+def _explain_missing_credential(
+    response: HostResponse, manifest: typing.Any
+) -> None:
+    """Name the environment variable of a credential a plugin missed."""
+    detail = str(
+        response.body.get('detail', '')
+        if isinstance(response.body, dict)
+        else ''
+    )
+    for field in manifest.credentials:
+        if f'credential {field.name!r} is missing' in detail:
+            print(
+                f'set {credential_variable(field.name)} to give the '
+                f'{field.name!r} credential',
+                file=sys.stderr,
+            )
 
 
 async def _call_as_host(
@@ -302,8 +490,14 @@ async def _call_as_host(
     if kind in ('deployment', 'lifecycle'):
         try:
             credentials = host.call_credentials()
-        except PluginCredentialsMissing as exc:
-            return host.error_response(exc)
+        except PluginCredentialsMissing:
+            # The command binds no identity: only a stored token can do.
+            return host.error_response(
+                PluginCredentialsMissing(
+                    "credential 'token' is missing: imbi-plugins call binds "
+                    'no identity, so a stored token is needed'
+                )
+            )
     else:
         credentials = host.credentials
     return await host.respond(
@@ -314,6 +508,116 @@ async def _call_as_host(
         cursor_conflict=kind == 'logs',
         **arguments,
     )
+
+
+def describe(entry: typing.Any) -> dict[str, typing.Any]:
+    """What ``show`` prints: the manifest an operator configures."""
+    manifest = entry.manifest
+    handler = entry.handler_cls
+    methods = []
+    for name in plugin_methods(handler):
+        method = getattr(handler, name)
+        hints = typing.get_type_hints(method)
+        methods.append(
+            {
+                'name': name,
+                'arguments': [
+                    {
+                        'name': p.name,
+                        'type': _type_name(hints.get(p.name, typing.Any)),
+                        'required': p.default is inspect.Parameter.empty,
+                        **(
+                            {}
+                            if p.default is inspect.Parameter.empty
+                            else {'default': p.default}
+                        ),
+                    }
+                    for p in _arguments_of(method)
+                ],
+            }
+        )
+    return {
+        'slug': manifest.slug,
+        'name': manifest.name,
+        'plugin_type': manifest.plugin_type,
+        'auth_type': manifest.auth_type,
+        'description': manifest.description,
+        'distribution': entry.package_name,
+        'version': entry.package_version,
+        'options': [
+            {
+                'name': o.name,
+                'type': o.type,
+                'required': o.required,
+                'default': o.default,
+                'choices': o.choices,
+                'description': o.description or o.label,
+            }
+            for o in manifest.options
+        ],
+        'credentials': [
+            {
+                'name': c.name,
+                'required': c.required,
+                'environment_variable': credential_variable(c.name),
+                'description': c.description or c.label,
+            }
+            for c in manifest.credentials
+        ],
+        'methods': methods,
+    }
+
+
+def command_show(args: argparse.Namespace) -> int:
+    """Print a plugin's manifest: options, credentials, methods."""
+    shown = describe(_entry(args.slug))
+    if args.json:
+        print(json.dumps(shown, indent=2, default=str))
+        return 0
+    # No markup: types such as list[str] and descriptions are shown as is.
+    console = rich.console.Console(
+        file=sys.stdout, highlight=False, markup=False
+    )
+    console.print(
+        f'{shown["slug"]} ({shown["plugin_type"]}) '
+        f'{shown["distribution"]} {shown["version"]}',
+        style='bold',
+    )
+    if shown['description']:
+        console.print(shown['description'])
+    options = rich.table.Table(
+        'option', 'type', 'required', 'default', 'description'
+    )
+    for o in shown['options']:
+        options.add_row(
+            o['name'],
+            o['type'] + (f' {o["choices"]}' if o['choices'] else ''),
+            'yes' if o['required'] else 'no',
+            '' if o['default'] is None else json.dumps(o['default']),
+            o['description'],
+        )
+    credentials = rich.table.Table(
+        'credential', 'required', 'environment variable', 'description'
+    )
+    for c in shown['credentials']:
+        credentials.add_row(
+            c['name'],
+            'yes' if c['required'] else 'no',
+            c['environment_variable'],
+            c['description'],
+        )
+    methods = rich.table.Table('method', '--arg NAME: TYPE (? optional)')
+    for m in shown['methods']:
+        methods.add_row(
+            m['name'],
+            ', '.join(
+                f'{a["name"]}: {a["type"]}' + ('' if a['required'] else '?')
+                for a in m['arguments']
+            ),
+        )
+    for table in (options, credentials, methods):
+        console.print(table)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -359,9 +663,28 @@ def build_parser() -> argparse.ArgumentParser:
         action='append',
         default=[],
         metavar='FIELD=VALUE',
-        help='PluginContext field, e.g. project_slug=billing-api',
+        help=(
+            'PluginContext field (JSON values accepted), e.g. '
+            'project_slug=billing-api or project_links=\'{"github": "..."}\''
+        ),
+    )
+    call.add_argument(
+        '--show-context',
+        action='store_true',
+        help='print the context the call would get, and do not call',
+    )
+    call.add_argument(
+        '--timing',
+        action='store_true',
+        help='add the call\'s duration ("seconds") to the JSON output',
     )
     call.set_defaults(func=command_call)
+    show = commands.add_parser(
+        'show', help="a plugin's options, credentials and methods"
+    )
+    show.add_argument('slug')
+    show.add_argument('--json', action='store_true')
+    show.set_defaults(func=command_show)
     return parser
 
 
@@ -376,7 +699,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.verbose:
         logging.getLogger('imbi_common').setLevel(logging.CRITICAL)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f'imbi-plugins: error: {exc}', file=sys.stderr)
+        return 2
 
 
 if __name__ == '__main__':  # pragma: no cover

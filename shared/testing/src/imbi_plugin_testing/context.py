@@ -1,6 +1,6 @@
 """Factories for PluginContext and credentials, shaped as the host builds them.
 
-The shapes follow reference/host.md: configuration and logs contexts carry
+The shapes follow docs/upstreams/host.md: configuration and logs contexts carry
 project fields and an environment, identity contexts carry empty project
 fields and the actor, deployment and lifecycle contexts carry project links
 and project type slugs, and webhook contexts carry what the gateway sets.

@@ -1,6 +1,6 @@
 """A model of how imbi-api and imbi-gateway call plugins.
 
-Built from reference/host.md and nothing looser: a fresh handler instance
+Built from docs/upstreams/host.md and nothing looser: a fresh handler instance
 per call, options merged plugin < project type < project with no default
 applied, every call under ``asyncio.wait_for`` (identity calls excepted),
 exceptions mapped to the HTTP answer the host gives, the multi-environment

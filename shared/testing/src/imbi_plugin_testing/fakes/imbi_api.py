@@ -1,7 +1,8 @@
 """Stand-in for the Imbi API's project PATCH (RFC 6902 JSON Patch).
 
 ``PATCH /organizations/{org_slug}/projects/{project_id}`` with a JSON
-Patch list, ``Authorization: Bearer ik_<id>_<secret>`` (reference/host.md).
+Patch list, ``Authorization: Bearer ik_<id>_<secret>``
+(docs/upstreams/host.md).
 Answers in FastAPI's shapes: ``{"detail": "..."}`` for 401 (unknown or
 absent key), 403 (key without ``project:write``), 404 (no such project)
 and 400 (a patch that is not valid RFC 6902, a path that does not

@@ -1,6 +1,6 @@
 """A stateful stand-in for Grafana Loki's query API.
 
-Follows reference/loki.md: ``query_range`` (streams and matrix),
+Follows docs/upstreams/loki.md: ``query_range`` (streams and matrix),
 ``labels`` and ``label/<name>/values``; tenants through X-Scope-OrgID
 (``a|b`` queries several and adds ``__tenant_id__``); ``start``
 inclusive and ``end`` exclusive for log queries; ``limit`` counted across

@@ -1,6 +1,6 @@
 """Stand-in for the SonarQube web API and its webhook payloads.
 
-Follows reference/sonarqube.md: ``GET /api/measures/component`` and
+Follows docs/upstreams/sonarqube.md: ``GET /api/measures/component`` and
 ``GET /api/qualitygates/project_status`` for projects with branches and
 pull requests; bearer tokens (SonarQube 10+, switch off with
 ``bearer_supported=False`` to act as 9.9) and basic auth with the token

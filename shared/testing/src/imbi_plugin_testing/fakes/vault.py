@@ -1,6 +1,6 @@
 """A stateful stand-in for HashiCorp Vault's KV secrets engine, v1 and v2.
 
-Follows reference/vault.md: everything under ``/v1``, the token in
+Follows docs/upstreams/vault.md: everything under ``/v1``, the token in
 ``X-Vault-Token``, the namespace in ``X-Vault-Namespace``, ``LIST`` or
 ``GET ?list=true`` for listings, Vault's response envelope and error
 shapes (``{"errors": [...]}``; 404 with ``[]`` for a missing key, ``no

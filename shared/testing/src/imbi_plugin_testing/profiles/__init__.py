@@ -36,7 +36,7 @@ FAULTS: dict[str, Fault | None] = {
     'malformed': Fault(malformed=True, times=None),
 }
 
-#: What the error policy (shared/design.md) says each fault becomes.
+#: What the error policy (docs/design.md) says each fault becomes.
 POLICY: dict[str, str] = {
     'stall': 'PluginTimeoutError',
     'refused': 'PluginUnavailableError',

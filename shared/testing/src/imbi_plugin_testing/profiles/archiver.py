@@ -284,7 +284,7 @@ def profile() -> Profile:
 
 
 def _error_bodies() -> dict[str, Fault]:
-    """GitHub's own error shapes (reference/github.md, the stand-in).
+    """GitHub's own error shapes (docs/upstreams/github.md, the stand-in).
 
     4xx answers carry the rate-limit headers with quota left, as GitHub's
     do, so a 403 or 429 is told apart from an exhausted primary limit by

@@ -413,7 +413,7 @@ def profile() -> Profile:
                 'key id without secret',
                 lambda h: _without_secret(h).search(_query()),
                 'PluginCredentialsMissing',
-                'secret_access_key is missing',
+                "credential 'secret_access_key' is missing",
             ),
             BadInput(
                 'unknown query_mode',

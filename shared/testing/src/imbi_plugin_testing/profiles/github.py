@@ -369,13 +369,13 @@ def _bad_inputs() -> list[BadInput]:
             'non-numeric timeout_seconds',
             lambda h: _revoke(h, timeout_seconds='10s'),
             'ValueError',
-            "'timeout_seconds' must be a positive integer",
+            "'timeout_seconds' must be a whole number of seconds",
         ),
         BadInput(
             'zero timeout_seconds',
             lambda h: _refresh(h, timeout_seconds='0'),
             'ValueError',
-            "'timeout_seconds' must be a positive integer",
+            "'timeout_seconds' must be a whole number of seconds",
         ),
     ]
 

@@ -403,10 +403,11 @@ def _bad_inputs() -> list[BadInput]:
             "option 'timeout_seconds' must be an integer",
         ),
         BadInput(
-            'timeout_seconds past the host limit',
+            'timeout_seconds past the shared limit',
             lambda h: _with(h, timeout_seconds=600).schema(),
             'ValueError',
-            "option 'timeout_seconds' must be 1..60",
+            "option 'timeout_seconds' must be a whole number of seconds "
+            'from 1 to 300',
         ),
         BadInput(
             'url without a scheme',

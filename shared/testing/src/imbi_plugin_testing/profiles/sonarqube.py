@@ -64,7 +64,7 @@ MEASURES = r'^/api/measures/component$'
 GATE = r'^/api/qualitygates/project_status$'
 PATCH = r'^/organizations/[^/]+/projects/[^/]+$'
 
-#: The Imbi API's answers (FastAPI ``{"detail": ...}``, reference/host.md
+#: The Imbi API's answers (FastAPI ``{"detail": ...}``, docs/upstreams/host.md
 #: and fakes/imbi_api.py); 500 is Starlette's plain-text default and
 #: 429/503 what the proxy in front of it sends.
 IMBI_ERRORS: dict[int, Fault] = {
@@ -75,7 +75,29 @@ IMBI_ERRORS: dict[int, Fault] = {
     500: Fault(body='Internal Server Error'),
     503: Fault(body='Service Unavailable'),
 }
-#: The quality gate's 404 (reference/sonarqube.md: ProjectStatusAction).
+#: SonarQube's {"errors": [{"msg": ...}]} (docs/upstreams/sonarqube.md),
+#: merged into the matrix faults; the Imbi variant swaps in IMBI_ERRORS.
+SONARQUBE_ERRORS: dict[str, Fault] = {
+    # SonarQube answers an unknown token with an empty 401.
+    '401': Fault(body=b''),
+    '403': Fault(body={'errors': [{'msg': 'Insufficient privileges'}]}),
+    '404': Fault(
+        body={'errors': [{'msg': f"Component key '{KEY}' not found"}]}
+    ),
+    '429': Fault(body={'errors': [{'msg': 'Too many requests'}]}),
+    '500': Fault(
+        body={
+            'errors': [
+                {
+                    'msg': 'An error has occurred. Please contact your '
+                    'administrator'
+                }
+            ]
+        }
+    ),
+    '503': Fault(body={'errors': [{'msg': 'SonarQube is under maintenance'}]}),
+}
+#: The quality gate's 404 (docs/upstreams/sonarqube.md).
 GATE_ERRORS: dict[int, Fault] = {
     404: Fault(body={'errors': [{'msg': f"Project '{KEY}' not found"}]}),
 }
@@ -110,7 +132,12 @@ class SonarQubeAndImbi(StandIn):
         for fault in self.injected:
             fault.path = path
             shaped = bodies.get(fault.status or 0)
-            if shaped is not None:
+            # Matrix faults come with no body or SonarQube's own; a fault
+            # with any other body (another service's answer) keeps it.
+            generic = not fault.body or any(
+                fault.body == known.body for known in SONARQUBE_ERRORS.values()
+            )
+            if shaped is not None and generic:
                 fault.body = shaped.body
                 fault.headers = {**fault.headers, **shaped.headers}
 
@@ -382,7 +409,7 @@ def _bad_inputs() -> list[BadInput]:
             'timeout_seconds out of range',
             _with(timeout_seconds=0),
             'ValueError',
-            '1..600',
+            '1..300',
         ),
         BadInput(
             'sonarqube_url without a scheme',
@@ -420,30 +447,5 @@ def profile() -> Profile:
         calls=_calls(),
         bad_inputs=_bad_inputs(),
         contract=_contract,
-        # SonarQube's {"errors": [{"msg": ...}]} (reference/sonarqube.md);
-        # the Imbi variant swaps in IMBI_ERRORS.
-        error_bodies={
-            # SonarQube answers an unknown token with an empty 401.
-            '401': Fault(body=b''),
-            '403': Fault(
-                body={'errors': [{'msg': 'Insufficient privileges'}]}
-            ),
-            '404': Fault(
-                body={'errors': [{'msg': f"Component key '{KEY}' not found"}]}
-            ),
-            '429': Fault(body={'errors': [{'msg': 'Too many requests'}]}),
-            '500': Fault(
-                body={
-                    'errors': [
-                        {
-                            'msg': 'An error has occurred. Please contact '
-                            'your administrator'
-                        }
-                    ]
-                }
-            ),
-            '503': Fault(
-                body={'errors': [{'msg': 'SonarQube is under maintenance'}]}
-            ),
-        },
+        error_bodies=SONARQUBE_ERRORS,
     )

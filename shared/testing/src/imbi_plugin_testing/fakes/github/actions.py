@@ -8,7 +8,7 @@ an annotated and a lightweight tag, check runs and commit statuses, a
 dispatchable ``deploy.yml`` workflow (and a ``ci.yml`` without
 ``workflow_dispatch``) and past deployments.
 
-Behaviours follow reference/github.md:
+Behaviours follow docs/upstreams/github.md:
 
 - ``POST .../dispatches`` answers 200 with ``workflow_run_id``,
   ``run_url`` and ``html_url`` when asked with ``return_run_details``, or,
