@@ -145,7 +145,8 @@ def test_show_prints_the_manifest() -> None:
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     options = {o['name']: o for o in shown['options']}
-    assert options['kv_version']['default'] == '2'
+    assert options['kv_version']['default'] is None
+    assert options['mount_path']['default'] == 'secret'
     assert options['url']['description']
     assert shown['credentials'][0] == {
         'name': 'token',
