@@ -586,7 +586,11 @@ def command_show(args: argparse.Namespace) -> int:
     if shown['description']:
         console.print(shown['description'])
     options = rich.table.Table(
-        'option', 'type', 'required', 'default', 'description'
+        rich.table.Column('option', no_wrap=True),
+        'type',
+        'required',
+        'default',
+        'description',
     )
     for o in shown['options']:
         options.add_row(
@@ -596,8 +600,12 @@ def command_show(args: argparse.Namespace) -> int:
             '' if o['default'] is None else json.dumps(o['default']),
             o['description'],
         )
+    # Names are copied into commands: never wrapped, whatever the width.
     credentials = rich.table.Table(
-        'credential', 'required', 'environment variable', 'description'
+        rich.table.Column('credential', no_wrap=True),
+        'required',
+        rich.table.Column('environment variable', no_wrap=True),
+        'description',
     )
     for c in shown['credentials']:
         credentials.add_row(
