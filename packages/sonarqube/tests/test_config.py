@@ -311,3 +311,37 @@ async def test_missing_identifiers_make_no_request(
     assert isinstance(response.error, ValueError)
     assert message in str(response.error)
     assert world.network_requests() == 0
+
+
+@pytest.mark.parametrize(
+    'key',
+    [
+        # Each backtracked letter restarts the tail: quadratic before.
+        'a' * 200_000 + ' ',
+        '1' * 200_000 + '!',
+    ],
+    ids=['letters', 'digits'],
+)
+def test_metric_key_check_is_linear(key: str) -> None:
+    # A child process: `re` holds the GIL, so a runaway match could be
+    # neither interrupted nor timed out in this one.
+    import subprocess
+    import sys
+
+    script = (
+        'import sys\n'
+        'from imbi_plugin_sonarqube import config\n'
+        'key = sys.stdin.read()\n'
+        "try:\n    config.parse({'metrics': {key: '/x'}})\n"
+        'except ValueError as exc:\n    print(len(str(exc)))\n'
+    )
+    done = subprocess.run(
+        [sys.executable, '-c', script],
+        input=key,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    )
+    # The message quotes a bounded prefix, not the whole input.
+    assert int(done.stdout) < 1_000
