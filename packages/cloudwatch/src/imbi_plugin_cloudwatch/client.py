@@ -168,9 +168,18 @@ def resolve_keys(
     unless ``use_host_credentials`` is set: never fall back silently to
     the host's identity.
     """
-    key_id = (credentials.get('access_key_id') or '').strip()
-    secret = (credentials.get('secret_access_key') or '').strip()
-    token = (credentials.get('session_token') or '').strip() or None
+    # In an AwsKeys from the start: error trackers record the locals of
+    # the frame that raises, and its repr shows no key.
+    keys = AwsKeys(
+        (credentials.get('access_key_id') or '').strip(),
+        (credentials.get('secret_access_key') or '').strip(),
+        (credentials.get('session_token') or '').strip() or None,
+    )
+    key_id, secret, token = (
+        bool(keys.access_key_id),
+        bool(keys.secret_access_key),
+        bool(keys.session_token),
+    )
     if key_id and not secret:
         raise PluginCredentialsMissing(
             'secret_access_key is missing (access_key_id is set)'
@@ -180,7 +189,7 @@ def resolve_keys(
             'access_key_id is missing (secret_access_key is set)'
         )
     if key_id:
-        return AwsKeys(key_id, secret, token)
+        return keys
     if token:
         raise PluginCredentialsMissing(
             'access_key_id and secret_access_key are missing '

@@ -312,10 +312,10 @@ class GitHubClient:
                 response = await self._http.request(
                     method, url, timeout=timeout, **kwargs
                 )
-            except httpx.TimeoutException as exc:
+            except httpx.TimeoutException:
                 raise PluginTimeoutError(
                     f'GitHub did not answer {method} {_path(url)} in time'
-                ) from exc
+                ) from None
             except httpx.TransportError as exc:
                 if retry and await self._backoff(failures):
                     failures += 1
@@ -323,7 +323,7 @@ class GitHubClient:
                 raise PluginUnavailableError(
                     f'cannot reach GitHub for {method} {_path(url)}: '
                     f'{type(exc).__name__}'
-                ) from exc
+                ) from None
             limit = rate_limit(response)
             if limit is not None:
                 if limited < MAX_RETRIES and await self._wait(limit.wait):
