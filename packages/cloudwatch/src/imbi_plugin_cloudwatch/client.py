@@ -93,8 +93,9 @@ _IDEMPOTENT = frozenset(
 
 _session_lock = threading.Lock()
 _shared: list[boto3.session.Session] = []
-#: botocore's DEBUG wire dumps: signed headers, canonical requests and
-#: response bodies (STS answers hold the assumed role's secret key).
+#: botocore's DEBUG wire dumps: signed headers, canonical requests,
+#: request params (AssumeRole's ExternalId) and response bodies (STS
+#: answers hold the assumed role's secret key).
 WIRE_LOGGERS = ('botocore.endpoint', 'botocore.auth', 'botocore.parsers')
 _WIRE_SECRETS = (
     (re.compile(r'(Credential=)[^/\s,]+'), r'\1***'),
@@ -108,6 +109,11 @@ _WIRE_SECRETS = (
     (
         re.compile(r'<(AccessKeyId|SecretAccessKey|SessionToken)>[^<]*'),
         r'<\1>***',
+    ),
+    # AssumeRole's params dump and form body: the role's external ID.
+    (
+        re.compile(r'(ExternalId[\'"]?\s*[:=]\s*[\'"]?)[^\'"&\s,}]+'),
+        r'\1***',
     ),
 )
 

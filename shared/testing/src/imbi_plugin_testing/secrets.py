@@ -60,6 +60,9 @@ SCRUBBED_NAMES = (
     # an OAuth code and its PKCE verifier, which a host that reports
     # errors must scrub like tokens (Sentry: EventScrubber(denylist=...)).
     'verifier',
+    # STS AssumeRole's parameter (boto3 takes it in a params dict).
+    'externalid',
+    'external_id',
 )
 #: Names scrubbed when they match exactly (too short for a substring).
 SCRUBBED_EXACT = frozenset({'code'})
