@@ -89,6 +89,7 @@ def test_registry_loads_it() -> None:
         'message_field',
         'timeout_seconds',
         'verify_tls',
+        'allow_plain_http',
     ]
     assert [o.name for o in manifest.options if o.required] == ['url']
     assert [(c.name, c.required) for c in manifest.credentials] == [

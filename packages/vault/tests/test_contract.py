@@ -88,6 +88,7 @@ def test_manifest_names() -> None:
         'max_concurrency',
         'timeout_seconds',
         'verify_tls',
+        'allow_plain_http',
     ]
     required = {o.name for o in manifest.options if o.required}
     assert required == {'url', 'mount_path'}

@@ -104,6 +104,14 @@ MANIFEST = PluginManifest(
             type='boolean',
             default=True,
         ),
+        PluginOption(
+            name='allow_plain_http',
+            label='Allow plain http',
+            type='boolean',
+            default=False,
+            description='Send the token to an http:// url (loopback '
+            'addresses are always allowed)',
+        ),
     ],
     credentials=[
         CredentialField(name='token', label='Vault token', required=True),
