@@ -342,3 +342,17 @@ async def test_nested_json_fields(cw: Env) -> None:
         ('warn', '{"log": {"level": "WARN"}, "msg": {"text": "deep"}}'),
         (None, '{"log": "flat", "msg": {"text": "nested"}}'),
     ]
+
+
+@pytest.mark.parametrize(
+    'raw',
+    [
+        {'endpoint_url': 'http://logs.x', 'allow_plain_http': 'true'},
+        {'endpoint_url': 'http://127.0.0.1:4566'},
+        {'endpoint_url': 'http://localhost:4566'},
+    ],
+)
+def test_plain_http_endpoint_when_allowed_or_loopback(
+    raw: dict[str, typing.Any],
+) -> None:
+    assert _options(**raw).endpoint_url == raw['endpoint_url']
