@@ -184,3 +184,18 @@ async def test_tag_message_must_be_text(github: GitHub) -> None:
         'create_tag', sha=github.sha('main'), tag='v7', message=None
     )
     assert isinstance(response.error, ValueError)
+
+
+@pytest.mark.parametrize(
+    'values',
+    [
+        {'api_url': 'http://ghes.example/api/v3', 'allow_plain_http': 'yes'},
+        {'api_url': 'http://ghes.example/api/v3', 'allow_plain_http': True},
+        {'api_url': 'http://127.0.0.1:8080/api/v3'},
+        {'api_url': 'http://localhost/api/v3'},
+    ],
+)
+def test_plain_http_when_allowed_or_loopback(
+    values: dict[str, typing.Any],
+) -> None:
+    assert read(**values).api_url == values['api_url']
