@@ -129,6 +129,16 @@ def test_pointer_escapes_are_kept() -> None:
             {'imbi_url': 'https://imbi.example/api?x=1'},
             'imbi_url: a base URL has no query',
         ),
+        (
+            {'sonarqube_url': 'http://sonar.example'},
+            'sonarqube_url: plain http:// would send the token unencrypted; '
+            "use https://, or set option 'allow_plain_http'",
+        ),
+        ({'imbi_url': 'HTTP://imbi.example'}, 'imbi_url: plain http://'),
+        (
+            {'imbi_url': 'http://imbi.example', 'allow_plain_http': 'maybe'},
+            'allow_plain_http: expected true or false',
+        ),
     ],
 )
 async def test_bad_options_make_no_request(
@@ -349,3 +359,28 @@ def test_metric_key_check_is_linear(key: str) -> None:
     )
     # The message quotes a bounded prefix, not the whole input.
     assert int(done.stdout) < 1_000
+
+
+@pytest.mark.parametrize(
+    'given',
+    [
+        {
+            'sonarqube_url': 'http://sonar.example',
+            'imbi_url': 'http://imbi.example',
+            'allow_plain_http': 'true',
+        },
+        {
+            'sonarqube_url': 'http://127.0.0.1:9000',
+            'imbi_url': 'http://[::1]:8000',
+        },
+        {
+            'sonarqube_url': 'http://localhost:9000',
+            'imbi_url': 'http://localhost:8000',
+            'allow_plain_http': 'no',
+        },
+    ],
+)
+def test_plain_http_when_allowed_or_loopback(given: dict[str, str]) -> None:
+    read = options.read(MANIFEST, given, {})
+    assert read.sonarqube_url == given['sonarqube_url']
+    assert read.imbi_url == given['imbi_url']
