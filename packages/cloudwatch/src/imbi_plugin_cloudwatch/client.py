@@ -482,7 +482,11 @@ class Calls:
                 f'{service} could not be reached for {operation} '
                 f'({type(exc).__name__})'
             ), MAX_RETRIES if not sent or operation in _IDEMPOTENT else 0
-        if isinstance(exc, ResponseParserError):
+        # botocore decodes and parses bodies without catching invalid
+        # UTF-8 or JSON nested past the interpreter's recursion limit.
+        if isinstance(
+            exc, (ResponseParserError, UnicodeDecodeError, RecursionError)
+        ):
             return PluginUnavailableError(
                 f'{service} sent a response to {operation} that could not '
                 'be read'

@@ -80,7 +80,7 @@ def _message(response: httpx.Response) -> str:
     """GitHub's ``message`` (REST) or ``error_description`` (OAuth)."""
     try:
         body = response.json()
-    except ValueError:
+    except ValueError, RecursionError:
         return ''
     if isinstance(body, dict):
         text = body.get('message') or body.get('error_description') or ''
@@ -365,7 +365,7 @@ class GitHubClient:
     def _json(self, response: httpx.Response) -> typing.Any:
         try:
             return response.json()
-        except ValueError:
+        except ValueError, RecursionError:
             raise PluginUnavailableError(
                 f'GitHub answered a malformed body (HTTP '
                 f'{response.status_code}) for {_path(str(response.url))}'

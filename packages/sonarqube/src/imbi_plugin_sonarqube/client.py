@@ -304,7 +304,7 @@ class Upstreams:
     ) -> collections.abc.Mapping[str, typing.Any]:
         try:
             body = response.json()
-        except ValueError:
+        except ValueError, RecursionError:
             body = None
         if not isinstance(body, collections.abc.Mapping):
             raise PluginUnavailableError(
@@ -317,7 +317,7 @@ class Upstreams:
         """The upstream's own error text, secrets masked, shortened."""
         try:
             body = response.json()
-        except ValueError:
+        except ValueError, RecursionError:
             body = None
         text = ''
         if isinstance(body, collections.abc.Mapping):
