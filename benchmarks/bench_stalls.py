@@ -7,7 +7,9 @@ line, parsing a large body. A stall the watchdog ends is reported as
 host process starts): its profile's calls against the stand-in, the
 first one with its imports, then each hostile-upstream case at the
 largest size (imbi_plugin_testing.hostile). Prints and records the worst
-stall per plugin and the first call's. Target: under 1 s everywhere.
+stall per plugin and the first call's (target: under 1 s everywhere), and
+the peak memory (tracemalloc) of a call meeting the oversized answer, the
+in-process stand-in's copy included: no response-size cap is checked yet.
 """
 
 import asyncio
@@ -18,10 +20,12 @@ import pathlib
 import subprocess
 import sys
 
+from imbi_plugin_testing import hostile
+
 TARGET_SECONDS = 1.0
 
 _CHILD = """
-import asyncio, json, sys
+import asyncio, json, sys, tracemalloc
 from imbi_plugin_testing import hostile
 from imbi_plugin_testing.profiles import MATRIX_BUDGET_SECONDS, profile_for
 from imbi_plugin_testing.stall import LoopStalled, StallMeter, watchdog
@@ -50,7 +54,12 @@ async def main(slug):
     for case in hostile.CASES:
         stalls[f'hostile:{case}'] = await measure(
             profile, profile.calls[0], case)
-    print(json.dumps(stalls))
+    # Memory the oversized answer costs (the stand-in's copy included).
+    tracemalloc.start()
+    await measure(profile, profile.calls[0], 'oversized')
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(json.dumps({'stalls': stalls, 'oversized_peak': peak}))
 
 asyncio.run(main(sys.argv[1]))
 """
@@ -64,7 +73,7 @@ def slugs() -> list[str]:
     )
 
 
-def measure(slug: str) -> dict[str, float] | str:
+def measure(slug: str) -> tuple[dict[str, float], int] | str:
     done = subprocess.run(
         [sys.executable, '-c', _CHILD, slug],
         capture_output=True,
@@ -73,25 +82,28 @@ def measure(slug: str) -> dict[str, float] | str:
     )
     if done.returncode != 0:
         return (done.stderr.strip().splitlines() or ['failed'])[-1]
-    stalls: dict[str, float] = json.loads(done.stdout.splitlines()[-1])
-    return stalls
+    found = json.loads(done.stdout.splitlines()[-1])
+    return found['stalls'], found['oversized_peak']
 
 
 def main() -> None:
     report: dict[str, object] = {}
     print('longest event-loop stall per plugin (fresh process each)')
     for slug in slugs():
-        stalls = measure(slug)
-        if isinstance(stalls, str):
-            print(f'  {slug:15} FAILED: {stalls}')
-            report[slug] = {'error': stalls}
+        measured = measure(slug)
+        if isinstance(measured, str):
+            print(f'  {slug:15} FAILED: {measured}')
+            report[slug] = {'error': measured}
             continue
+        stalls, peak = measured
         worst_name, worst = max(stalls.items(), key=lambda item: item[1])
         first = next(iter(stalls.values()))
         verdict = 'ok' if worst < TARGET_SECONDS else 'OVER TARGET'
         print(
             f'  {slug:15} worst {worst * 1000:7.1f} ms ({worst_name}), '
-            f'first call {first * 1000:7.1f} ms: {verdict}'
+            f'first call {first * 1000:7.1f} ms: {verdict}; '
+            f'{hostile.OVERSIZED >> 20} MiB answer: peak '
+            f'{peak / 2**20:.0f} MiB'
         )
         report[slug] = {
             'worst_ms': round(worst * 1000, 1),
@@ -99,6 +111,7 @@ def main() -> None:
             'first_call_ms': round(first * 1000, 1),
             'target_ms': TARGET_SECONDS * 1000,
             'all_ms': {k: round(v * 1000, 1) for k, v in stalls.items()},
+            'oversized_answer_peak_mib': round(peak / 2**20, 1),
         }
     results = os.environ.get('IMBI_BENCH_RESULTS')
     if results:
