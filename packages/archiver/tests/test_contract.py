@@ -62,6 +62,7 @@ def test_manifest() -> None:
         'repository': None,
         'archive_owner': None,
         'timeout_seconds': 8,
+        'allow_plain_http': False,
     }
     assert [(c.name, c.required) for c in manifest.credentials] == [
         ('token', False)

@@ -169,13 +169,23 @@ def test_options_are_coerced() -> None:
 @pytest.mark.parametrize(
     'url',
     [
-        'http://10.0.0.5/api/v3',
+        'http://127.0.0.1/api/v3',
+        'http://[::1]:8080/api/v3',
         'https://[2001:db8::1]:8443/api/v3',
         'https://github.example.com.:443/api/v3',
     ],
 )
 def test_api_url_hosts_and_ports(url: str) -> None:
     assert _options(api_url=url).api_url == url
+
+
+def test_plain_http_is_refused_unless_allowed() -> None:
+    with pytest.raises(ValueError, match="'allow_plain_http' to true"):
+        _options(api_url='HTTP://10.0.0.5/api/v3')
+    with pytest.raises(ValueError, match='true or false'):
+        _options(api_url='http://10.0.0.5/api/v3', allow_plain_http='maybe')
+    allowed = _options(api_url='http://10.0.0.5/api/v3', allow_plain_http='1')
+    assert allowed.api_url == 'http://10.0.0.5/api/v3'
 
 
 def test_api_url_is_not_echoed() -> None:

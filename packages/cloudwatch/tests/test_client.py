@@ -372,3 +372,17 @@ def test_sts_has_its_own_endpoint() -> None:
     )
     with pytest.raises(ValueError, match="option 'sts_endpoint_url'"):
         _options(sts_endpoint_url='ftp://sts.example.com')
+
+
+@pytest.mark.parametrize(
+    'raw',
+    [
+        {'endpoint_url': 'http://logs.x', 'allow_plain_http': 'true'},
+        {'endpoint_url': 'http://127.0.0.1:4566'},
+        {'endpoint_url': 'http://localhost:4566'},
+    ],
+)
+def test_plain_http_endpoint_when_allowed_or_loopback(
+    raw: dict[str, typing.Any],
+) -> None:
+    assert _options(**raw).endpoint_url == raw['endpoint_url']

@@ -255,6 +255,11 @@ async def test_calls_leave_no_threads(cw: Env) -> None:
         ({'use_host_credentials': 'maybe'}, 'use_host_credentials'),
         ({'endpoint_url': 'ftp://x'}, 'endpoint_url'),
         ({'endpoint_url': 'http://u:p@x'}, 'endpoint_url'),
+        ({'endpoint_url': 'http://logs.x'}, "set option 'allow_plain_http'"),
+        (
+            {'endpoint_url': 'http://logs.x', 'allow_plain_http': 'maybe'},
+            'allow_plain_http',
+        ),
         ({'role_arn': 'arn:aws:iam::1:user/x'}, 'role_arn'),
         ({'level_field': 'a b'}, 'level_field'),
         ({'region': ['us-east-1']}, 'must be a string'),

@@ -88,6 +88,7 @@ def test_entry_point_and_manifest() -> None:
         'sha_input',
         'correlation_input',
         'timeout_seconds',
+        'allow_plain_http',
     ]
 
 

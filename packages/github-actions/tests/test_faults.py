@@ -321,6 +321,11 @@ async def test_rate_limit_wait_counts_against_the_budget(
     [
         ({'api_url': 'ftp://github.example'}, 'api_url'),
         ({'api_url': 'https://u:p@github.example'}, 'user info'),
+        ({'api_url': 'http://github.example'}, "'allow_plain_http' to true"),
+        (
+            {'api_url': 'http://github.example', 'allow_plain_http': 'maybe'},
+            'true or false',
+        ),
         ({'timeout_seconds': 'soon'}, 'timeout_seconds'),
         ({'timeout_seconds': 0}, 'between 1 and'),
         ({'timeout_seconds': True}, 'integer'),

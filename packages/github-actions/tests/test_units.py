@@ -302,3 +302,18 @@ def test_github_time(header: str, expected: str | None) -> None:
 )
 def test_ref_prefix(query: str, ok: bool) -> None:
     assert validate.is_ref_prefix(query) is ok
+
+
+@pytest.mark.parametrize(
+    'values',
+    [
+        {'api_url': 'http://ghes.example/api/v3', 'allow_plain_http': 'yes'},
+        {'api_url': 'http://ghes.example/api/v3', 'allow_plain_http': True},
+        {'api_url': 'http://127.0.0.1:8080/api/v3'},
+        {'api_url': 'http://localhost/api/v3'},
+    ],
+)
+def test_plain_http_when_allowed_or_loopback(
+    values: dict[str, typing.Any],
+) -> None:
+    assert read(**values).api_url == values['api_url']

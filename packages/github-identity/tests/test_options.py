@@ -26,7 +26,7 @@ def test_defaults() -> None:
     [
         ('https://github.com', 'https://api.github.com'),
         ('https://github.example.com/', 'https://github.example.com/api/v3'),
-        ('http://10.0.0.5:8080', 'http://10.0.0.5:8080/api/v3'),
+        ('http://127.0.0.1:8080', 'http://127.0.0.1:8080/api/v3'),
         ('https://acme.ghe.com', 'https://api.acme.ghe.com'),
     ],
 )
@@ -135,3 +135,18 @@ def test_a_rejected_url_is_not_echoed(name: str, value: typing.Any) -> None:
     with pytest.raises(ValueError, match=name) as caught:
         read_options({name: value})
     assert 's3cret' not in str(caught.value)
+
+
+@pytest.mark.parametrize('name', ['github_url', 'api_url'])
+def test_plain_http_is_refused_unless_allowed(name: str) -> None:
+    with pytest.raises(ValueError, match="set option 'allow_plain_http'"):
+        read_options({name: 'http://10.0.0.5:8080'})
+    allowed = read_options(
+        {name: 'http://10.0.0.5:8080', 'allow_plain_http': 'true'}
+    )
+    assert getattr(allowed, name).startswith('http://10.0.0.5:8080')
+
+
+def test_plain_http_to_loopback_is_allowed() -> None:
+    read_options({'github_url': 'http://localhost:8080'})
+    read_options({'api_url': 'http://[::1]:8080'})

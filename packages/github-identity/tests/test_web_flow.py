@@ -7,6 +7,7 @@ import httpx
 import pytest
 from github_identity_helpers import REDIRECT_URI, GitHub
 from imbi_plugin_testing.fakes.github import oauth as fake_oauth
+from imbi_plugin_testing.secrets import unscanned
 
 
 @pytest.mark.parametrize('ghes', [False, True])
@@ -187,15 +188,19 @@ async def test_browser_consent_over_http(github: GitHub) -> None:
     host = github.host(ghes=True)
     started = await host.authorization_request(REDIRECT_URI)
     url = started.body['authorization_url']
-    async with httpx.AsyncClient() as browser:
-        page = await browser.get(url)
-        assert page.status_code == 200
-        assert 'form' in page.text
-        params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-        consent = await browser.post(
-            f'{github.url}/login/oauth/authorize',
-            data={**params, 'login': 'octocat', 'authorize': '1'},
-        )
+    # The browser is meant to see the code its redirect carries.
+    with unscanned():
+        async with httpx.AsyncClient() as browser:
+            page = await browser.get(url)
+            assert page.status_code == 200
+            assert 'form' in page.text
+            params = dict(
+                urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)
+            )
+            consent = await browser.post(
+                f'{github.url}/login/oauth/authorize',
+                data={**params, 'login': 'octocat', 'authorize': '1'},
+            )
     assert consent.status_code == 302
     back = dict(
         urllib.parse.parse_qsl(

@@ -90,6 +90,7 @@ def test_registry_loads_it() -> None:
         'pipeline',
         'timeout_seconds',
         'verify_tls',
+        'allow_plain_http',
     ]
     assert [o.name for o in manifest.options if o.required] == ['url']
     assert [(c.name, c.required) for c in manifest.credentials] == [

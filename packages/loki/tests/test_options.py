@@ -34,6 +34,8 @@ def test_defaults_match_the_manifest() -> None:
         'message_field': options.message_field,
         'timeout_seconds': options.timeout_seconds,
         'verify_tls': options.verify_tls,
+        # Checked when the url is read; nothing else needs it.
+        'allow_plain_http': False,
     }
 
 
@@ -79,6 +81,11 @@ def test_values_are_coerced() -> None:
         ({'timeout_seconds': 0}, "'timeout_seconds' must be a whole number"),
         ({'timeout_seconds': 301}, 'from 1 to 300'),
         ({'verify_tls': 'maybe'}, "'verify_tls' must be a boolean"),
+        ({'url': 'http://logs:3100'}, "set option 'allow_plain_http'"),
+        (
+            {'url': 'http://logs', 'allow_plain_http': 'maybe'},
+            "'allow_plain_http' must be a boolean",
+        ),
         ({'tenant': 'a\nb'}, "'tenant' must be one line"),
         ({'level_field': 'log\tlevel'}, "option 'level_field'"),
         ({'message_field': 'a\x00b'}, "option 'message_field'"),
@@ -90,3 +97,18 @@ def test_bad_options_are_named(
     raw = {k: v for k, v in {'url': URL, **overrides}.items() if v is not None}
     with pytest.raises(ValueError, match=re.escape(message)):
         read_options(raw)
+
+
+@pytest.mark.parametrize(
+    'raw',
+    [
+        {'url': 'http://logs:3100', 'allow_plain_http': 'true'},
+        {'url': 'http://127.0.0.1:3100'},
+        {'url': 'http://localhost:3100'},
+        {'url': 'http://[::1]:3100'},
+    ],
+)
+def test_plain_http_only_when_allowed_or_loopback(
+    raw: dict[str, typing.Any],
+) -> None:
+    assert read_options(raw).url == raw['url']

@@ -11,7 +11,7 @@ from imbi_plugin_testing import make_context
 
 def _options(**overrides: typing.Any) -> plugin_options.Options:
     return plugin_options.read_options(
-        {'url': 'http://loki:3100', **overrides}
+        {'url': 'https://loki:3100', **overrides}
     )
 
 

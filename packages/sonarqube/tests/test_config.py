@@ -129,6 +129,16 @@ def test_pointer_escapes_are_kept() -> None:
             {'imbi_url': 'https://imbi.example/api?x=1'},
             'imbi_url: a base URL has no query',
         ),
+        (
+            {'sonarqube_url': 'http://sonar.example'},
+            'sonarqube_url: plain http:// would send the token unencrypted; '
+            "use https://, or set option 'allow_plain_http'",
+        ),
+        ({'imbi_url': 'HTTP://imbi.example'}, 'imbi_url: plain http://'),
+        (
+            {'imbi_url': 'http://imbi.example', 'allow_plain_http': 'maybe'},
+            'allow_plain_http: expected true or false',
+        ),
     ],
 )
 async def test_bad_options_make_no_request(
@@ -206,7 +216,9 @@ URL_SECRET = 'squ_0123456789abcdef'
 async def test_bad_url_is_never_echoed(
     world: World, option: str, value: typing.Any, message: str
 ) -> None:
-    world.scan.add(URL_SECRET)
+    # The frames that refuse the option hold the value given: what
+    # matters is that no message, log or cause repeats it.
+    world.scan.add(URL_SECRET, in_locals=False)
     host = world.host({option: value})
     response = await world.call(
         'run_action', world.sonarqube.webhook_payload(KEY), host=host
@@ -220,7 +232,9 @@ async def test_bad_url_is_never_echoed(
 
 
 async def test_bad_imbi_url_credential_is_never_echoed(world: World) -> None:
-    world.scan.add(URL_SECRET)
+    # The frames that refuse the option hold the value given: what
+    # matters is that no message, log or cause repeats it.
+    world.scan.add(URL_SECRET, in_locals=False)
     host = world.host()
     host.plugin_options.pop('imbi_url')
     host.credentials['imbi_url'] = f'admin:{URL_SECRET}@imbi.example'
@@ -311,3 +325,62 @@ async def test_missing_identifiers_make_no_request(
     assert isinstance(response.error, ValueError)
     assert message in str(response.error)
     assert world.network_requests() == 0
+
+
+@pytest.mark.parametrize(
+    'key',
+    [
+        # Each backtracked letter restarts the tail: quadratic before.
+        'a' * 200_000 + ' ',
+        '1' * 200_000 + '!',
+    ],
+    ids=['letters', 'digits'],
+)
+def test_metric_key_check_is_linear(key: str) -> None:
+    # A child process: `re` holds the GIL, so a runaway match could be
+    # neither interrupted nor timed out in this one.
+    import subprocess
+    import sys
+
+    script = (
+        'import sys\n'
+        'from imbi_plugin_sonarqube import config\n'
+        'key = sys.stdin.read()\n'
+        "try:\n    config.parse({'metrics': {key: '/x'}})\n"
+        'except ValueError as exc:\n    print(len(str(exc)))\n'
+    )
+    done = subprocess.run(
+        [sys.executable, '-c', script],
+        input=key,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    )
+    # The message quotes a bounded prefix, not the whole input.
+    assert int(done.stdout) < 1_000
+
+
+@pytest.mark.parametrize(
+    'given',
+    [
+        {
+            'sonarqube_url': 'http://sonar.example',
+            'imbi_url': 'http://imbi.example',
+            'allow_plain_http': 'true',
+        },
+        {
+            'sonarqube_url': 'http://127.0.0.1:9000',
+            'imbi_url': 'http://[::1]:8000',
+        },
+        {
+            'sonarqube_url': 'http://localhost:9000',
+            'imbi_url': 'http://localhost:8000',
+            'allow_plain_http': 'no',
+        },
+    ],
+)
+def test_plain_http_when_allowed_or_loopback(given: dict[str, str]) -> None:
+    read = options.read(MANIFEST, given, {})
+    assert read.sonarqube_url == given['sonarqube_url']
+    assert read.imbi_url == given['imbi_url']

@@ -32,6 +32,7 @@ def test_manifest() -> None:
         'sonarqube_url': None,
         'sonarqube_auth': 'bearer',
         'timeout_seconds': 8,
+        'allow_plain_http': False,
     }
     assert {c.name: c.required for c in MANIFEST.credentials} == {
         'api_token': True,

@@ -89,6 +89,7 @@ def test_manifest_names() -> None:
         'timeout_seconds',
         'verify_tls',
         'redirect_hosts',
+        'allow_plain_http',
     ]
     required = {o.name for o in manifest.options if o.required}
     assert required == {'url'}

@@ -199,3 +199,18 @@ def test_an_option_with_a_default_is_not_required() -> None:
         assert not (option.required and option.default is not None), (
             option.name
         )
+
+
+def test_plain_http_is_refused_unless_allowed() -> None:
+    with pytest.raises(ValueError, match="set option 'allow_plain_http'"):
+        read(url='HTTP://vault.example.com:8200')
+    allowed = read(url='http://vault.example.com:8200', allow_plain_http='yes')
+    assert allowed.url == 'http://vault.example.com:8200'
+
+
+@pytest.mark.parametrize(
+    'url', ['http://127.0.0.1:8200', 'http://localhost:8200', 'http://[::1]:1']
+)
+def test_plain_http_to_loopback_is_allowed(url: str) -> None:
+    # A local Vault agent: the token never leaves the machine.
+    assert read(url=url).url == url

@@ -1,6 +1,9 @@
 """The secret scan catches secrets in logs, warnings and exceptions."""
 
+import base64
+import json
 import logging
+import types
 import warnings
 
 import pytest
@@ -36,10 +39,108 @@ def test_leaks_in_logs_and_warnings_are_found(leak: object) -> None:
         scan.check()
 
 
-def test_third_party_debug_logs_are_not_scanned() -> None:
+@pytest.mark.parametrize(
+    'name',
+    ['httpx', 'httpcore.http11', 'botocore.endpoint', 'urllib3', 'hvac'],
+)
+def test_library_debug_logs_are_scanned(name: str) -> None:
+    logger = logging.getLogger(name)
+    # A library (or the host's logging config) may quieten its logger.
+    logger.setLevel(logging.WARNING)
+    try:
+        with SecretScan('hunter2-secret') as scan:
+            logger.debug('hunter2-secret')
+    finally:
+        logger.setLevel(logging.NOTSET)
+    assert len(scan.leaks()) == 1
+    assert not logger.isEnabledFor(logging.DEBUG)
+
+
+def test_loggers_that_do_not_propagate_are_scanned() -> None:
+    logger = logging.getLogger('imbi_plugin_isolated')
+    logger.propagate = False
+    try:
+        with SecretScan('hunter2-secret') as scan:
+            logger.info('hunter2-secret')
+    finally:
+        logger.propagate = True
+    assert len(scan.leaks()) == 1
+
+
+@pytest.mark.parametrize(
+    'text',
+    [
+        # Basic auth of user:secret at each Base64 alignment.
+        'Authorization: Basic '
+        + base64.b64encode(b'admin:hunter2-secret').decode(),
+        'Authorization: Basic '
+        + base64.b64encode(b'ad:hunter2-secret').decode(),
+        'Authorization: Basic '
+        + base64.b64encode(b'a:hunter2-secret').decode(),
+        'Authorization: Basic '
+        + base64.b64encode(b'hunter2-secret:').decode(),
+        json.dumps({'token': 'hunter2"sec\\ret'}),
+    ],
+)
+def test_derived_forms_are_found(text: str) -> None:
+    with SecretScan('hunter2-secret', 'hunter2"sec\\ret') as scan:
+        logging.getLogger('imbi_plugin_x').info(text)
+    assert len(scan.leaks()) == 1
+
+
+def test_requests_and_responses_of_exceptions_are_scanned() -> None:
+    import httpx
+
+    request = httpx.Request(
+        'POST',
+        'https://example.test/token',
+        headers={'Authorization': 'Bearer hunter2-secret'},
+    )
     with SecretScan('hunter2-secret') as scan:
-        logging.getLogger('botocore').debug('hunter2-secret')
-    scan.check()
+        scan.record_exception(RuntimeError('clean'))
+        exc = httpx.ConnectTimeout('timed out', request=request)
+        try:
+            raise RuntimeError('clean') from exc
+        except RuntimeError as wrapped:
+            scan.record_exception(wrapped)
+    assert scan.leaks()
+
+
+def test_exception_group_members_and_bodies_are_scanned() -> None:
+    import httpx
+
+    request = httpx.Request(
+        'POST', 'https://example.test/token', data={'code': 'hunter2-secret'}
+    )
+    response = httpx.Response(400, request=request)
+    inner = httpx.HTTPStatusError('bad', request=request, response=response)
+    with SecretScan('hunter2-secret') as scan:
+        scan.record_exception(ExceptionGroup('clean', [ValueError(), inner]))
+    assert scan.leaks()
+
+
+def test_plugin_frame_locals_are_scanned_but_credential_names_are_not() -> (
+    None
+):
+    def clean(credentials: object, token: str, body: str) -> None:
+        raise RuntimeError('clean')
+
+    # The same code, as if it were a plugin's module.
+    fail = types.FunctionType(
+        clean.__code__,
+        {
+            '__name__': 'imbi_plugin_example.client',
+            'RuntimeError': RuntimeError,
+        },
+    )
+    with SecretScan('hunter2-secret') as scan:
+        for body in ('grant=x', 'code=hunter2-secret'):
+            try:
+                fail({'t': 'hunter2-secret'}, 'hunter2-secret', body)
+            except RuntimeError as exc:
+                scan.record_exception(exc)
+    # Only the body, once: the credential-named locals are scrubbed.
+    assert len(scan.leaks()) == 1
 
 
 def test_exceptions_and_their_causes_are_scanned() -> None:
@@ -52,7 +153,7 @@ def test_exceptions_and_their_causes_are_scanned() -> None:
     scan = SecretScan('hunter2-secret')
     with pytest.raises(RuntimeError), scan:
         fail()
-    assert len(scan.leaks()) == 1
+    assert scan.leaks()
 
 
 def test_logged_tracebacks_and_bad_records() -> None:
@@ -61,7 +162,7 @@ def test_logged_tracebacks_and_bad_records() -> None:
             raise ValueError('hunter2-secret')
         except ValueError:
             logging.getLogger('imbi_plugin_x').exception('failed')
-    assert len(scan.leaks()) == 1
+    assert scan.leaks()
 
 
 def test_short_values_are_not_registered() -> None:
@@ -151,3 +252,55 @@ async def test_secrets_in_urls_a_stand_in_receives_are_found() -> None:
         ) as client:
             await client.get('/x', params={'token': 'hunter2-secret'})
     assert any('request URL' in leak for leak in scan.leaks())
+
+
+def test_a_context_suppressed_by_from_none_is_not_scanned() -> None:
+    def fail(suppress: bool) -> None:
+        try:
+            raise KeyError('hunter2-secret')
+        except KeyError:
+            if suppress:
+                raise RuntimeError('clean') from None
+            raise RuntimeError('clean')  # noqa: B904 - the case tested
+
+    found = []
+    for suppress in (True, False):
+        with SecretScan('hunter2-secret') as scan:
+            try:
+                fail(suppress)
+            except RuntimeError as exc:
+                scan.record_exception(exc)
+        found.append(bool(scan.leaks()))
+    assert found == [False, True]
+
+
+def test_the_tests_own_browser_traffic_can_be_left_out() -> None:
+    from imbi_plugin_testing.secrets import unscanned
+
+    with SecretScan('hunter2-secret') as scan:
+        with unscanned():
+            logging.getLogger('httpcore').debug(
+                'location: ?code=hunter2-secret'
+            )
+        logging.getLogger('httpcore').debug('clean')
+    assert scan.leaks() == []
+    assert len(scan.texts) == 1
+
+
+def test_secrets_given_where_they_do_not_belong_may_sit_in_locals() -> None:
+    def refuse(url: str) -> None:
+        raise ValueError('the url option holds a password')
+
+    check = types.FunctionType(
+        refuse.__code__,
+        {'__name__': 'imbi_plugin_example.options', 'ValueError': ValueError},
+    )
+    with SecretScan() as scan:
+        scan.add('hunter2-secret', in_locals=False)
+        try:
+            check('https://u:hunter2-secret@x')
+        except ValueError as exc:
+            scan.record_exception(exc)
+        assert scan.leaks() == []
+        scan.record_text('message', 'https://u:hunter2-secret@x')
+        assert scan.leaks()

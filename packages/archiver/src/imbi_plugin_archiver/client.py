@@ -95,7 +95,7 @@ def _message(response: httpx.Response) -> str:
     """GitHub's ``message``, short, or the status line."""
     try:
         body = response.json()
-    except ValueError:
+    except ValueError, RecursionError:
         body = None
     parts: list[typing.Any] = []
     if isinstance(body, dict):
@@ -248,7 +248,7 @@ class GitHub:
                 raise GitHubRefused(status, _message(response))
             try:
                 return response.json()
-            except ValueError:
+            except ValueError, RecursionError:
                 raise PluginUnavailableError(
                     f'GitHub answered {status} to {method} {path} with a '
                     'body that is not JSON'

@@ -79,7 +79,41 @@ def _api_url(options: dict[str, typing.Any]) -> str:
             'port, without spaces, credentials, query or fragment, such as '
             'https://api.github.com or https://github.example.com/api/v3'
         )
+    host = urllib.parse.urlsplit(value).hostname or ''
+    if (
+        value.lower().startswith('http:')
+        and not _loopback(host)
+        and not _flag(options, 'allow_plain_http')
+    ):
+        # The token travels in a header: over plain http anyone on the
+        # path reads it. Loopback never leaves the machine.
+        raise OptionError(
+            "option 'api_url' is plain http://, which would send the "
+            'token unencrypted: use https://, or set option '
+            "'allow_plain_http' to true (loopback addresses are allowed)"
+        )
     return value.rstrip('/')
+
+
+def _flag(options: dict[str, typing.Any], name: str) -> bool:
+    value = options.get(name)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ('true', '1', 'yes', 'on'):
+        return True
+    if text in ('false', '0', 'no', 'off', ''):
+        return False
+    raise OptionError(f'option {name!r} must be true or false')
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_api_url(value: str) -> bool:

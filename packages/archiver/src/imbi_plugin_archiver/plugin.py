@@ -60,6 +60,14 @@ class ArchiverPlugin(LifecyclePlugin):
                 type='integer',
                 default=8,
             ),
+            PluginOption(
+                name='allow_plain_http',
+                label='Allow plain http',
+                type='boolean',
+                default=False,
+                description='Send the token to an http:// api_url (loopback '
+                'addresses are always allowed)',
+            ),
         ],
         credentials=[
             CredentialField(

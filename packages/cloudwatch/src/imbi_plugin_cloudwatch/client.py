@@ -101,8 +101,9 @@ MAX_DESCRIBE_PAGES = 5
 
 _session_lock = threading.Lock()
 _shared: list[boto3.session.Session] = []
-#: botocore's DEBUG wire dumps: signed headers, canonical requests and
-#: response bodies (STS answers hold the assumed role's secret key).
+#: botocore's DEBUG wire dumps: signed headers, canonical requests,
+#: request params (AssumeRole's ExternalId) and response bodies (STS
+#: answers hold the assumed role's secret key).
 WIRE_LOGGERS = ('botocore.endpoint', 'botocore.auth', 'botocore.parsers')
 _WIRE_SECRETS = (
     (re.compile(r'(Credential=)[^/\s,]+'), r'\1***'),
@@ -116,6 +117,11 @@ _WIRE_SECRETS = (
     (
         re.compile(r'<(AccessKeyId|SecretAccessKey|SessionToken)>[^<]*'),
         r'<\1>***',
+    ),
+    # AssumeRole's params dump and form body: the role's external ID.
+    (
+        re.compile(r'(ExternalId[\'"]?\s*[:=]\s*[\'"]?)[^\'"&\s,}]+'),
+        r'\1***',
     ),
 )
 
@@ -176,9 +182,18 @@ def resolve_keys(
     unless ``use_host_credentials`` is set: never fall back silently to
     the host's identity.
     """
-    key_id = (credentials.get('access_key_id') or '').strip()
-    secret = (credentials.get('secret_access_key') or '').strip()
-    token = (credentials.get('session_token') or '').strip() or None
+    # In an AwsKeys from the start: error trackers record the locals of
+    # the frame that raises, and its repr shows no key.
+    keys = AwsKeys(
+        (credentials.get('access_key_id') or '').strip(),
+        (credentials.get('secret_access_key') or '').strip(),
+        (credentials.get('session_token') or '').strip() or None,
+    )
+    key_id, secret, token = (
+        bool(keys.access_key_id),
+        bool(keys.secret_access_key),
+        bool(keys.session_token),
+    )
     if key_id and not secret:
         raise PluginCredentialsMissing(
             "credential 'secret_access_key' is missing: access_key_id is set"
@@ -188,7 +203,7 @@ def resolve_keys(
             "credential 'access_key_id' is missing: secret_access_key is set"
         )
     if key_id:
-        return AwsKeys(key_id, secret, token)
+        return keys
     if token:
         raise PluginCredentialsMissing(
             "credential 'access_key_id' is missing: session_token is set, "
@@ -523,7 +538,11 @@ class Calls:
                 f'{service} could not be reached for {operation} '
                 f'({type(exc).__name__})'
             ), MAX_RETRIES if not sent or operation in _IDEMPOTENT else 0
-        if isinstance(exc, ResponseParserError):
+        # botocore decodes and parses bodies without catching invalid
+        # UTF-8 or JSON nested past the interpreter's recursion limit.
+        if isinstance(
+            exc, (ResponseParserError, UnicodeDecodeError, RecursionError)
+        ):
             return PluginUnavailableError(
                 f'{service} sent a response to {operation} that could not '
                 'be read'

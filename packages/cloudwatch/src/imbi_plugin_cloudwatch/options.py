@@ -1,6 +1,7 @@
 """Typed plugin options: the manifest's defaults applied, values checked."""
 
 import dataclasses
+import ipaddress
 import re
 import typing
 import urllib.parse
@@ -101,6 +102,15 @@ def _field(raw: dict[str, typing.Any], name: str, default: str) -> str:
     return value
 
 
+def _loopback(host: str) -> bool:
+    if host.lower() == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _endpoint(
     raw: dict[str, typing.Any], name: str = 'endpoint_url'
 ) -> str | None:
@@ -119,6 +129,20 @@ def _endpoint(
         raise ValueError(
             f'option {name!r} must be an http(s) URL without '
             'credentials, query or fragment'
+        )
+    if (
+        parts.scheme == 'http'
+        and not _loopback(parts.hostname)
+        and not _boolean(raw, 'allow_plain_http')
+    ):
+        # A session token travels in a header and signed requests can be
+        # replayed: plain http exposes both on the path. Loopback never
+        # leaves the machine.
+        raise ValueError(
+            f'option {name!r} is plain http://, which would send the '
+            'session token and signed requests unencrypted: use https://, '
+            "or set option 'allow_plain_http' to true (loopback addresses "
+            'are allowed)'
         )
     return value
 

@@ -119,6 +119,14 @@ class CloudWatchPlugin(LogsPlugin):
                 'when no keys are stored',
             ),
             PluginOption(
+                name='allow_plain_http',
+                label='Allow plain http',
+                type='boolean',
+                default=False,
+                description='Use an http:// endpoint_url (loopback '
+                'addresses are always allowed)',
+            ),
+            PluginOption(
                 name='timeout_seconds',
                 label='Timeout (seconds)',
                 type='integer',

@@ -76,8 +76,37 @@ async def within_budget[T](
         ) from None
 
 
+#: Deeper JSON messages stay text: pydantic (the host's serialiser)
+#: refuses structures much deeper than this.
+MAX_JSON_DEPTH = 64
+
+
+def _depth(value: typing.Any) -> int:
+    """How deeply ``value`` nests lists and objects (iteratively)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: typing.Iterable[typing.Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _datetime(ms: int) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
+    try:
+        return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
+    except OverflowError, ValueError, OSError:
+        raise PluginUnavailableError(
+            'CloudWatch Logs answered a time out of range'
+        ) from None
 
 
 def _insights_ms(value: str) -> int:
@@ -105,7 +134,10 @@ def _entry(
     if options.message_format == 'json':
         try:
             parsed = json.loads(message)
-        except ValueError:
+        except ValueError, RecursionError:
+            parsed = None
+        if isinstance(parsed, dict) and _depth(parsed) > MAX_JSON_DEPTH:
+            # The host could not serialise it back: shown as text.
             parsed = None
         if isinstance(parsed, dict):
             raw['fields'] = parsed
@@ -236,11 +268,17 @@ async def _filter_search(
                 raise PluginUnavailableError(
                     'FilterLogEvents answered an event without a timestamp'
                 )
+            message = event.get('message', '')
+            if not isinstance(message, str):
+                raise PluginUnavailableError(
+                    'FilterLogEvents answered an event whose message is '
+                    'not text'
+                )
             entries.append(
                 _entry(
                     options,
                     int(event['timestamp']),
-                    str(event.get('message', '')),
+                    message,
                     {
                         'log_stream': event.get('logStreamName'),
                         'log_group': options.log_group,

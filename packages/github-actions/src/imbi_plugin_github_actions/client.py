@@ -80,7 +80,7 @@ def message_of(response: httpx.Response) -> str:
     """GitHub's ``message`` (or the start of the body), one line."""
     try:
         body = response.json()
-    except ValueError:
+    except ValueError, RecursionError:
         body = None
     text = ''
     if isinstance(body, dict) and isinstance(body.get('message'), str):
@@ -106,7 +106,7 @@ def already_exists(response: httpx.Response) -> bool:
         return False
     try:
         body = response.json()
-    except ValueError:
+    except ValueError, RecursionError:
         return False
     if not isinstance(body, dict):
         return False
@@ -345,7 +345,7 @@ class GitHub:
     def body(response: httpx.Response) -> typing.Any:
         try:
             return response.json()
-        except ValueError:
+        except ValueError, RecursionError:
             raise PluginUnavailableError(
                 f'GitHub answered {response.status_code} with a body that is '
                 'not JSON'
@@ -432,7 +432,7 @@ class GitHub:
             return None
         try:
             body = response.json()
-        except ValueError:
+        except ValueError, RecursionError:
             LOGGER.warning('GitHub GraphQL answered a body that is not JSON')
             return None
         data = body.get('data') if isinstance(body, dict) else None

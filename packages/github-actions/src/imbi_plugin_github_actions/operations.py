@@ -602,7 +602,7 @@ class Operations:
         if response.status_code == 200:
             try:
                 details = parse(models.DispatchDetails, response.json())
-            except PluginUnavailableError, ValueError:
+            except PluginUnavailableError, ValueError, RecursionError:
                 LOGGER.warning(
                     'GitHub dispatched %s but its run details were '
                     'unreadable; searching for the run',

@@ -6,16 +6,18 @@ place that does.
 """
 
 import dataclasses
+import ipaddress
 import re
 import typing
 import urllib.parse
 
 from imbi_common.plugins import PluginContext, PluginCredentialsMissing
 
-DEFAULTS: dict[str, str | int] = {
+DEFAULTS: dict[str, str | int | bool] = {
     'api_url': 'https://api.github.com',
     'sha_input': 'sha',
     'timeout_seconds': 8,
+    'allow_plain_http': False,
 }
 MAX_TIMEOUT_SECONDS = 300
 LINK_KEY = 'github-repository'
@@ -97,6 +99,27 @@ def _input_name(options: dict[str, typing.Any], name: str) -> str | None:
     return value
 
 
+def _loopback(host: str) -> bool:
+    if host.lower() == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _flag(options: dict[str, typing.Any], name: str) -> bool:
+    value = options.get(name, DEFAULTS[name])
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ('true', '1', 'yes', 'on'):
+        return True
+    if text in ('false', '0', 'no', 'off', ''):
+        return False
+    raise ValueError(f'option {name!r} must be true or false')
+
+
 def read_options(ctx: PluginContext) -> Options:
     """The options of ``ctx`` with defaults applied; ValueError if bad."""
     raw = dict(ctx.assignment_options or {})
@@ -110,6 +133,18 @@ def read_options(ctx: PluginContext) -> Options:
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValueError(
             "option 'api_url' must not carry a query, fragment or user info"
+        )
+    if (
+        parts.scheme == 'http'
+        and not _loopback(parts.hostname)
+        and not _flag(raw, 'allow_plain_http')
+    ):
+        # The token travels in a header: over plain http anyone on the
+        # path reads it. Loopback never leaves the machine.
+        raise ValueError(
+            "option 'api_url' is plain http://, which would send the "
+            'token unencrypted: use https://, or set option '
+            "'allow_plain_http' to true (loopback addresses are allowed)"
         )
     repository = _string(raw, 'repository')
     if repository is not None:

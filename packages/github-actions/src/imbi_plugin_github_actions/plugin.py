@@ -6,6 +6,7 @@ httpx and the request code are imported on first use.
 """
 
 import collections.abc
+import dataclasses
 import typing
 
 from imbi_common.plugins import (
@@ -96,6 +97,14 @@ class GitHubActionsPlugin(DeploymentPlugin):
                 type='integer',
                 default=8,
             ),
+            PluginOption(
+                name='allow_plain_http',
+                label='Allow plain http',
+                type='boolean',
+                default=False,
+                description='Send the token to an http:// api_url (loopback '
+                'addresses are always allowed)',
+            ),
         ],
         credentials=[
             CredentialField(
@@ -163,7 +172,7 @@ class GitHubActionsPlugin(DeploymentPlugin):
         setup = _setup(ctx, credentials)
         ref = validate.ref(ref_or_sha, 'ref_or_sha')
         config = dict(ctx.environment_config or {})
-        workflow = config.get('workflow') or setup[0].workflow
+        workflow = config.get('workflow') or setup.options.workflow
         if workflow is None:
             raise ValueError(
                 'no workflow: set option "workflow" or '
@@ -267,14 +276,21 @@ class GitHubActionsPlugin(DeploymentPlugin):
         )
 
 
-Setup = tuple[plugin_options.Options, str, tuple[str, str]]
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """What a call needs; the token out of the repr, which error
+    trackers record for the locals of every frame of a traceback."""
+
+    options: plugin_options.Options
+    token: str = dataclasses.field(repr=False)
+    repository: tuple[str, str]
 
 
 def _setup(ctx: PluginContext, credentials: dict[str, str]) -> Setup:
     """Token, options and repository, or the error, before any request."""
     token = plugin_options.access_token(credentials)
     options = plugin_options.read_options(ctx)
-    return options, token, plugin_options.repository(options, ctx)
+    return Setup(options, token, plugin_options.repository(options, ctx))
 
 
 async def _run[T](
@@ -283,9 +299,9 @@ async def _run[T](
 ) -> T:
     from imbi_plugin_github_actions import client, operations
 
-    options, token, (owner, name) = setup
+    options, (owner, name) = setup.options, setup.repository
     async with (
         client.budget(options.timeout_seconds),
-        client.GitHub(options, token, owner, name) as gh,
+        client.GitHub(options, setup.token, owner, name) as gh,
     ):
         return await work(operations.Operations(gh))

@@ -80,7 +80,7 @@ def _message(response: httpx.Response) -> str:
     """GitHub's ``message`` (REST) or ``error_description`` (OAuth)."""
     try:
         body = response.json()
-    except ValueError:
+    except ValueError, RecursionError:
         return ''
     if isinstance(body, dict):
         text = body.get('message') or body.get('error_description') or ''
@@ -339,10 +339,10 @@ class GitHubClient:
                 response = await self._http.request(
                     method, url, timeout=timeout, **kwargs
                 )
-            except httpx.TimeoutException as exc:
+            except httpx.TimeoutException:
                 raise PluginTimeoutError(
                     f'GitHub did not answer {method} {_path(url)} in time'
-                ) from exc
+                ) from None
             except httpx.TransportError as exc:
                 if retry and await self._backoff(failures):
                     failures += 1
@@ -350,7 +350,7 @@ class GitHubClient:
                 raise PluginUnavailableError(
                     f'cannot reach GitHub for {method} {_path(url)}: '
                     f'{type(exc).__name__}'
-                ) from exc
+                ) from None
             limit = rate_limit(response)
             if limit is not None:
                 if limited < MAX_RETRIES and await self._wait(limit.wait):
@@ -392,7 +392,7 @@ class GitHubClient:
     def _json(self, response: httpx.Response) -> typing.Any:
         try:
             return response.json()
-        except ValueError:
+        except ValueError, RecursionError:
             raise PluginUnavailableError(
                 f'GitHub answered a malformed body (HTTP '
                 f'{response.status_code}) for {_path(str(response.url))}'

@@ -115,10 +115,15 @@ def build_credentials(
     )
 
 
+#: Longer than any token lifetime; beyond it a date cannot be computed.
+_MAX_SECONDS = 100 * 365 * 24 * 3600
+
+
 def _seconds(value: typing.Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         return None
     try:
-        return int(value)
+        seconds = int(value)
     except ValueError:
         return None
+    return seconds if abs(seconds) <= _MAX_SECONDS else None

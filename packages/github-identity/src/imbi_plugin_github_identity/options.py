@@ -6,6 +6,7 @@ as str or int, so every option is coerced and validated here.
 
 import collections.abc
 import dataclasses
+import ipaddress
 import re
 import typing
 import urllib.parse
@@ -76,6 +77,15 @@ def is_http_url(value: str) -> bool:
     )
 
 
+def _loopback(host: str) -> bool:
+    if host.lower() == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _url(
     raw: collections.abc.Mapping[str, typing.Any], name: str, default: str
 ) -> str:
@@ -99,6 +109,18 @@ def _url(
         )
     if parts.query or parts.fragment:
         raise ValueError(f'option {name!r} must not have a query or fragment')
+    if (
+        parts.scheme == 'http'
+        and not _loopback(parts.hostname or '')
+        and not _boolean(raw, 'allow_plain_http', False)
+    ):
+        # The client secret, codes and tokens would cross the network in
+        # clear. Loopback never leaves the machine.
+        raise ValueError(
+            f'option {name!r} is plain http://, which would send the client '
+            'secret and tokens unencrypted: use https://, or set option '
+            "'allow_plain_http' to true (loopback addresses are allowed)"
+        )
     return value.strip().rstrip('/')
 
 

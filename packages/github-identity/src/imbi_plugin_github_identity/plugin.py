@@ -99,6 +99,14 @@ MANIFEST = PluginManifest(
             default=True,
         ),
         PluginOption(
+            name='allow_plain_http',
+            label='Allow plain http',
+            type='boolean',
+            default=False,
+            description='Use http:// github_url or api_url (loopback '
+            'addresses are always allowed)',
+        ),
+        PluginOption(
             name='timeout_seconds',
             label='Timeout (seconds)',
             description='Budget of one whole call.',

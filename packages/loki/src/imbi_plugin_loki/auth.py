@@ -12,9 +12,11 @@ from imbi_common.plugins import PluginCredentialsMissing
 
 def authorization(credentials: typing.Mapping[str, str]) -> str | None:
     """The header value, None for an open Loki; checked before any I/O."""
-    username = (credentials.get('username') or '').strip()
-    password = credentials.get('password') or ''
-    token = (credentials.get('token') or '').strip()
+    # Only whether each is set: error trackers record the locals of the
+    # frame that raises, and they would name no value then.
+    username = bool((credentials.get('username') or '').strip())
+    password = bool(credentials.get('password'))
+    token = bool((credentials.get('token') or '').strip())
     if username and not password:
         raise PluginCredentialsMissing(
             "credential 'password' is missing: username is set"
@@ -29,8 +31,9 @@ def authorization(credentials: typing.Mapping[str, str]) -> str | None:
             'token credential, not both'
         )
     if username:
-        pair = f'{username}:{password}'.encode()
+        user = credentials['username'].strip()
+        pair = f'{user}:{credentials["password"]}'.encode()
         return 'Basic ' + base64.b64encode(pair).decode('ascii')
     if token:
-        return f'Bearer {token}'
+        return f'Bearer {credentials["token"].strip()}'
     return None

@@ -141,7 +141,7 @@ class LokiClient:
         if status == 200:
             try:
                 body = response.json()
-            except ValueError:
+            except ValueError, RecursionError:
                 body = None
             if not isinstance(body, dict) or body.get('status') != 'success':
                 raise PluginUnavailableError(

@@ -5,6 +5,7 @@ booleans as strings, so every value is coerced and checked here.
 """
 
 import dataclasses
+import ipaddress
 import re
 import typing
 import urllib.parse
@@ -92,6 +93,15 @@ def field_label(name: str, option: str) -> str:
     return f'_{label}' if label[0].isdigit() else label
 
 
+def _loopback(host: str) -> bool:
+    if host.lower() == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def read_options(options: typing.Mapping[str, typing.Any]) -> Options:
     """Options with defaults applied; ``ValueError`` naming a bad one."""
     url = _string(options, 'url').rstrip('/')
@@ -100,6 +110,18 @@ def read_options(options: typing.Mapping[str, typing.Any]) -> Options:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ('http', 'https') or not parts.netloc:
         raise ValueError("option 'url' must be an http(s) URL")
+    if (
+        parts.scheme == 'http'
+        and not _loopback(parts.hostname or '')
+        and not _boolean(options, 'allow_plain_http', False)
+    ):
+        # Credentials travel in a header: over plain http anyone on the
+        # path reads them. Loopback never leaves the machine.
+        raise ValueError(
+            "option 'url' is plain http://, which would send the "
+            'credentials unencrypted: use https://, or set option '
+            "'allow_plain_http' to true (loopback addresses are allowed)"
+        )
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValueError(
             "option 'url' must not carry a query, fragment or credentials"

@@ -116,6 +116,14 @@ class LokiPlugin(LogsPlugin):
                 type='boolean',
                 default=True,
             ),
+            PluginOption(
+                name='allow_plain_http',
+                label='Allow plain http',
+                type='boolean',
+                default=False,
+                description='Send credentials to an http:// URL (loopback '
+                'addresses are always allowed)',
+            ),
         ],
         credentials=[
             CredentialField(

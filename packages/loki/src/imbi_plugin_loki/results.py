@@ -73,6 +73,8 @@ def _rows(data: typing.Any) -> list[_Row]:
                 raise TypeError(labels)
             key = '\x1f'.join(f'{k}={v}' for k, v in sorted(labels.items()))
             for ts, line, *_ in stream['values']:
+                if not isinstance(line, str):
+                    raise TypeError('line')
                 rows.append((int(ts), key, line, labels, ts))
     except KeyError, TypeError, ValueError:
         raise _unexpected('stream in the answer') from None

@@ -22,7 +22,7 @@ LOGGER = logging.getLogger(__name__)
 
 #: SonarQube's project key rule (ComponentKeys): letters, digits, '-',
 #: '_', '.' and ':', with at least one non-digit, at most 400 characters.
-_PROJECT_KEY = re.compile(r'[A-Za-z0-9_.:-]*[A-Za-z_.:-][A-Za-z0-9_.:-]*')
+_PROJECT_KEY = re.compile(r'[0-9]*[A-Za-z_.:-][A-Za-z0-9_.:-]*')
 _PROJECT_KEY_MAX = 400
 
 

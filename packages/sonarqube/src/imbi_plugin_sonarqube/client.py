@@ -265,10 +265,10 @@ class Upstreams:
                 response = await self._http.request(
                     method, url, timeout=timeout, **kwargs
                 )
-            except httpx.TimeoutException as exc:
+            except httpx.TimeoutException:
                 raise PluginTimeoutError(
                     f'{upstream} did not answer within {timeout:.1f}s'
-                ) from exc
+                ) from None
             except httpx.TransportError as exc:
                 problem = f'{upstream} is unreachable: {exc!s}'
                 if (
@@ -277,7 +277,7 @@ class Upstreams:
                     and await self._pause(None)
                 ):
                     continue
-                raise PluginUnavailableError(problem) from exc
+                raise PluginUnavailableError(problem) from None
             status = response.status_code
             if status != httpx.codes.TOO_MANY_REQUESTS and status < 500:
                 return response
@@ -317,7 +317,7 @@ class Upstreams:
     ) -> collections.abc.Mapping[str, typing.Any]:
         try:
             body = response.json()
-        except ValueError:
+        except ValueError, RecursionError:
             body = None
         if not isinstance(body, collections.abc.Mapping):
             raise PluginUnavailableError(
@@ -330,7 +330,7 @@ class Upstreams:
         """The upstream's own error text, secrets masked, shortened."""
         try:
             body = response.json()
-        except ValueError:
+        except ValueError, RecursionError:
             body = None
         text = ''
         if isinstance(body, collections.abc.Mapping):

@@ -12,8 +12,9 @@ import typing
 import pydantic
 
 #: SonarQube's own rule (MetricKeyValidator): letters, digits, '-' and
-#: '_', with at least one non-digit.
-_METRIC_KEY = re.compile(r'[A-Za-z0-9_-]*[A-Za-z_-][A-Za-z0-9_-]*')
+#: '_', with at least one non-digit. Leading digits only before the
+#: first non-digit, so a match never backtracks (linear on any input).
+_METRIC_KEY = re.compile(r'[0-9]*[A-Za-z_-][A-Za-z0-9_-]*')
 
 
 def _pointer(value: str) -> str:
@@ -85,7 +86,7 @@ class UpdateProjectConfig(pydantic.BaseModel):
         for key in metrics:
             if not _METRIC_KEY.fullmatch(key):
                 raise ValueError(
-                    f'{key!r} is not a SonarQube metric key (letters, '
+                    f'{key[:100]!r} is not a SonarQube metric key (letters, '
                     "digits, '-' and '_', with at least one non-digit)"
                 )
         return metrics

@@ -5,6 +5,7 @@ str or int, so every read goes through :func:`read`.
 """
 
 import dataclasses
+import ipaddress
 import re
 import typing
 import urllib.parse
@@ -98,10 +99,11 @@ def read(
             f'sonarqube_auth: expected one of {", ".join(_AUTH_SCHEMES)}, '
             f'got {auth!r}'
         )
+    plain_http = _flag('allow_plain_http', value('allow_plain_http'))
     return Options(
-        imbi_url=_base_url('imbi_url', imbi_url, imbi_source),
+        imbi_url=_base_url('imbi_url', imbi_url, imbi_source, plain_http),
         sonarqube_url=_base_url(
-            'sonarqube_url', sonarqube_url, sonarqube_source
+            'sonarqube_url', sonarqube_url, sonarqube_source, plain_http
         ),
         sonarqube_auth=typing.cast(AuthScheme, auth.strip().lower()),
         timeout_seconds=_timeout(value('timeout_seconds')),
@@ -112,7 +114,29 @@ def _text(value: typing.Any) -> str:
     return value.strip() if isinstance(value, str) else ''
 
 
-def _base_url(name: str, raw: typing.Any, source: str) -> str:
+def _flag(name: str, raw: typing.Any) -> bool:
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    text = str(raw).strip().lower()
+    if text in ('true', '1', 'yes', 'on'):
+        return True
+    if text in ('false', '0', 'no', 'off', ''):
+        return False
+    raise ValueError(f'{name}: expected true or false')
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _base_url(
+    name: str, raw: typing.Any, source: str, plain_http: bool = False
+) -> str:
     """The URL without a trailing slash, or ValueError naming ``name``.
 
     The value is never echoed: a URL may carry a password in its user
@@ -150,6 +174,18 @@ def _base_url(name: str, raw: typing.Any, source: str) -> str:
         raise ValueError(
             f'{name}: a base URL has no query or fragment; drop what '
             f'follows ? or # (host {parts.hostname}, {source})'
+        )
+    if (
+        parts.scheme == 'http'
+        and not plain_http
+        and not _loopback(parts.hostname)
+    ):
+        # Tokens travel in headers: over plain http anyone on the path
+        # reads them. Loopback never leaves the machine.
+        raise ValueError(
+            f'{name}: plain http:// would send the token unencrypted; use '
+            "https://, or set option 'allow_plain_http' to true (loopback "
+            f'addresses are allowed) ({source})'
         )
     return urllib.parse.urlunsplit(
         (parts.scheme, parts.netloc, parts.path.rstrip('/'), '', '')

@@ -59,6 +59,14 @@ MANIFEST = PluginManifest(
             type='integer',
             default=8,
         ),
+        PluginOption(
+            name='allow_plain_http',
+            label='Allow plain http',
+            type='boolean',
+            default=False,
+            description='Send tokens to an http:// sonarqube_url or '
+            'imbi_url (loopback addresses are always allowed)',
+        ),
     ],
     credentials=[
         CredentialField(

@@ -71,7 +71,9 @@ class Listed:
 class _Read:
     """A KV v2 data read: live data or None, and the current version."""
 
-    data: dict[str, typing.Any] | None
+    # Secret values: out of the repr, which error trackers record for
+    # the locals of a raising frame.
+    data: dict[str, typing.Any] | None = dataclasses.field(repr=False)
     version: int
     metadata: dict[str, typing.Any]
 

@@ -6,6 +6,7 @@ so :func:`read_options` is the one place that does.
 """
 
 import dataclasses
+import ipaddress
 import re
 import typing
 import urllib.parse
@@ -25,6 +26,7 @@ DEFAULTS: dict[str, str | int | bool] = {
     'max_concurrency': 8,
     'timeout_seconds': 8,
     'verify_tls': True,
+    'allow_plain_http': False,
 }
 KV_VERSIONS = ('1', '2')
 DELETE_MODES = ('soft', 'destroy')
@@ -107,9 +109,32 @@ def _boolean(options: dict[str, typing.Any], name: str) -> bool:
     raise ValueError(f'option {name!r} must be true or false')
 
 
+def _loopback(host: str) -> bool:
+    if host.lower() == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _url(options: dict[str, typing.Any]) -> str:
     url = _string(options, 'url').rstrip('/')
     parts = urllib.parse.urlsplit(url)
+    if (
+        parts.scheme == 'http'
+        and parts.hostname
+        and not _loopback(parts.hostname)
+        and not _boolean(options, 'allow_plain_http')
+    ):
+        # The token travels in a header: over plain http anyone on the
+        # path reads it. Loopback (a local Vault agent) never leaves
+        # the machine.
+        raise ValueError(
+            "option 'url' is plain http://, which would send the Vault "
+            'token unencrypted: use https://, or set option '
+            "'allow_plain_http' to true (loopback addresses are allowed)"
+        )
     if (
         parts.scheme not in ('http', 'https')
         or not parts.hostname

@@ -126,6 +126,14 @@ MANIFEST = PluginManifest(
             ),
             type='string',
         ),
+        PluginOption(
+            name='allow_plain_http',
+            label='Allow plain http',
+            type='boolean',
+            default=False,
+            description='Send the token to an http:// url (loopback '
+            'addresses are always allowed)',
+        ),
     ],
     credentials=[
         CredentialField(

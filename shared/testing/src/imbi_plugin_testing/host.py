@@ -82,6 +82,12 @@ def _jsonable(value: typing.Any) -> typing.Any:
     return value
 
 
+#: Options that are secrets although the manifest cannot say so (a
+#: PluginOption has no secret flag): the scan registers their values.
+#: cloudwatch's external_id guards a role against the confused deputy.
+SECRET_OPTIONS = frozenset({'external_id'})
+
+
 class Host:
     """Call one plugin class the way the Imbi host does.
 
@@ -171,6 +177,15 @@ class Host:
                 dict(self.plugin_options)
                 if kind == 'identity'
                 else self.options()
+            )
+        scan = current_scan()
+        if scan is not None:
+            scan.add(
+                *(
+                    value
+                    for name, value in options.items()
+                    if name in SECRET_OPTIONS and isinstance(value, str)
+                )
             )
         return contexts.make_context(kind, options=options, **values)
 

@@ -57,7 +57,9 @@ class Fault:
     ``drop`` closes the connection without an answer, ``malformed``
     answers 200 with a body that is not JSON, and ``status`` answers
     with that status, ``body`` and ``headers``. A fault with only
-    ``latency`` lets the request through to the app afterwards.
+    ``latency`` lets the request through to the app afterwards;
+    ``rewrite`` too, and then rewrites the body the app answers
+    (hostile upstream data in a legal answer).
     """
 
     path: str | None = None
@@ -73,6 +75,7 @@ class Fault:
     #: A further test on the whole request, for protocols whose
     #: operations share one path (AWS JSON: ``X-Amz-Target``).
     when: collections.abc.Callable[[RecordedRequest], bool] | None = None
+    rewrite: collections.abc.Callable[[bytes], bytes] | None = None
 
     def matches(self, request: RecordedRequest) -> bool:
         if self.method is not None and self.method.upper() != request.method:
@@ -207,6 +210,8 @@ class StandIn:
         while fault is not None:
             if await self._apply(fault, send):
                 return
+            if fault.rewrite is not None:
+                send = _rewriting(send, fault.rewrite)
             fault = self._take_fault(recorded, after=fault)
         await self._routes_app()(scope, replay, send)
 
@@ -311,6 +316,37 @@ async def _answer(
         {'type': 'http.response.start', 'status': status, 'headers': raw}
     )
     await send({'type': 'http.response.body', 'body': body})
+
+
+def _rewriting(
+    send: Send, rewrite: collections.abc.Callable[[bytes], bytes]
+) -> Send:
+    """``send`` with the whole answer's body passed through ``rewrite``."""
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def rewritten(message: Message) -> None:
+        nonlocal start
+        if message['type'] == 'http.response.start':
+            start = message
+            return
+        if message['type'] != 'http.response.body' or start is None:
+            await send(message)
+            return
+        chunks.append(message.get('body', b''))
+        if message.get('more_body', False):
+            return
+        body = rewrite(b''.join(chunks))
+        headers = [
+            (k, v)
+            for k, v in start.get('headers', [])
+            if k != b'content-length'
+        ]
+        headers.append((b'content-length', str(len(body)).encode()))
+        await send({**start, 'headers': headers})
+        await send({'type': 'http.response.body', 'body': body})
+
+    return rewritten
 
 
 class _Switchboard:

@@ -14,6 +14,7 @@ import httpx
 from imbi_plugin_testing.fakes.github import GitHubFake, OAuthApp
 from imbi_plugin_testing.host import Host
 from imbi_plugin_testing.scenarios import Steps
+from imbi_plugin_testing.secrets import unscanned
 
 #: Fixed client IDs: public identifiers, known to tests that scan for
 #: secrets (the revoke path carries the client ID by GitHub's design).
@@ -43,13 +44,15 @@ async def _sign_in(
     params = dict(
         urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize).query)
     )
-    async with httpx.AsyncClient() as browser:
-        page = await browser.get(authorize)
-        Steps.check(page.status_code == 200, 'no consent page')
-        consent = await browser.post(
-            f'{url}/login/oauth/authorize',
-            data={**params, 'login': 'octocat', 'authorize': '1'},
-        )
+    # The browser is meant to see the code its redirect carries.
+    with unscanned():
+        async with httpx.AsyncClient() as browser:
+            page = await browser.get(authorize)
+            Steps.check(page.status_code == 200, 'no consent page')
+            consent = await browser.post(
+                f'{url}/login/oauth/authorize',
+                data={**params, 'login': 'octocat', 'authorize': '1'},
+            )
     Steps.check(consent.status_code == 302, 'consent did not redirect')
     back = dict(
         urllib.parse.parse_qsl(
