@@ -377,6 +377,8 @@ async def test_polls_for_the_name_githubs_transfer_answer_gives(
         'name': 'billing-api-2026',
         'full_name': 'acme/billing-api-2026',
         'owner': {'login': 'acme'},
+        'html_url': 'https://github.com/acme/billing-api-2026',
+        'archived': False,
     }
     world.fake.inject(
         Fault(path='/transfer$', method='POST', status=202, body=answer)
@@ -390,14 +392,15 @@ async def test_polls_for_the_name_githubs_transfer_answer_gives(
     assert not world.fake.requests_to('/repos/acme-archive/billing-api$')
 
 
-async def test_an_unreadable_transfer_answer_polls_the_same_name(
+async def test_a_transfer_answer_that_is_not_a_repository_is_not_githubs(
     world: World,
 ) -> None:
+    # GitHub's 202 always describes the repository: anything else came
+    # from something in front of GitHub, and nothing is polled for.
     world.fake.inject(
         Fault(path='/transfer$', method='POST', status=202, body=['odd'])
     )
     result = await world.archive(options={**ARCHIVE, 'timeout_seconds': 1})
     assert result.status == 'failed'
-    assert 'rerun once it shows at acme-archive/billing-api ' in (
-        result.message or ''
-    )
+    assert 'not a JSON object' in (result.message or '')
+    assert not world.fake.requests_to('/repos/acme-archive/')

@@ -68,7 +68,11 @@ def test_defaults_are_the_manifest_defaults() -> None:
             },
         ),
         (
-            {'url': 'http://a.example', 'redirect_hosts': 'b.example'},
+            {
+                'url': 'http://a.example',
+                'allow_plain_http': 'true',
+                'redirect_hosts': 'b.example',
+            },
             {'redirect_hosts': frozenset({'b.example:80'})},
         ),
     ],

@@ -64,10 +64,15 @@ class Repo:
                 html_url=body['html_url'],
                 archived=body['archived'],
             )
-        except (KeyError, TypeError) as exc:
+        except KeyError as exc:
             raise PluginUnavailableError(
                 'GitHub answered with an unexpected repository object '
                 f'(missing {exc})'
+            ) from None
+        except TypeError:
+            raise PluginUnavailableError(
+                'GitHub answered with an unexpected repository object (not '
+                'a JSON object)'
             ) from None
         if not (
             isinstance(repo.id, int)

@@ -187,7 +187,7 @@ class GitHubActionsPlugin(DeploymentPlugin):
         for key in PLUGIN_KEYS:
             if key in config:
                 values.pop(key, None)
-        correlation = setup[0].correlation_input
+        correlation = setup.options.correlation_input
         validate.input_count(
             {**values, correlation: ''} if correlation else values
         )
