@@ -390,6 +390,19 @@ async def test_lookaround_is_refused_before_any_call(cw: Env) -> None:
     assert cw.fake.requests == []
 
 
+async def test_base_filter_literals_may_hold_hash_and_pipe(
+    cw: Env,
+) -> None:
+    cw.put(30, 'ERROR order #12 | paid')
+    cw.put(20, 'ERROR order 13 paid')
+    host = cw.host(base_filter='@message like /#1\\d/ or @message = "x#|"')
+    response = await host.search(cw.query())
+    assert response.status == 200, response.body
+    assert [e.message for e in response.result.entries] == [
+        'ERROR order #12 | paid'
+    ]
+
+
 async def test_base_filter_narrows_every_query(cw: Env) -> None:
     cw.put(30, 'ERROR GET /healthcheck')
     cw.put(20, 'ERROR GET /pay')
@@ -420,6 +433,10 @@ async def test_base_filter_narrows_every_query(cw: Env) -> None:
         ('(a = "x"', 'unbalanced parentheses'),
         ('a = "x', 'unterminated "'),
         ('a = "' + 'x' * 2000 + '"', 'longer than 2000'),
+        # Insights ignores the rest of a line after #: with a newline the
+        # parentheses it hides would reopen the query's time range.
+        ('true # (\n) or true', 'cannot hold #'),
+        ('@message like "a" # note', 'cannot hold #'),
     ],
 )
 async def test_bad_base_filter_makes_no_request(

@@ -135,8 +135,9 @@ _BASE_TOKEN = re.compile(
 def _base_filter(raw: dict[str, typing.Any]) -> str | None:
     """One Insights boolean expression, ANDed into every query.
 
-    It must stay one expression: no ``|`` (a new command) and balanced
-    parentheses outside its literals, so it can only narrow the query.
+    It must stay one expression: no ``|`` (a new command), no ``#`` (a
+    comment) and balanced parentheses outside its literals, so it can
+    only narrow the query.
     """
     value = _text(raw, 'base_filter') or None
     if value is None:
@@ -153,6 +154,13 @@ def _base_filter(raw: dict[str, typing.Any]) -> str | None:
             raise ValueError(
                 "option 'base_filter' is one filter expression: it cannot "
                 'hold | (a new query command) outside a literal'
+            )
+        if part == '#':
+            # Insights ignores the rest of the line after #: parentheses
+            # hidden there would escape the check below.
+            raise ValueError(
+                "option 'base_filter' cannot hold # (a comment) outside a "
+                'literal'
             )
         depth += {'(': 1, ')': -1}.get(part, 0)
         if depth < 0:
