@@ -41,12 +41,22 @@ PIPELINES = [
         ['path:contains:/api/v1'],
         [],
         'logfmt',
-        '| logfmt | path=~".*/api/v1.*"',
+        '| logfmt | path=~"(?s:.*)/api/v1(?s:.*)"',
     ),
-    (['path:contains:a+b'], [], 'raw', '| path=~".*a\\\\+b.*"'),
-    (['user:starts_with:adm'], [], 'json', '| json | user=~"adm.*"'),
-    (['user:regex:ad?m'], [], 'json', '| json | user=~".*(?:ad?m).*"'),
-    (['user:regex:^adm$'], [], 'json', '| json | user=~".*(?:^adm$).*"'),
+    (['path:contains:a+b'], [], 'raw', '| path=~"(?s:.*)a\\\\+b(?s:.*)"'),
+    (['user:starts_with:adm'], [], 'json', '| json | user=~"adm(?s:.*)"'),
+    (
+        ['user:regex:ad?m'],
+        [],
+        'json',
+        '| json | user=~"(?s:.*)(?:ad?m)(?s:.*)"',
+    ),
+    (
+        ['user:regex:^adm$'],
+        [],
+        'json',
+        '| json | user=~"(?s:.*)(?:^adm$)(?s:.*)"',
+    ),
     # levels: case-insensitive, with synonyms, anchored by Loki
     ([], ['WARN'], 'raw', '| level=~"(?i)(?:warn|warning)"'),
     (
@@ -69,7 +79,7 @@ PIPELINES = [
         ['status:eq:500', 'message:contains:boom'],
         ['error'],
         'json',
-        '| json | status="500" | message=~".*boom.*" '
+        '| json | status="500" | message=~"(?s:.*)boom(?s:.*)" '
         '| level=~"(?i)(?:err|error)"',
     ),
     ([], [], 'raw', ''),
@@ -85,7 +95,7 @@ PIPELINES = [
         ['message:contains:say "hi"'],
         [],
         'logfmt',
-        '| logfmt | message=~".*say \\"hi\\".*"',
+        '| logfmt | message=~"(?s:.*)say \\"hi\\"(?s:.*)"',
     ),
     # field names as Loki's parsers sanitize them
     (['user-agent:eq:curl'], [], 'json', '| json | user_agent="curl"'),
@@ -393,3 +403,29 @@ def test_message_filters_use_the_message_field_option() -> None:
         )
         == '| json | msg="x" | message_x="y"'
     )
+
+
+@pytest.mark.parametrize(
+    'spec',
+    [
+        'message:contains:boom',
+        'message:starts_with:first',
+        'message:regex:bo+m',
+        'error:contains:boom',
+    ],
+)
+def test_label_filters_match_multi_line_values(spec: str) -> None:
+    """A json message often holds a stack trace. Loki anchors a label
+    regex as ``^(?:…)$`` (Prometheus 2; 3 adds ``s``): without an
+    explicit ``s`` flag its ``.*`` stops at the first newline."""
+    import json
+
+    import re2
+
+    pipeline = query.build_pipeline(
+        _options(line_format='json'), _filters(spec), []
+    )
+    rendered = pipeline.rsplit('=~', 1)[1]
+    pattern = json.loads(rendered)
+    regex = re2.compile(f'^(?:{pattern})$')
+    assert regex.search('first line\nboom\n  at main.go:12')

@@ -361,14 +361,17 @@ def _label_filter(name: str, item: LogFilter) -> str:
         return f'| {name}={go_string(value)}'
     if item.op == 'ne':
         return f'| {name}!={go_string(value)}'
+    # Loki anchors label regexes, so these ops wrap them in "anything";
+    # with the s flag, since before Prometheus 3 Loki's anchoring leaves
+    # . short of newlines and a parsed message may span several lines.
+    anything = '(?s:.*)'
     if item.op == 'contains':
-        pattern = f'.*{regex_literal(value)}.*'
+        pattern = f'{anything}{regex_literal(value)}{anything}'
     elif item.op == 'starts_with':
-        pattern = f'{regex_literal(value)}.*'
+        pattern = f'{regex_literal(value)}{anything}'
     else:
         check_regex(value, f'filter {item.field}')
-        # Loki anchors label regexes; the regex op means search.
-        pattern = f'.*(?:{value}).*'
+        pattern = f'{anything}(?:{value}){anything}'
     check_regex(pattern, f'filter {item.field}')
     return f'| {name}=~{go_string(pattern)}'
 
