@@ -437,6 +437,11 @@ async def test_base_filter_narrows_every_query(cw: Env) -> None:
         # parentheses it hides would reopen the query's time range.
         ('true # (\n) or true', 'cannot hold #'),
         ('@message like "a" # note', 'cannot hold #'),
+        # a field whose name ends in "like" followed by a division is no
+        # regex literal: the parentheses it seemed to hide count
+        ('mylike /x > 0) or (1/1 > 0', 'unbalanced parentheses'),
+        ('a.like /x > 0) or (1/1 > 0', 'unbalanced parentheses'),
+        ('`like` /x > 0) or (1/1 > 0', 'unbalanced parentheses'),
     ],
 )
 async def test_bad_base_filter_makes_no_request(

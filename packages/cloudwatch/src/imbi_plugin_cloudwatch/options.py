@@ -122,14 +122,33 @@ def _endpoint(
 
 
 MAX_BASE_FILTER = 2000
-#: Literals of an Insights expression: strings, `fields`, and a /regex/
-#: where one may follow (after like or =~); anything else one character.
+#: Tokens of an Insights expression: string and `field` literals, names
+#: (with dots and @, so a.like is one name), =~, anything else one
+#: character.
 _BASE_TOKEN = re.compile(
     r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'
-    r'|(?<=like)\s*/(?:[^/\\]|\\.)*/|(?<==~)\s*/(?:[^/\\]|\\.)*/'
-    r'|[A-Za-z_]+|\s+|.',
-    re.DOTALL | re.IGNORECASE,
+    r'|[\w.@]+|=~|\s+|.',
+    re.DOTALL,
 )
+#: A /regex/ literal, read only right after the operator like or =~
+#: (elsewhere / divides).
+_BASE_REGEX = re.compile(r'\s*/(?:[^/\\]|\\.)*/', re.DOTALL)
+
+
+def _base_tokens(value: str) -> typing.Iterator[str]:
+    pos, previous = 0, ''
+    while pos < len(value):
+        found = None
+        if previous.lower() in ('like', '=~'):
+            found = _BASE_REGEX.match(value, pos)
+        # The token pattern's last alternative matches any character.
+        found = found or typing.cast(
+            're.Match[str]', _BASE_TOKEN.match(value, pos)
+        )
+        pos = found.end()
+        if not found[0].isspace():
+            previous = found[0]
+        yield found[0]
 
 
 def _base_filter(raw: dict[str, typing.Any]) -> str | None:
@@ -147,7 +166,7 @@ def _base_filter(raw: dict[str, typing.Any]) -> str | None:
             f"option 'base_filter' is longer than {MAX_BASE_FILTER} characters"
         )
     depth = 0
-    for part in _BASE_TOKEN.findall(value):
+    for part in _base_tokens(value):
         if part in ('"', "'", '`'):
             raise ValueError(f"option 'base_filter': unterminated {part}")
         if part == '|':
