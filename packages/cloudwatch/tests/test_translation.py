@@ -321,6 +321,11 @@ def test_histogram_queries() -> None:
         ('2026-11-25T12:00:00.123Z [INFO] started', 'info'),
         ('[2026-11-25 12:00:00] DEBUG: x', 'debug'),
         ('2026-11-25T12:00:00+01:00 | notice | y', 'info'),
+        # log4j / logback with the thread: %d [%t] %-5p, and logback's
+        # default %d{HH:mm:ss.SSS} [%thread] %-5level
+        ('2026-11-25 12:00:00,123 [main] ERROR c.e.Foo - boom', 'error'),
+        ('12:00:00.123 [http-nio-8080-exec-1] WARN c.e.Foo - slow', 'warn'),
+        ('12:00:00 INFO started', 'info'),
         # Node.js on Lambda: timestamp, request id, level, message
         (
             '2026-11-25T12:00:00.123Z\t6bc28136-xmpl-4365-b021-0ce6b2e64ab0'
