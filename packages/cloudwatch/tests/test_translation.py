@@ -425,15 +425,24 @@ def test_fingerprint_binds_query_and_options() -> None:
         '2026-11-25 12:00:00' + '-' * 200_000,
     ],
 )
-def test_text_level_is_linear_on_hostile_messages(message: str) -> None:
+def test_text_level_is_linear_on_hostile_messages(
+    message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 19: the old pattern backtracked quadratically on leading
-    whitespace (10,000 spaces took ~6 s on the event loop). A 200 KB
-    message must be classified well inside a second."""
-    import time
+    whitespace (10,000 spaces took ~6 s on the event loop). The level
+    regex now only ever sees a bounded head of the message (no wall
+    clock here: speed is for the benchmarks, and a timed test flakes on
+    a loaded machine)."""
+    real = q.TEXT_LEVEL
 
-    began = time.perf_counter()
+    class Bounded:
+        def match(self, text: str) -> typing.Any:
+            # fail at once rather than run the backtracking match
+            assert len(text) <= q.TEXT_LEVEL_HEAD
+            return real.match(text)
+
+    monkeypatch.setattr(q, 'TEXT_LEVEL', Bounded())
     q.text_level(message)
-    assert time.perf_counter() - began < 1.0
 
 
 def test_text_level_only_reads_the_head() -> None:
