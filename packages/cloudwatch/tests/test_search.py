@@ -538,7 +538,9 @@ def test_a_project_field_cannot_add_a_log_group() -> None:
     from imbi_plugin_cloudwatch import options as options_module
     from imbi_plugin_testing import make_context
 
-    for slug in ('a,/other', 'a*'):
+    # AWS names are ASCII letters, digits and _-./#: a non-ASCII letter
+    # or a trailing newline from a project field is refused before AWS.
+    for slug in ('a,/other', 'a*', 'caf\u00e9', 'a\n'):
         ctx = make_context(
             'logs',
             options={

@@ -15,7 +15,9 @@ QUERY_MODES = ('auto', 'filter', 'insights')
 _REGION = re.compile(r'^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$')
 _ROLE_ARN = re.compile(r'^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$')
 _FIELD = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$')
-_LOG_GROUP = re.compile(r'^[\w#/.-]{1,512}$')
+#: AWS's log group name pattern [\.\-_/#A-Za-z0-9]+ (ASCII only; used
+#: with fullmatch, so no trailing newline slips through $).
+_LOG_GROUP = re.compile(r'[A-Za-z0-9_#/.-]{1,512}')
 _TRUE = {'true', '1', 'yes', 'on'}
 _FALSE = {'false', '0', 'no', 'off', ''}
 
@@ -205,7 +207,7 @@ def _log_groups(
         text = part.strip()
         wildcard = text.endswith('*')
         value = _expand(ctx, 'log_group_template', text.removesuffix('*'))
-        if not _LOG_GROUP.match(value):
+        if not _LOG_GROUP.fullmatch(value):
             raise ValueError(
                 f'log group {value!r} (from option '
                 "'log_group_template') is not a valid log group name"
