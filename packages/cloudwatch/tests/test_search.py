@@ -562,3 +562,30 @@ async def test_json_fields_with_hyphens(cw: Env) -> None:
     assert response.status == 200, response.body
     assert [e.message for e in response.result.entries] == ['a']
     assert cw.fake.operations()[0] == 'StartQuery'
+
+
+async def test_level_and_message_fields_may_hold_hyphens(cw: Env) -> None:
+    """As filter fields may: Insights names a JSON key ``log-level``."""
+    cw.put(20, {'log-level': 'WARNING', 'log-message': 'slow'})
+    cw.put(10, {'log-level': 'info', 'log-message': 'fine'})
+    host = cw.host(
+        message_format='json',
+        level_field='log-level',
+        message_field='log-message',
+    )
+    response = await host.search(cw.query(levels=['warn']))
+    assert response.status == 200, response.body
+    assert [(e.message, e.level) for e in response.result.entries] == [
+        ('slow', 'warn')
+    ]
+    # FilterLogEvents reads them from the JSON message itself
+    every = await host.search(cw.query())
+    assert [(e.message, e.level) for e in every.result.entries] == [
+        ('fine', 'info'),
+        ('slow', 'warn'),
+    ]
+    assert cw.fake.operations()[-1] == 'FilterLogEvents'
+    histogram = await host.histogram(cw.query(), bucket_count=1)
+    assert histogram.status == 200, histogram.body
+    (bucket,) = histogram.result
+    assert bucket.levels == {'warn': 1, 'info': 1}

@@ -14,7 +14,9 @@ QUERY_MODES = ('auto', 'filter', 'insights')
 # botocore's own check for region names.
 _REGION = re.compile(r'^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$')
 _ROLE_ARN = re.compile(r'^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$')
-_FIELD = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$')
+#: A JSON field as Insights names it (keys joined by dots, hyphens
+#: allowed as in filter fields: the queries back-quote field names).
+_FIELD = re.compile(r'[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*')
 #: AWS's log group name pattern [\.\-_/#A-Za-z0-9]+ (ASCII only; used
 #: with fullmatch, so no trailing newline slips through $).
 _LOG_GROUP = re.compile(r'[A-Za-z0-9_#/.-]{1,512}')
@@ -93,10 +95,10 @@ def _integer(raw: dict[str, typing.Any], name: str, default: int) -> int:
 
 def _field(raw: dict[str, typing.Any], name: str, default: str) -> str:
     value = _text(raw, name, default)
-    if not _FIELD.match(value):
+    if not _FIELD.fullmatch(value):
         raise ValueError(
             f'option {name!r} must be a JSON field name such as '
-            f'{default!r} or a dotted path (a.b)'
+            f'{default!r}, user-agent or a dotted path (a.b)'
         )
     return value
 
