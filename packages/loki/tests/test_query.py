@@ -79,7 +79,7 @@ PIPELINES = [
         ['status:eq:500', 'message:contains:boom'],
         ['error'],
         'json',
-        '| json | status="500" | message=~"(?s:.*)boom(?s:.*)" '
+        '|= "boom" | json | status="500" | message=~"(?s:.*)boom(?s:.*)" '
         '| level=~"(?i)(?:err|error)"',
     ),
     ([], [], 'raw', ''),
@@ -89,7 +89,7 @@ PIPELINES = [
         ['message:eq:payment failed'],
         [],
         'json',
-        '| json | message="payment failed"',
+        '|= "payment failed" | json | message="payment failed"',
     ),
     (
         ['message:contains:say "hi"'],
@@ -401,7 +401,7 @@ def test_message_filters_use_the_message_field_option() -> None:
         query.build_pipeline(
             options, _filters('message:eq:x', 'message.x:eq:y'), []
         )
-        == '| json | msg="x" | message_x="y"'
+        == '|= "x" | json | msg="x" | message_x="y"'
     )
 
 
@@ -429,3 +429,52 @@ def test_label_filters_match_multi_line_values(spec: str) -> None:
     pattern = json.loads(rendered)
     regex = re2.compile(f'^(?:{pattern})$')
     assert regex.search('first line\nboom\n  at main.go:12')
+
+
+@pytest.mark.parametrize(
+    ('spec', 'prefilter'),
+    [
+        ('message:contains:timeout', '|= "timeout"'),
+        ('message:eq:payment failed', '|= "payment failed"'),
+        ('message:starts_with:GET /', None),  # / may be written \/
+        ('message:contains:say "hi"', None),  # written say \"hi\"
+        ('message:contains:caf\u00e9', None),  # may be written caf\u00e9
+        ('message:contains:a<b', None),  # Go writes \u003c
+        ('message:contains:a\\b', None),
+        ('message:eq:', None),
+        ('message:ne:timeout', None),
+        ('message:regex:time.?out', None),
+    ],
+)
+@pytest.mark.parametrize('line_format', ['json', 'logfmt'])
+def test_message_filters_keep_a_line_prefilter(
+    spec: str, prefilter: str | None, line_format: str
+) -> None:
+    """Loki reads line filters before parsing any line (chunk and bloom
+    filtering): a message filter on the parsed field keeps a line filter
+    in front when the value is written verbatim by every JSON and logfmt
+    encoder, so a search does not parse every line of the range."""
+    pipeline = query.build_pipeline(
+        _options(line_format=line_format), _filters(spec), []
+    )
+    head = pipeline.split(f'| {line_format}')[0].strip()
+    assert head == (prefilter or '')
+
+
+@pytest.mark.parametrize(
+    'message', ['timeout after 3s', 'x: 1, y [2] {ok}', '100% done; #2!']
+)
+def test_the_prefilter_keeps_every_line_the_label_filter_keeps(
+    message: str,
+) -> None:
+    """Values of the verbatim set appear as is in every encoding."""
+    import json
+
+    assert query.verbatim_in_lines(message)
+    for line in (
+        json.dumps({'message': message}),
+        json.dumps({'message': message}, ensure_ascii=False),
+        json.dumps({'message': message}).replace('/', '\\/'),
+        'level=info message=' + json.dumps(message),
+    ):
+        assert message in line

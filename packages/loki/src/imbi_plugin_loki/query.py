@@ -391,6 +391,21 @@ def level_pattern(levels: collections.abc.Iterable[str]) -> str | None:
     return f'(?i)(?:{alternatives})'
 
 
+#: Characters every JSON and logfmt encoder writes as themselves: ASCII
+#: letters, digits, space and punctuation no encoder escapes (Go escapes
+#: <>&, Gson also '=, .NET also +`, PHP escapes /, all escape " and \\).
+_VERBATIM = frozenset(
+    'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+    ' .,:;_-()[]{}#%!?*@|~^$'
+)
+
+
+def verbatim_in_lines(value: str) -> bool:
+    """Whether a parsed value holding ``value`` has it verbatim in the
+    raw line, whatever encoder wrote the line."""
+    return bool(value) and all(c in _VERBATIM for c in value)
+
+
 def build_pipeline(
     options: Options,
     filters: collections.abc.Sequence[LogFilter],
@@ -413,6 +428,12 @@ def build_pipeline(
         if item.field == 'message' and not parsed:
             line.append(_line_filter(item))
         elif item.field == 'message':
+            # Loki runs line filters before parsing (and uses them to skip
+            # chunks): a safe substring of the value narrows cheaply.
+            if item.op in ('eq', 'contains', 'starts_with') and (
+                verbatim_in_lines(item.value)
+            ):
+                line.append(f'|= {go_string(item.value)}')
             labels.append(_label_filter(options.message_field, item))
         else:
             name = field_label(item.field, 'filter field')
