@@ -390,6 +390,19 @@ async def test_lookaround_is_refused_before_any_call(cw: Env) -> None:
     assert cw.fake.requests == []
 
 
+async def test_base_filter_literals_may_hold_hash_and_pipe(
+    cw: Env,
+) -> None:
+    cw.put(30, 'ERROR order #12 | paid')
+    cw.put(20, 'ERROR order 13 paid')
+    host = cw.host(base_filter='@message like /#1\\d/ or @message = "x#|"')
+    response = await host.search(cw.query())
+    assert response.status == 200, response.body
+    assert [e.message for e in response.result.entries] == [
+        'ERROR order #12 | paid'
+    ]
+
+
 async def test_base_filter_narrows_every_query(cw: Env) -> None:
     cw.put(30, 'ERROR GET /healthcheck')
     cw.put(20, 'ERROR GET /pay')
@@ -420,6 +433,15 @@ async def test_base_filter_narrows_every_query(cw: Env) -> None:
         ('(a = "x"', 'unbalanced parentheses'),
         ('a = "x', 'unterminated "'),
         ('a = "' + 'x' * 2000 + '"', 'longer than 2000'),
+        # Insights ignores the rest of a line after #: with a newline the
+        # parentheses it hides would reopen the query's time range.
+        ('true # (\n) or true', 'cannot hold #'),
+        ('@message like "a" # note', 'cannot hold #'),
+        # a field whose name ends in "like" followed by a division is no
+        # regex literal: the parentheses it seemed to hide count
+        ('mylike /x > 0) or (1/1 > 0', 'unbalanced parentheses'),
+        ('a.like /x > 0) or (1/1 > 0', 'unbalanced parentheses'),
+        ('`like` /x > 0) or (1/1 > 0', 'unbalanced parentheses'),
     ],
 )
 async def test_bad_base_filter_makes_no_request(
@@ -516,7 +538,9 @@ def test_a_project_field_cannot_add_a_log_group() -> None:
     from imbi_plugin_cloudwatch import options as options_module
     from imbi_plugin_testing import make_context
 
-    for slug in ('a,/other', 'a*'):
+    # AWS names are ASCII letters, digits and _-./#: a non-ASCII letter
+    # or a trailing newline from a project field is refused before AWS.
+    for slug in ('a,/other', 'a*', 'caf\u00e9', 'a\n'):
         ctx = make_context(
             'logs',
             options={
@@ -538,3 +562,30 @@ async def test_json_fields_with_hyphens(cw: Env) -> None:
     assert response.status == 200, response.body
     assert [e.message for e in response.result.entries] == ['a']
     assert cw.fake.operations()[0] == 'StartQuery'
+
+
+async def test_level_and_message_fields_may_hold_hyphens(cw: Env) -> None:
+    """As filter fields may: Insights names a JSON key ``log-level``."""
+    cw.put(20, {'log-level': 'WARNING', 'log-message': 'slow'})
+    cw.put(10, {'log-level': 'info', 'log-message': 'fine'})
+    host = cw.host(
+        message_format='json',
+        level_field='log-level',
+        message_field='log-message',
+    )
+    response = await host.search(cw.query(levels=['warn']))
+    assert response.status == 200, response.body
+    assert [(e.message, e.level) for e in response.result.entries] == [
+        ('slow', 'warn')
+    ]
+    # FilterLogEvents reads them from the JSON message itself
+    every = await host.search(cw.query())
+    assert [(e.message, e.level) for e in every.result.entries] == [
+        ('fine', 'info'),
+        ('slow', 'warn'),
+    ]
+    assert cw.fake.operations()[-1] == 'FilterLogEvents'
+    histogram = await host.histogram(cw.query(), bucket_count=1)
+    assert histogram.status == 200, histogram.body
+    (bucket,) = histogram.result
+    assert bucket.levels == {'warn': 1, 'info': 1}

@@ -321,6 +321,11 @@ def test_histogram_queries() -> None:
         ('2026-11-25T12:00:00.123Z [INFO] started', 'info'),
         ('[2026-11-25 12:00:00] DEBUG: x', 'debug'),
         ('2026-11-25T12:00:00+01:00 | notice | y', 'info'),
+        # log4j / logback with the thread: %d [%t] %-5p, and logback's
+        # default %d{HH:mm:ss.SSS} [%thread] %-5level
+        ('2026-11-25 12:00:00,123 [main] ERROR c.e.Foo - boom', 'error'),
+        ('12:00:00.123 [http-nio-8080-exec-1] WARN c.e.Foo - slow', 'warn'),
+        ('12:00:00 INFO started', 'info'),
         # Node.js on Lambda: timestamp, request id, level, message
         (
             '2026-11-25T12:00:00.123Z\t6bc28136-xmpl-4365-b021-0ce6b2e64ab0'
@@ -420,15 +425,24 @@ def test_fingerprint_binds_query_and_options() -> None:
         '2026-11-25 12:00:00' + '-' * 200_000,
     ],
 )
-def test_text_level_is_linear_on_hostile_messages(message: str) -> None:
+def test_text_level_is_linear_on_hostile_messages(
+    message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 19: the old pattern backtracked quadratically on leading
-    whitespace (10,000 spaces took ~6 s on the event loop). A 200 KB
-    message must be classified well inside a second."""
-    import time
+    whitespace (10,000 spaces took ~6 s on the event loop). The level
+    regex now only ever sees a bounded head of the message (no wall
+    clock here: speed is for the benchmarks, and a timed test flakes on
+    a loaded machine)."""
+    real = q.TEXT_LEVEL
 
-    began = time.perf_counter()
+    class Bounded:
+        def match(self, text: str) -> typing.Any:
+            # fail at once rather than run the backtracking match
+            assert len(text) <= q.TEXT_LEVEL_HEAD
+            return real.match(text)
+
+    monkeypatch.setattr(q, 'TEXT_LEVEL', Bounded())
     q.text_level(message)
-    assert time.perf_counter() - began < 1.0
 
 
 def test_text_level_only_reads_the_head() -> None:

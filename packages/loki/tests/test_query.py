@@ -41,12 +41,22 @@ PIPELINES = [
         ['path:contains:/api/v1'],
         [],
         'logfmt',
-        '| logfmt | path=~".*/api/v1.*"',
+        '| logfmt | path=~"(?s:.*)/api/v1(?s:.*)"',
     ),
-    (['path:contains:a+b'], [], 'raw', '| path=~".*a\\\\+b.*"'),
-    (['user:starts_with:adm'], [], 'json', '| json | user=~"adm.*"'),
-    (['user:regex:ad?m'], [], 'json', '| json | user=~".*(?:ad?m).*"'),
-    (['user:regex:^adm$'], [], 'json', '| json | user=~".*(?:^adm$).*"'),
+    (['path:contains:a+b'], [], 'raw', '| path=~"(?s:.*)a\\\\+b(?s:.*)"'),
+    (['user:starts_with:adm'], [], 'json', '| json | user=~"adm(?s:.*)"'),
+    (
+        ['user:regex:ad?m'],
+        [],
+        'json',
+        '| json | user=~"(?s:.*)(?:ad?m)(?s:.*)"',
+    ),
+    (
+        ['user:regex:^adm$'],
+        [],
+        'json',
+        '| json | user=~"(?s:.*)(?:^adm$)(?s:.*)"',
+    ),
     # levels: case-insensitive, with synonyms, anchored by Loki
     ([], ['WARN'], 'raw', '| level=~"(?i)(?:warn|warning)"'),
     (
@@ -69,7 +79,7 @@ PIPELINES = [
         ['status:eq:500', 'message:contains:boom'],
         ['error'],
         'json',
-        '| json | status="500" | message=~".*boom.*" '
+        '|= "boom" | json | status="500" | message=~"(?s:.*)boom(?s:.*)" '
         '| level=~"(?i)(?:err|error)"',
     ),
     ([], [], 'raw', ''),
@@ -79,13 +89,13 @@ PIPELINES = [
         ['message:eq:payment failed'],
         [],
         'json',
-        '| json | message="payment failed"',
+        '|= "payment failed" | json | message="payment failed"',
     ),
     (
         ['message:contains:say "hi"'],
         [],
         'logfmt',
-        '| logfmt | message=~".*say \\"hi\\".*"',
+        '| logfmt | message=~"(?s:.*)say \\"hi\\"(?s:.*)"',
     ),
     # field names as Loki's parsers sanitize them
     (['user-agent:eq:curl'], [], 'json', '| json | user_agent="curl"'),
@@ -391,5 +401,80 @@ def test_message_filters_use_the_message_field_option() -> None:
         query.build_pipeline(
             options, _filters('message:eq:x', 'message.x:eq:y'), []
         )
-        == '| json | msg="x" | message_x="y"'
+        == '|= "x" | json | msg="x" | message_x="y"'
     )
+
+
+@pytest.mark.parametrize(
+    'spec',
+    [
+        'message:contains:boom',
+        'message:starts_with:first',
+        'message:regex:bo+m',
+        'error:contains:boom',
+    ],
+)
+def test_label_filters_match_multi_line_values(spec: str) -> None:
+    """A json message often holds a stack trace. Loki anchors a label
+    regex as ``^(?:…)$`` (Prometheus 2; 3 adds ``s``): without an
+    explicit ``s`` flag its ``.*`` stops at the first newline."""
+    import json
+
+    import re2
+
+    pipeline = query.build_pipeline(
+        _options(line_format='json'), _filters(spec), []
+    )
+    rendered = pipeline.rsplit('=~', 1)[1]
+    pattern = json.loads(rendered)
+    regex = re2.compile(f'^(?:{pattern})$')
+    assert regex.search('first line\nboom\n  at main.go:12')
+
+
+@pytest.mark.parametrize(
+    ('spec', 'prefilter'),
+    [
+        ('message:contains:timeout', '|= "timeout"'),
+        ('message:eq:payment failed', '|= "payment failed"'),
+        ('message:starts_with:GET /', None),  # / may be written \/
+        ('message:contains:say "hi"', None),  # written say \"hi\"
+        ('message:contains:caf\u00e9', None),  # may be written caf\u00e9
+        ('message:contains:a<b', None),  # Go writes \u003c
+        ('message:contains:a\\b', None),
+        ('message:eq:', None),
+        ('message:ne:timeout', None),
+        ('message:regex:time.?out', None),
+    ],
+)
+@pytest.mark.parametrize('line_format', ['json', 'logfmt'])
+def test_message_filters_keep_a_line_prefilter(
+    spec: str, prefilter: str | None, line_format: str
+) -> None:
+    """Loki reads line filters before parsing any line (chunk and bloom
+    filtering): a message filter on the parsed field keeps a line filter
+    in front when the value is written verbatim by every JSON and logfmt
+    encoder, so a search does not parse every line of the range."""
+    pipeline = query.build_pipeline(
+        _options(line_format=line_format), _filters(spec), []
+    )
+    head = pipeline.split(f'| {line_format}')[0].strip()
+    assert head == (prefilter or '')
+
+
+@pytest.mark.parametrize(
+    'message', ['timeout after 3s', 'x: 1, y [2] {ok}', '100% done; #2!']
+)
+def test_the_prefilter_keeps_every_line_the_label_filter_keeps(
+    message: str,
+) -> None:
+    """Values of the verbatim set appear as is in every encoding."""
+    import json
+
+    assert query.verbatim_in_lines(message)
+    for line in (
+        json.dumps({'message': message}),
+        json.dumps({'message': message}, ensure_ascii=False),
+        json.dumps({'message': message}).replace('/', '\\/'),
+        'level=info message=' + json.dumps(message),
+    ):
+        assert message in line

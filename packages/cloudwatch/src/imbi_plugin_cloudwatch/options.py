@@ -17,8 +17,12 @@ QUERY_MODES = ('auto', 'filter', 'insights')
 # botocore's own check for region names.
 _REGION = re.compile(r'^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$')
 _ROLE_ARN = re.compile(r'^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$')
-_FIELD = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$')
-_LOG_GROUP = re.compile(r'^[\w#/.-]{1,512}$')
+#: A JSON field as Insights names it (keys joined by dots, hyphens
+#: allowed as in filter fields: the queries back-quote field names).
+_FIELD = re.compile(r'[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*')
+#: AWS's log group name pattern [\.\-_/#A-Za-z0-9]+ (ASCII only; used
+#: with fullmatch, so no trailing newline slips through $).
+_LOG_GROUP = re.compile(r'[A-Za-z0-9_#/.-]{1,512}')
 _TRUE = {'true', '1', 'yes', 'on'}
 _FALSE = {'false', '0', 'no', 'off', ''}
 
@@ -94,10 +98,10 @@ def _integer(raw: dict[str, typing.Any], name: str, default: int) -> int:
 
 def _field(raw: dict[str, typing.Any], name: str, default: str) -> str:
     value = _text(raw, name, default)
-    if not _FIELD.match(value):
+    if not _FIELD.fullmatch(value):
         raise ValueError(
             f'option {name!r} must be a JSON field name such as '
-            f'{default!r} or a dotted path (a.b)'
+            f'{default!r}, user-agent or a dotted path (a.b)'
         )
     return value
 
@@ -148,21 +152,41 @@ def _endpoint(
 
 
 MAX_BASE_FILTER = 2000
-#: Literals of an Insights expression: strings, `fields`, and a /regex/
-#: where one may follow (after like or =~); anything else one character.
+#: Tokens of an Insights expression: string and `field` literals, names
+#: (with dots and @, so a.like is one name), =~, anything else one
+#: character.
 _BASE_TOKEN = re.compile(
     r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'
-    r'|(?<=like)\s*/(?:[^/\\]|\\.)*/|(?<==~)\s*/(?:[^/\\]|\\.)*/'
-    r'|[A-Za-z_]+|\s+|.',
-    re.DOTALL | re.IGNORECASE,
+    r'|[\w.@]+|=~|\s+|.',
+    re.DOTALL,
 )
+#: A /regex/ literal, read only right after the operator like or =~
+#: (elsewhere / divides).
+_BASE_REGEX = re.compile(r'\s*/(?:[^/\\]|\\.)*/', re.DOTALL)
+
+
+def _base_tokens(value: str) -> typing.Iterator[str]:
+    pos, previous = 0, ''
+    while pos < len(value):
+        found = None
+        if previous.lower() in ('like', '=~'):
+            found = _BASE_REGEX.match(value, pos)
+        # The token pattern's last alternative matches any character.
+        found = found or typing.cast(
+            're.Match[str]', _BASE_TOKEN.match(value, pos)
+        )
+        pos = found.end()
+        if not found[0].isspace():
+            previous = found[0]
+        yield found[0]
 
 
 def _base_filter(raw: dict[str, typing.Any]) -> str | None:
     """One Insights boolean expression, ANDed into every query.
 
-    It must stay one expression: no ``|`` (a new command) and balanced
-    parentheses outside its literals, so it can only narrow the query.
+    It must stay one expression: no ``|`` (a new command), no ``#`` (a
+    comment) and balanced parentheses outside its literals, so it can
+    only narrow the query.
     """
     value = _text(raw, 'base_filter') or None
     if value is None:
@@ -172,13 +196,20 @@ def _base_filter(raw: dict[str, typing.Any]) -> str | None:
             f"option 'base_filter' is longer than {MAX_BASE_FILTER} characters"
         )
     depth = 0
-    for part in _BASE_TOKEN.findall(value):
+    for part in _base_tokens(value):
         if part in ('"', "'", '`'):
             raise ValueError(f"option 'base_filter': unterminated {part}")
         if part == '|':
             raise ValueError(
                 "option 'base_filter' is one filter expression: it cannot "
                 'hold | (a new query command) outside a literal'
+            )
+        if part == '#':
+            # Insights ignores the rest of the line after #: parentheses
+            # hidden there would escape the check below.
+            raise ValueError(
+                "option 'base_filter' cannot hold # (a comment) outside a "
+                'literal'
             )
         depth += {'(': 1, ')': -1}.get(part, 0)
         if depth < 0:
@@ -204,7 +235,7 @@ def _log_groups(
         text = part.strip()
         wildcard = text.endswith('*')
         value = _expand(ctx, 'log_group_template', text.removesuffix('*'))
-        if not _LOG_GROUP.match(value):
+        if not _LOG_GROUP.fullmatch(value):
             raise ValueError(
                 f'log group {value!r} (from option '
                 "'log_group_template') is not a valid log group name"

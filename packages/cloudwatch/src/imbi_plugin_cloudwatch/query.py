@@ -35,8 +35,9 @@ _ALL_LEVEL_WORDS = sorted(CANONICAL_LEVEL, key=lambda w: (-len(w), w))
 #: Text messages are searched for their level only this far past their
 #: leading whitespace: detection stays bounded whatever an event holds.
 TEXT_LEVEL_HEAD = 256
+#: A date and time, or a time alone (logback's default %d{HH:mm:ss.SSS}).
 _TIMESTAMP = (
-    r'\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?'
+    r'(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d{1,9})?'
     r'(?:Z|[+-]\d\d:?\d\d)?'
 )
 #: Where a text message holds its level (README, "Levels in text
@@ -47,9 +48,11 @@ TEXT_LEVEL_LAYOUTS: dict[str, str] = {
     # ERROR boom / [warn] disk / <crit> down / "fatal" oops
     'leading token': r'[\[(<"\']?',
     # Python logging, log4j, syslog-ish: 2026-11-25 12:00:00,123 ERROR x,
-    # and Python's "%(asctime)s - %(name)s - %(levelname)s - ..."
+    # Python's "%(asctime)s - %(name)s - %(levelname)s - ...", and log4j
+    # or logback with the thread: 12:00:00.123 [main] WARN c.e.Foo - x
     'after a timestamp': (
-        rf'\[?{_TIMESTAMP}\]?(?:[ \t]{{1,4}}-[ \t]{{1,4}}[^ \t]{{1,128}}'
+        rf'\[?{_TIMESTAMP}\]?(?:[ \t]{{1,4}}\[[^\]\r\n]{{1,64}}\])?'
+        r'(?:[ \t]{1,4}-[ \t]{1,4}[^ \t]{1,128}'
         r'[ \t]{1,4}-)?[ \t|:-]{1,8}[\[(<]?'
     ),
     # Node.js on Lambda: <timestamp>\t<request id>\tERROR\tboom

@@ -361,14 +361,17 @@ def _label_filter(name: str, item: LogFilter) -> str:
         return f'| {name}={go_string(value)}'
     if item.op == 'ne':
         return f'| {name}!={go_string(value)}'
+    # Loki anchors label regexes, so these ops wrap them in "anything";
+    # with the s flag, since before Prometheus 3 Loki's anchoring leaves
+    # . short of newlines and a parsed message may span several lines.
+    anything = '(?s:.*)'
     if item.op == 'contains':
-        pattern = f'.*{regex_literal(value)}.*'
+        pattern = f'{anything}{regex_literal(value)}{anything}'
     elif item.op == 'starts_with':
-        pattern = f'{regex_literal(value)}.*'
+        pattern = f'{regex_literal(value)}{anything}'
     else:
         check_regex(value, f'filter {item.field}')
-        # Loki anchors label regexes; the regex op means search.
-        pattern = f'.*(?:{value}).*'
+        pattern = f'{anything}(?:{value}){anything}'
     check_regex(pattern, f'filter {item.field}')
     return f'| {name}=~{go_string(pattern)}'
 
@@ -386,6 +389,21 @@ def level_pattern(levels: collections.abc.Iterable[str]) -> str | None:
         return None
     alternatives = '|'.join(regex_literal(s) for s in sorted(spellings))
     return f'(?i)(?:{alternatives})'
+
+
+#: Characters every JSON and logfmt encoder writes as themselves: ASCII
+#: letters, digits, space and punctuation no encoder escapes (Go escapes
+#: <>&, Gson also '=, .NET also +`, PHP escapes /, all escape " and \\).
+_VERBATIM = frozenset(
+    'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+    ' .,:;_-()[]{}#%!?*@|~^$'
+)
+
+
+def verbatim_in_lines(value: str) -> bool:
+    """Whether a parsed value holding ``value`` has it verbatim in the
+    raw line, whatever encoder wrote the line."""
+    return bool(value) and all(c in _VERBATIM for c in value)
 
 
 def build_pipeline(
@@ -410,6 +428,12 @@ def build_pipeline(
         if item.field == 'message' and not parsed:
             line.append(_line_filter(item))
         elif item.field == 'message':
+            # Loki runs line filters before parsing (and uses them to skip
+            # chunks): a safe substring of the value narrows cheaply.
+            if item.op in ('eq', 'contains', 'starts_with') and (
+                verbatim_in_lines(item.value)
+            ):
+                line.append(f'|= {go_string(item.value)}')
             labels.append(_label_filter(options.message_field, item))
         else:
             name = field_label(item.field, 'filter field')

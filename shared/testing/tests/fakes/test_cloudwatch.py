@@ -442,6 +442,11 @@ async def test_start_query_errors(call: Caller, fake: CloudWatchFake) -> None:
         'StartQuery', logGroupName=GROUP, **dict(base, queryString='oops')
     )
     assert code == 'MalformedQueryException'
+    # AWS takes exactly one of logGroupName and logGroupNames
+    code, _ = await call.error(
+        'StartQuery', logGroupName=GROUP, logGroupNames=[GROUP], **base
+    )
+    assert code == 'InvalidParameterException'
     fake.max_concurrent_queries = 1
     await call.ok('StartQuery', logGroupName=GROUP, **base)
     assert (await call.error('StartQuery', logGroupName=GROUP, **base))[0] == (

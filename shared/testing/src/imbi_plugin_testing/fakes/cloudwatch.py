@@ -1109,6 +1109,13 @@ class CloudWatchFake(StandIn):
     ) -> dict[str, typing.Any]:
         names = list(params.get('logGroupNames') or [])
         if params.get('logGroupName'):
+            if names:
+                # StartQuery takes exactly one of the two.
+                raise AwsError(
+                    'InvalidParameterException',
+                    'Only one of logGroupName, logGroupNames or '
+                    'logGroupIdentifiers may be given.',
+                )
             names.append(params['logGroupName'])
         if not names or len(names) > 50:
             raise AwsError(

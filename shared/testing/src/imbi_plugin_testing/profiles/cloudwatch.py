@@ -481,6 +481,20 @@ def profile() -> Profile:
                 "option 'base_filter' has unbalanced parentheses",
             ),
             BadInput(
+                'base_filter hiding a parenthesis in a comment',
+                lambda h: _search(_with(h, base_filter='true # (\n) or true')),
+                'ValueError',
+                "option 'base_filter' cannot hold # (a comment)",
+            ),
+            BadInput(
+                'base_filter hiding parentheses between divisions',
+                lambda h: _search(
+                    _with(h, base_filter='mylike /x > 0) or (1/1 > 0')
+                ),
+                'ValueError',
+                "option 'base_filter' has unbalanced parentheses",
+            ),
+            BadInput(
                 'base_filter in filter mode',
                 lambda h: _search(
                     _with(h, base_filter='a = "x"', query_mode='filter')
