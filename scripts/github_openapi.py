@@ -50,7 +50,9 @@ NOT_REST = re.compile(r'^/(?:api/)?graphql$|^/login/')
 SEARCH_SYNTAX = {'created'}
 _QUALIFIER = re.compile(r'^(?:>=|<=|>|<)')
 #: Path parameters that may hold slashes (git refs, compare ranges).
-SLASHED = re.compile(r'\{(?:ref|basehead|branch|tag)\}$')
+#: Anywhere in the template: /commits/{ref}/check-runs takes a branch
+#: ``feature/login`` as well.
+SLASHED = re.compile(r'\{(?:ref|basehead|branch|tag)\}')
 _PARAM = re.compile(r'\{[^}/]+\}')
 
 
@@ -74,8 +76,6 @@ class Description:
             pattern = ''.join(
                 _segment(part) for part in re.split(r'(\{[^}]+\})', template)
             )
-            if SLASHED.search(template):
-                pattern = pattern.removesuffix('[^/]+') + '.+'
             self._routes.append((literal, re.compile(pattern + '$'), template))
         # The most literal template wins (/git/matching-refs/{ref} over
         # /git/{anything}).
@@ -177,6 +177,8 @@ def _enum(
 
 
 def _segment(part: str) -> str:
+    if SLASHED.fullmatch(part):
+        return '.+'
     return '[^/]+' if part.startswith('{') else re.escape(part)
 
 
@@ -405,6 +407,17 @@ _MUST_FAIL = [
         'status': 404,
         'response_type': 'application/json',
         'response_body': '{"message": 404}',
+    },
+    {
+        # A branch with a slash before /check-runs: not the commit route.
+        'method': 'GET',
+        'path': '/repos/o/r/commits/feature/login/check-runs',
+        'query': '',
+        'request_type': '',
+        'request_body': '',
+        'status': 200,
+        'response_type': 'application/json',
+        'response_body': '{"total_count": "many", "check_runs": []}',
     },
 ]
 
