@@ -50,7 +50,9 @@ NOT_REST = re.compile(r'^/(?:api/)?graphql$|^/login/')
 SEARCH_SYNTAX = {'created'}
 _QUALIFIER = re.compile(r'^(?:>=|<=|>|<)')
 #: Path parameters that may hold slashes (git refs, compare ranges).
-SLASHED = re.compile(r'\{(?:ref|basehead|branch|tag)\}$')
+#: Anywhere in the template: /commits/{ref}/check-runs takes a branch
+#: ``feature/login`` as well.
+SLASHED = re.compile(r'\{(?:ref|basehead|branch|tag)\}')
 _PARAM = re.compile(r'\{[^}/]+\}')
 
 
@@ -74,8 +76,6 @@ class Description:
             pattern = ''.join(
                 _segment(part) for part in re.split(r'(\{[^}]+\})', template)
             )
-            if SLASHED.search(template):
-                pattern = pattern.removesuffix('[^/]+') + '.+'
             self._routes.append((literal, re.compile(pattern + '$'), template))
         # The most literal template wins (/git/matching-refs/{ref} over
         # /git/{anything}).
@@ -113,16 +113,24 @@ class Description:
         return node
 
     def validator(
-        self, key: str, schema: dict[str, typing.Any], *, complete: bool = True
+        self,
+        key: str,
+        schema: dict[str, typing.Any],
+        *,
+        complete: bool = True,
+        names: bool = False,
     ) -> typing.Any:
         """An OAS 3.0 validator of ``schema`` ($refs into components).
 
         ``complete=False`` leaves out ``required``: the stand-in's answers
         carry the fields the plugins read, not every field GitHub sends,
         and claim nothing about the others; what they do send must have
-        GitHub's types, formats, enums and nullability.
+        GitHub's types, formats, enums and nullability. ``names=True``
+        also refuses a property the schema does not list (where it says
+        nothing of additionalProperties): without ``required``, a field
+        the stand-in sends under a wrong name would pass otherwise.
         """
-        cache = f'{key}:{complete}'
+        cache = f'{key}:{complete}:{names}'
         found = self._validators.get(cache)
         if found is None:
             cls = (
@@ -138,6 +146,8 @@ class Description:
                     {'required': _nothing, 'oneOf': cls.VALIDATORS['anyOf']},
                 )
             cls = _extend(cls, {'enum': _enum})
+            if names:
+                cls = _extend(cls, {'properties': _properties})
             root = {'allOf': [schema], 'components': self.components}
             found = cls(
                 root,
@@ -176,7 +186,28 @@ def _enum(
     yield from default(validator, enums, instance, schema) or ()
 
 
+_BASE_PROPERTIES = openapi_schema_validator.OAS30Validator.VALIDATORS[
+    'properties'
+]
+
+
+def _properties(
+    validator: typing.Any,
+    properties: dict[str, typing.Any],
+    instance: typing.Any,
+    schema: dict[str, typing.Any],
+) -> typing.Iterator[typing.Any]:
+    """``properties``, and no property it does not list."""
+    default: typing.Any = _BASE_PROPERTIES
+    yield from default(validator, properties, instance, schema) or ()
+    if isinstance(instance, dict) and 'additionalProperties' not in schema:
+        for name in sorted(set(instance) - set(properties)):
+            yield jsonschema.ValidationError(f'{name!r} is not described')
+
+
 def _segment(part: str) -> str:
+    if SLASHED.fullmatch(part):
+        return '.+'
     return '[^/]+' if part.startswith('{') else re.escape(part)
 
 
@@ -353,7 +384,11 @@ def _check_response(
     strict = description.validator(key, schema)
     if any(True for _ in strict.iter_errors(value)):
         counts['answers omitting fields GitHub sends'] += 1
-    validator = description.validator(key, schema, complete=False)
+    # Error answers carry more than GitHub describes (``errors``,
+    # ``status``): only successful ones are held to the listed names.
+    validator = description.validator(
+        key, schema, complete=False, names=exchange['status'] < 400
+    )
     return [f'response {e}' for e in _errors(validator, value)]
 
 
@@ -405,6 +440,28 @@ _MUST_FAIL = [
         'status': 404,
         'response_type': 'application/json',
         'response_body': '{"message": 404}',
+    },
+    {
+        # A branch with a slash before /check-runs: not the commit route.
+        'method': 'GET',
+        'path': '/repos/o/r/commits/feature/login/check-runs',
+        'query': '',
+        'request_type': '',
+        'request_body': '',
+        'status': 200,
+        'response_type': 'application/json',
+        'response_body': '{"total_count": "many", "check_runs": []}',
+    },
+    {
+        # A field under a name GitHub does not send (head_sha misspelt).
+        'method': 'GET',
+        'path': '/repos/o/r/actions/runs/5',
+        'query': '',
+        'request_type': '',
+        'request_body': '',
+        'status': 200,
+        'response_type': 'application/json',
+        'response_body': '{"id": 5, "head_shaa": "abc"}',
     },
 ]
 

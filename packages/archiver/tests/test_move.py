@@ -404,3 +404,52 @@ async def test_a_transfer_answer_that_is_not_a_repository_is_not_githubs(
     assert result.status == 'failed'
     assert 'not a JSON object' in (result.message or '')
     assert not world.fake.requests_to('/repos/acme-archive/')
+
+
+async def test_rerun_after_a_slow_transfer_keeps_the_original_owner(
+    world: World, healing: Healing
+) -> None:
+    # Review of issue 17: the first archive times out while GitHub still
+    # moves the repository; the rerun finds it in the archive organization
+    # through GitHub's redirect. Writing that address back would lose the
+    # original owner, and unarchive could never move it home.
+    settings(world.fake).transfer_delay = 60
+    first = await world.archive(options={**ARCHIVE, 'timeout_seconds': 1})
+    assert first.status == 'failed'
+    move_repository(world.fake, world.repo, owner='acme-archive')
+    host = world.host(ARCHIVE)
+    ctx = healing(host, world.link())
+
+    rerun = await host.lifecycle('archived', ctx=ctx)
+
+    assert rerun.status == 'ok', rerun.message
+    assert world.repo.archived
+    assert ctx.link_writeback is None  # type: ignore[attr-defined]
+    assert 'The project keeps naming acme/billing-api' in (rerun.message or '')
+    assert 'Update the project link' not in (rerun.message or '')
+
+
+async def test_unarchive_whose_move_back_fails_keeps_the_original_owner(
+    world: World, healing: Healing
+) -> None:
+    move_repository(world.fake, world.repo, owner='acme-archive')
+    world.repo.archived = True
+    world.fake.inject(
+        Fault(
+            path='/transfer$',
+            method='POST',
+            status=403,
+            body={'message': 'Must have admin rights to Repository.'},
+        )
+    )
+    host = world.host(ARCHIVE)
+    ctx = healing(host, world.link())
+
+    result = await host.lifecycle('unarchived', ctx=ctx)
+
+    assert result.status == 'failed'
+    assert not world.repo.archived
+    assert world.repo.full_name == 'acme-archive/billing-api'
+    # A rerun must still know where home is.
+    assert ctx.link_writeback is None  # type: ignore[attr-defined]
+    assert 'Update the project link' not in (result.message or '')

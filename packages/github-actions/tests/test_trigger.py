@@ -494,3 +494,30 @@ async def test_sha_input_counts_towards_the_input_limit(
     assert isinstance(response.error, ValueError)
     assert '25 inputs at most' in str(response.error)
     assert not any(p.endswith('/dispatches') for p in github.since(mark))
+
+
+async def test_ghes_fallback_with_an_app_installation_token(
+    github: GitHub,
+) -> None:
+    # GET /user refuses installation tokens (403 "Resource not accessible
+    # by integration") and their runs' actor is the App's bot: the run is
+    # found without an actor filter.
+    github.state.run_details = 'reject-400'
+    app = github.fake.issue_token(
+        'octocat',
+        prefix='ghs_',
+        kind='installation',
+        permissions={'actions': 'write', 'contents': 'read'},
+    )
+    mark = github.mark()
+    host = github.host(workflow='deploy.yml', token=app.value)
+    response = await host.trigger_deployment('main')
+    assert response.ok, response.body
+    assert response.result.run_id.isdigit(), response.result
+    run = github.git.runs[int(response.result.run_id)]
+    assert run.actor.endswith('[bot]')
+    listing = [
+        r for r in github.fake.requests[mark:] if r.path.endswith('/runs')
+    ]
+    assert listing
+    assert not any('actor=' in r.query for r in listing)

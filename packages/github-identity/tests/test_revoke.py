@@ -128,3 +128,20 @@ async def test_404_and_no_way_to_check_the_token_is_a_warning(
         response = await host.revoke(token)
     assert response.status == 204
     assert 'may still work' in caplog.text
+
+
+async def test_404_and_a_check_out_of_time_is_a_warning(
+    github: GitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GitHub has answered the revoke (404): a check of the token that
+    # outlasts the budget leaves it unknown whether the token is gone,
+    # which the README answers with a WARNING, not a raised timeout.
+    host, token = await _token(github)
+    host.credentials['client_secret'] = 'not-the-secret'
+    host.plugin_options['timeout_seconds'] = 1
+    github.fake.inject(path='/user$', stall=True, times=None)
+    with caplog.at_level(logging.WARNING, 'imbi_plugin_github_identity'):
+        response = await host.revoke(token)
+    assert response.status == 204, response.error
+    assert 'may still work' in caplog.text
+    assert token not in caplog.text

@@ -244,16 +244,23 @@ class Flow:
 
     @property
     def _linked(self) -> Repo | None:
-        """Where the project link should point after this call.
+        """Where the project link should point after this call; None to
+        leave it as it is.
 
-        A move into the archive organization is ours: the link keeps the
-        original owner (GitHub redirects it to the archive), since
-        unarchive moves the repository back to the owner the project
-        names. Any other move or rename is followed.
+        The link never moves into the archive organization (unless the
+        project already names it): unarchive moves the repository back to
+        the owner the project names, and GitHub redirects the old address.
+        That holds for our own move, for a rerun that finds an earlier
+        move completed, and for an unarchive whose move back failed. Any
+        other move or rename is followed.
         """
-        if self.archive and self.moved_to:
-            return self.found
-        return self.repo
+        archive_owner = self.options.archive_owner
+        if not archive_owner or _same(self.target.owner, archive_owner):
+            return self.repo
+        for repo in (self.repo, self.found):
+            if repo is not None and not _same(repo.owner, archive_owner):
+                return repo
+        return None
 
     def _write_back(self, ctx: PluginContext) -> bool:
         """Have the host heal the project link, where it can."""
@@ -331,27 +338,31 @@ class Flow:
                 f' GitHub redirected {target.full_name} to '
                 f'{found.full_name}: it was renamed or moved.'
             )
+        linked = self._linked
         kept = ''
-        if self.archive and self.moved_to:
+        if linked is None or not _same(linked.full_name, final.full_name):
+            named = (linked or target).full_name
             kept = (
-                f' The project keeps naming {found.full_name} (GitHub '
-                'redirects it), so unarchive can move it back.'
+                f' The project keeps naming {named} (GitHub redirects it),'
+                ' so unarchive can move it back.'
             )
-        if healed:
-            linked = self._linked or final
+        if healed and linked is not None:
             return f'{note} The project link is being updated to ' + (
                 f'{linked.html_url}.{kept}'
             )
-        if not note:
-            # Moved by this call: the old address keeps redirecting, and
-            # unarchive needs the project to name the original owner.
-            return kept
+        if linked is None or _same(linked.full_name, target.full_name):
+            # Moved by this call, or kept on the original owner: the old
+            # address keeps redirecting, and unarchive needs it.
+            return f'{note}{kept}'
         if target.link_key is not None:
             return (
                 f'{note} Update the project link {target.link_key!r} to '
-                f'{found.html_url}.'
+                f'{linked.html_url}.{kept}'
             )
-        return f"{note} Update the 'repository' option to {found.full_name}."
+        return (
+            f"{note} Update the 'repository' option to "
+            f'{linked.full_name}.{kept}'
+        )
 
 
 async def handle(

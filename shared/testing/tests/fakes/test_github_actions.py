@@ -551,3 +551,33 @@ async def test_classic_tokens_see_their_scopes(world: World) -> None:
         f'{REPO}/tags', headers={'authorization': f'Bearer {pat.value}'}
     )
     assert 'x-oauth-scopes' not in fine.headers
+
+
+async def test_an_installation_token_dispatches_as_the_apps_bot(
+    world: World,
+) -> None:
+    # GitHub: GET /user refuses installation tokens; their runs' actor is
+    # the App's bot account.
+    app = world.fake.issue_token(
+        'octocat',
+        prefix='ghs_',
+        kind='installation',
+        permissions={'actions': 'write'},
+    )
+    auth = {'authorization': f'Bearer {app.value}'}
+    user = await world.client.get('/user', headers=auth)
+    assert user.status_code == 403
+    assert 'by integration' in user.json()['message']
+    sent = await world.client.post(
+        f'{REPO}/actions/workflows/deploy.yml/dispatches',
+        json={'ref': 'main'},
+        headers=auth,
+    )
+    assert sent.status_code == 204
+    (run,) = world.git.runs.values()
+    listed = await world.client.get(f'{REPO}/actions/runs/{run.id}')
+    assert listed.json()['actor'] == {
+        'login': actions.INSTALLATION_ACTOR,
+        'id': 0,
+        'type': 'Bot',
+    }

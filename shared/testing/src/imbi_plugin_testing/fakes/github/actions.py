@@ -72,6 +72,8 @@ _FAILED = {
 }
 #: GitHub's limit on workflow_dispatch inputs (maxProperties).
 MAX_DISPATCH_INPUTS = 25
+#: The actor of runs an App installation token dispatches (its bot).
+INSTALLATION_ACTOR = 'imbi-deployer[bot]'
 _INPUT_EXPR = re.compile(r'\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}')
 
 
@@ -496,7 +498,8 @@ def _html(fake: GitHubFake, repo: Repository, path: str = '') -> str:
 
 def _user(fake: GitHubFake, login: str) -> dict[str, typing.Any]:
     user = fake.users.get(login)
-    return {'login': login, 'id': user.id if user else 0, 'type': 'User'}
+    kind = 'Bot' if login.endswith('[bot]') else 'User'
+    return {'login': login, 'id': user.id if user else 0, 'type': kind}
 
 
 def commit_json(
@@ -1185,6 +1188,7 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
             else actions.run_appear_delay
         )
         _, _, value = request.headers.get('authorization', '').partition(' ')
+        dispatcher = fake.tokens[value.strip()]
         run = WorkflowRun(
             id=next(fake.ids),
             workflow=workflow,
@@ -1194,7 +1198,12 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
             inputs=values,
             display_title=' '.join(title.split()),
             created_at=now(),
-            actor=fake.tokens[value.strip()].user_login,
+            # An installation token acts as the App's bot, not a user.
+            actor=(
+                INSTALLATION_ACTOR
+                if dispatcher.kind == 'installation'
+                else dispatcher.user_login
+            ),
             visible_at=time.time() + delay,
         )
         git.runs[run.id] = run

@@ -523,6 +523,9 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         token = fake.authenticate(request)
         if isinstance(token, starlette.responses.Response):
             return token
+        if token.kind == 'installation':
+            # An installation token acts for no user.
+            return fake.error(403, 'Resource not accessible by integration')
         user = fake.users[token.user_login]
         return fake.json(user_json(fake, user), headers=_scope_headers(token))
 
