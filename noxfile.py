@@ -8,6 +8,7 @@ build, wheels, demo and bench with no edit here.
 import collections.abc
 import json
 import pathlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -177,6 +178,31 @@ def compat(session: nox.Session, imbi_common: str) -> None:
     )
     for path in map(str, PACKAGES):
         session.run('pytest', path, '-q', '-p', 'no:cacheprovider')
+    if imbi_common == FLOOR:
+        # A host resolves its own boto3 (imbi-api 2.5.1: botocore 1.40,
+        # held back by aioboto3): the floor of every range together.
+        oldest = _boto3_floor()
+        session.install(
+            f'boto3=={oldest}',
+            f'botocore=={oldest}',
+            env={'UV_NO_CONFIG': '1'},
+        )
+        session.run(
+            'pytest',
+            'packages/cloudwatch',
+            '-q',
+            '-p',
+            'no:cacheprovider',
+        )
+
+
+def _boto3_floor() -> str:
+    """The boto3 floor imbi-plugin-cloudwatch declares (boto3>=X)."""
+    text = (ROOT / 'packages' / 'cloudwatch' / 'pyproject.toml').read_text()
+    found = re.search(r"'boto3>=([0-9.]+)'", text)
+    if found is None:
+        raise RuntimeError('imbi-plugin-cloudwatch declares no boto3 floor')
+    return found.group(1)
 
 
 @nox.session(python=PYTHON)

@@ -322,6 +322,7 @@ async def test_start_query_without_query_id(cw: Env) -> None:
     assert 'queryId' in response.body['detail']
 
 
+@pytest.mark.filter_log_events
 async def test_no_retry_without_budget_for_it(cw: Env) -> None:
     cw.fake.fail_next('FilterLogEvents', 'ThrottlingException', 'slow down')
     response = await cw.host(timeout_seconds=1).search(

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import typing
 
+import pytest
 from imbi_common.plugins import LogQuery, PluginContext
 from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
 from imbi_plugin_testing import (
@@ -150,6 +151,7 @@ async def test_a_failing_environment_is_a_warning(cw: Env) -> None:
     assert "'/aweber/qa/billing-api' does not exist" in warning
 
 
+@pytest.mark.filter_log_events
 async def test_demo_scenario() -> None:
     module = scenario_for('cloudwatch')
     assert module is not None

@@ -50,6 +50,7 @@ async def test_no_silent_fallback_to_the_host_identity(
     assert cw.fake.requests == []
 
 
+@pytest.mark.filter_log_events
 async def test_host_credentials_when_allowed(
     cw: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,6 +103,7 @@ async def test_temporary_keys_with_session_token(cw: Env) -> None:
     assert isinstance(denied.error, PluginAuthenticationFailed)
 
 
+@pytest.mark.filter_log_events
 async def test_assume_role(cw: Env) -> None:
     cw.put(3, 'event one')
     role = cw.fake.add_role('imbi-logs', [cw.key], external_id='ext-1234')
@@ -147,6 +149,7 @@ async def test_assumed_role_permissions_apply(cw: Env) -> None:
     assert 'StopQuery' in cw.fake.operations()
 
 
+@pytest.mark.filter_log_events
 async def test_sts_throttling_is_retried(cw: Env) -> None:
     role = cw.fake.add_role('imbi-logs', [cw.key])
     cw.fake.fail_next('AssumeRole', 'Throttling', 'Rate exceeded')

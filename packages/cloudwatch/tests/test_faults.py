@@ -23,6 +23,7 @@ def events(cw: Env) -> Env:
     return cw
 
 
+@pytest.mark.filter_log_events
 @pytest.mark.parametrize(
     ('code', 'status'),
     [
@@ -41,6 +42,7 @@ async def test_transient_errors_are_retried(
     assert events.fake.operations() == ['FilterLogEvents'] * 2
 
 
+@pytest.mark.filter_log_events
 @pytest.mark.parametrize(
     ('code', 'status'),
     [('ThrottlingException', 400), ('ServiceUnavailableException', 500)],
@@ -59,6 +61,7 @@ async def test_persistent_errors_are_unavailable(
     assert events.fake.operations() == ['FilterLogEvents'] * 3
 
 
+@pytest.mark.filter_log_events
 @pytest.mark.parametrize(
     'fault',
     [
@@ -141,6 +144,7 @@ async def test_missing_log_group_names_it(events: Env) -> None:
         )
 
 
+@pytest.mark.filter_log_events
 async def test_other_errors(events: Env) -> None:
     events.fake.fail_next(
         'FilterLogEvents', 'InvalidParameterException', 'bad prefix'
@@ -189,6 +193,7 @@ async def test_expired_session_token(events: Env) -> None:
     assert 'ExpiredTokenException' in response.body['detail']
 
 
+@pytest.mark.filter_log_events
 async def test_access_denied(events: Env) -> None:
     limited = events.fake.add_key(actions={'StartQuery', 'GetQueryResults'})
     host = events.host(events.credentials(limited))
@@ -202,6 +207,7 @@ async def test_access_denied(events: Env) -> None:
 # -- statuses without an AWS error code (a proxy, a wrong endpoint_url) ---
 
 
+@pytest.mark.filter_log_events
 @pytest.mark.parametrize(
     ('status', 'body'),
     [(401, 'Unauthorized'), (403, {'message': 'Forbidden'})],
@@ -245,6 +251,7 @@ async def test_aws_not_found_is_the_log_group_whatever_the_status(
     assert 'check log_group_template' in response.body['detail']
 
 
+@pytest.mark.filter_log_events
 async def test_429_is_retried_after_retry_after(events: Env) -> None:
     events.fake.inject(
         Fault(
@@ -307,6 +314,7 @@ async def test_start_query_is_resent_after_throttling(events: Env) -> None:
 # -- socket timeouts end with the budget -----------------------------------
 
 
+@pytest.mark.filter_log_events
 async def test_stalled_threads_end_with_the_budget(events: Env) -> None:
     # AssumeRole takes 2 of the 3 s: the Logs client, built after it,
     # waits 1 s for a stalled answer, not a whole new 3 s budget.

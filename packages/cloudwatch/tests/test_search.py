@@ -8,6 +8,7 @@ from imbi_common.plugins import CursorExpiredError
 Env = typing.Any
 
 
+@pytest.mark.filter_log_events
 async def test_filter_path_newest_first_with_raw(cw: Env) -> None:
     for index in range(10):
         cw.put(60 - index, f'INFO request {index} done')
@@ -54,6 +55,7 @@ async def test_insights_path_for_levels(cw: Env) -> None:
     assert cw.fake.operations()[-1] == 'GetQueryResults'
 
 
+@pytest.mark.filter_log_events
 async def test_json_mode_fields_and_message(cw: Env) -> None:
     cw.put(3, {'level': 'ERROR', 'msg': 'boom', 'user': {'id': 42}})
     cw.put(2, {'level': 'info', 'msg': 'ok', 'user': {'id': 7}})
@@ -77,7 +79,10 @@ async def test_json_mode_fields_and_message(cw: Env) -> None:
     assert everything.body['entries'][0]['level'] is None
 
 
-@pytest.mark.parametrize('mode', ['auto', 'insights'])
+@pytest.mark.parametrize(
+    'mode',
+    [pytest.param('auto', marks=pytest.mark.filter_log_events), 'insights'],
+)
 async def test_both_paths_agree(cw: Env, mode: str) -> None:
     messages = [
         'GET /v1/users 200',
@@ -159,6 +164,7 @@ async def test_hostile_values_stay_values(cw: Env) -> None:
         assert [e['message'] for e in response.body['entries']] == expected
 
 
+@pytest.mark.filter_log_events
 async def test_partial_and_empty_pages_are_followed(cw: Env) -> None:
     for index in range(200):
         message = 'needle' if index % 50 == 0 else 'hay'
@@ -186,6 +192,7 @@ async def test_partial_and_empty_pages_are_followed(cw: Env) -> None:
     assert rest.body['next_cursor'] is None
 
 
+@pytest.mark.filter_log_events
 async def test_budget_runs_low_returns_partial_with_cursor(cw: Env) -> None:
     for index in range(100):
         cw.put(100 - index, f'hay {index}')
@@ -203,7 +210,14 @@ async def test_budget_runs_low_returns_partial_with_cursor(cw: Env) -> None:
 
 @pytest.mark.parametrize(
     ('mode', 'filters'),
-    [('filter', ['message:contains:event']), ('insights', [])],
+    [
+        pytest.param(
+            'filter',
+            ['message:contains:event'],
+            marks=pytest.mark.filter_log_events,
+        ),
+        ('insights', []),
+    ],
 )
 async def test_cursor_walks_5000_events_in_few_milliseconds_once(
     cw: Env, mode: str, filters: list[str]
@@ -238,6 +252,7 @@ async def test_cursor_walks_5000_events_in_few_milliseconds_once(
     assert sorted(seen) == sorted(f'event {i}' for i in range(5000))
 
 
+@pytest.mark.filter_log_events
 async def test_expired_token_is_cursor_expired(cw: Env) -> None:
     for index in range(5):
         cw.put(10 - index, f'event {index}')
@@ -315,6 +330,7 @@ async def test_forged_insights_position_outside_the_range(
     assert cw.fake.requests == []
 
 
+@pytest.mark.filter_log_events
 async def test_stream_prefix_and_group_templates(cw: Env) -> None:
     group = '/aweber/production/billing-api'
     cw.fake.add_group(group)

@@ -38,6 +38,10 @@ BUDGET_WARNING = (
     'CloudWatch Logs was still searching when the time budget ran low: '
     'more entries may follow; continue with next_cursor'
 )
+OLD_BOTOCORE = (
+    "the installed botocore's FilterLogEvents has no startFromHead "
+    '(added in botocore 1.44.0), so CloudWatch would answer oldest first'
+)
 _INSIGHTS_TIME = '%Y-%m-%d %H:%M:%S.%f'
 _FILTER_OPS = list(query.OPS)
 _STANDARD_FIELDS: list[dict[str, typing.Any]] = [
@@ -124,12 +128,21 @@ def _entry(
     )
 
 
-def _plan(translation: query.Translation, options: Options) -> str | None:
-    """The filter pattern to use, or None for Logs Insights."""
+def _plan(
+    translation: query.Translation, options: Options, newest_first: bool
+) -> str | None:
+    """The filter pattern to use, or None for Logs Insights.
+
+    ``newest_first``: whether the loaded botocore can ask FilterLogEvents
+    for the newest events first.
+    """
     if options.query_mode == 'insights':
         return None
     try:
-        return query.filter_pattern(translation)
+        pattern = query.filter_pattern(translation)
+        if not newest_first:
+            raise query.Untranslatable(OLD_BOTOCORE)
+        return pattern
     except query.Untranslatable as exc:
         if options.query_mode == 'filter':
             raise ValueError(
@@ -143,9 +156,11 @@ async def search(
     options: Options, keys: AwsKeys | None, log_query: LogQuery
 ) -> LogResult:
     translation = query.translate(log_query, options)
-    pattern = _plan(translation, options)
     fingerprint = query.fingerprint(translation, options)
     async with Calls(options, keys) as calls:
+        pattern = _plan(
+            translation, options, await calls.filter_sorts_newest_first()
+        )
         if pattern is not None:
             filter_position = (
                 cursor.decode(
