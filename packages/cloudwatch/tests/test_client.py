@@ -208,14 +208,16 @@ def test_wire_dump_redaction() -> None:
 
 
 def test_cursor_round_trip_and_rejections() -> None:
-    position = cursor.InsightsPosition(5, frozenset({cursor.ptr_digest('p')}))
+    position = cursor.InsightsPosition(
+        5, frozenset({cursor.ptr_digest('p')}), 1, 9
+    )
     text = cursor.encode(position, 'fp')
     assert cursor.decode(text, 'fp', cursor.InsightsPosition) == position
     with pytest.raises(CursorExpiredError, match='another search path'):
         cursor.decode(text, 'fp', cursor.FilterPosition)
     with pytest.raises(CursorExpiredError, match='another query'):
         cursor.decode(text, 'other', cursor.InsightsPosition)
-    for payload in ('eyJ2IjoyfQ', 'bm90IGpzb24', '!!!'):
+    for payload in ('eyJ2IjozfQ', 'bm90IGpzb24', '!!!'):
         # Well signed, but a future version / not JSON / not base64.
         forged = f'{payload}.{cursor._check("fp", payload)}'
         with pytest.raises(CursorExpiredError, match='cannot be read'):
@@ -228,7 +230,9 @@ async def test_too_many_events_in_one_millisecond(cw: Env) -> None:
     translation = query.translate(log_query, opts)
     seen = frozenset(cursor.ptr_digest(str(i)) for i in range(9950))
     log_query.cursor = cursor.encode(
-        cursor.InsightsPosition(cw.end_ms, seen),
+        cursor.InsightsPosition(
+            cw.end_ms, seen, translation.start_ms, translation.end_ms
+        ),
         query.fingerprint(translation, opts),
     )
     with pytest.raises(PluginUnavailableError, match='one millisecond'):

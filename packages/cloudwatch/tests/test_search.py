@@ -1,9 +1,12 @@
 """search through the Host: both query paths, paging and cursors."""
 
+import datetime
+import time
 import typing
 
 import pytest
 from imbi_common.plugins import CursorExpiredError
+from imbi_plugin_testing import Host
 
 Env = typing.Any
 
@@ -306,6 +309,72 @@ async def test_foreign_and_tampered_cursors(cw: Env, mode: str) -> None:
     assert len(cw.fake.requests) == before
 
 
+@pytest.mark.parametrize(
+    'mode',
+    [pytest.param('filter', marks=pytest.mark.filter_log_events), 'insights'],
+)
+async def test_cursor_survives_a_moved_window(cw: Env, mode: str) -> None:
+    """The host recomputes now-30min..now on every request: page 2 of a
+    search without explicit times has a window a few seconds later. It
+    continues page 1's search: nothing twice, nothing skipped (not even
+    what lies between the two starts), nothing newer than page 1."""
+    for index in range(3):
+        cw.put(10 - index, f'event {index}')
+    cw.put(30 * 60 - 1, 'event near the first start')
+    host = cw.host(query_mode=mode)
+    filters = ['message:contains:event']
+    first = await host.search(cw.query(filters=filters, limit=2))
+    assert [e['message'] for e in first.body['entries']] == [
+        'event 2',
+        'event 1',
+    ]
+    cw.put(-3, 'event after page 1')
+    moved = datetime.timedelta(seconds=5)
+    second = await host.search(
+        cw.query(
+            filters=filters,
+            limit=10,
+            start=cw.start + moved,
+            end=cw.end + moved,
+            cursor=first.body['next_cursor'],
+        )
+    )
+    assert second.status == 200, second.body
+    assert [e['message'] for e in second.body['entries']] == [
+        'event 0',
+        'event near the first start',
+    ]
+    assert second.body['next_cursor'] is None
+
+
+@pytest.mark.parametrize(
+    'mode',
+    [pytest.param('filter', marks=pytest.mark.filter_log_events), 'insights'],
+)
+async def test_pages_under_the_hosts_default_window(
+    cw: Env, mode: str
+) -> None:
+    """No explicit times, as the Imbi UI asks: every page's window is
+    computed afresh."""
+    now_ms = int(time.time() * 1000)
+    for index in range(5):
+        cw.fake.put(cw.group, 'web-1', now_ms - 5000 + index, f'event {index}')
+    host = cw.host(query_mode=mode)
+    messages: list[str] = []
+    cursor = None
+    for _ in range(3):
+        page = await host.search(
+            Host.log_query(
+                filters=['message:contains:event'], limit=2, cursor=cursor
+            )
+        )
+        assert page.status == 200, page.body
+        messages += [e['message'] for e in page.body['entries']]
+        cursor = page.body['next_cursor']
+    assert messages == [f'event {i}' for i in reversed(range(5))]
+    assert cursor is None
+
+
 @pytest.mark.parametrize('hours', [1, -25])
 async def test_forged_insights_position_outside_the_range(
     cw: Env, hours: int
@@ -320,7 +389,10 @@ async def test_forged_insights_position_outside_the_range(
     translation = query.translate(cw.query(levels=['error']), opts)
     forged = cursor.encode(
         cursor.InsightsPosition(
-            translation.end_ms + hours * 3_600_000, frozenset()
+            translation.end_ms + hours * 3_600_000,
+            frozenset(),
+            translation.start_ms,
+            translation.end_ms,
         ),
         query.fingerprint(translation, opts),
     )

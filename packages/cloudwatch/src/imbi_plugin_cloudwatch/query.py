@@ -378,7 +378,10 @@ def histogram_query(translation: Translation, step_seconds: int) -> str:
 
 
 def fingerprint(translation: Translation, options: Options) -> str:
-    """Identifies a query (not its page) so cursors stay bound to it."""
+    """Identifies a query (not its page) so cursors stay bound to it.
+
+    Not its time window, which the cursor carries (see cursor.py).
+    """
     data = {
         'region': options.region,
         'group': options.log_group,
@@ -393,7 +396,6 @@ def fingerprint(translation: Translation, options: Options) -> str:
             for c in translation.criteria
         ],
         'levels': translation.level_words,
-        'range': [translation.start_ms, translation.end_ms],
     }
     encoded = json.dumps(data, sort_keys=True).encode()
     return hashlib.sha256(encoded).hexdigest()

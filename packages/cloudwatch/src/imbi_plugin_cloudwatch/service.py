@@ -5,6 +5,7 @@ module, which imports boto3 lazily in turn).
 """
 
 import asyncio
+import dataclasses
 import datetime
 import json
 import math
@@ -169,6 +170,8 @@ async def search(
                 if log_query.cursor
                 else None
             )
+            if filter_position is not None:
+                translation = _window_of(translation, filter_position)
             return await _filter_search(
                 calls,
                 options,
@@ -185,17 +188,19 @@ async def search(
             if log_query.cursor
             else None
         )
-        # The check is not keyed (the plugin keeps no secret): a forged
-        # position must not move the search outside the asked range.
-        if insights_position is not None and not (
-            translation.start_ms
-            <= insights_position.timestamp_ms
-            <= translation.end_ms
-        ):
-            raise CursorExpiredError(
-                "the cursor points outside the query's time range; start "
-                'the search again'
-            )
+        if insights_position is not None:
+            # The check is not keyed (the plugin keeps no secret): a
+            # forged position must not move the search outside its range.
+            if not (
+                insights_position.start_ms
+                <= insights_position.timestamp_ms
+                <= insights_position.end_ms
+            ):
+                raise CursorExpiredError(
+                    "the cursor points outside the query's time range; "
+                    'start the search again'
+                )
+            translation = _window_of(translation, insights_position)
         return await _insights_search(
             calls,
             options,
@@ -204,6 +209,16 @@ async def search(
             insights_position,
             fingerprint,
         )
+
+
+def _window_of(
+    translation: query.Translation, position: cursor.Position
+) -> query.Translation:
+    """The translation in the window of the search a cursor continues
+    (the host recomputes its default window on every request)."""
+    return dataclasses.replace(
+        translation, start_ms=position.start_ms, end_ms=position.end_ms
+    )
 
 
 async def _filter_search(
@@ -260,7 +275,12 @@ async def _filter_search(
         token = answer.get('nextToken') or None
         if token is None:
             return LogResult(entries=entries)
-        next_cursor = cursor.encode(cursor.FilterPosition(token), fingerprint)
+        next_cursor = cursor.encode(
+            cursor.FilterPosition(
+                token, translation.start_ms, translation.end_ms
+            ),
+            fingerprint,
+        )
         if len(entries) >= limit:
             return LogResult(entries=entries, next_cursor=next_cursor)
         if calls.remaining() < soft:
@@ -346,7 +366,13 @@ async def _insights_search(
     return LogResult(
         entries=entries,
         next_cursor=cursor.encode(
-            cursor.InsightsPosition(last, frozenset(at_last)), fingerprint
+            cursor.InsightsPosition(
+                last,
+                frozenset(at_last),
+                translation.start_ms,
+                translation.end_ms,
+            ),
+            fingerprint,
         ),
     )
 

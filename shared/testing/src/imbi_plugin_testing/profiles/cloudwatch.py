@@ -111,7 +111,11 @@ def _minted_cursor(host: Host, filters: list[str]) -> str:
     opts = options.read_options(ctx)
     translation = query.translate(_query(filters=filters), opts)
     return cursor.encode(
-        cursor.FilterPosition('f/38291046251930127360/s'),
+        cursor.FilterPosition(
+            'f/38291046251930127360/s',
+            translation.start_ms,
+            translation.end_ms,
+        ),
         query.fingerprint(translation, opts),
     )
 
@@ -128,7 +132,12 @@ def _forged_insights(host: Host) -> str:
     opts = options.read_options(ctx)
     translation = query.translate(_query(levels=['error']), opts)
     return cursor.encode(
-        cursor.InsightsPosition(translation.end_ms + 3_600_000, frozenset()),
+        cursor.InsightsPosition(
+            translation.end_ms + 3_600_000,
+            frozenset(),
+            translation.start_ms,
+            translation.end_ms,
+        ),
         query.fingerprint(translation, opts),
     )
 
