@@ -297,7 +297,7 @@ async def test_unexpected_answers(
     monkeypatch.setattr(client.Calls, 'call', no_results)
     empty = await host.search(cw.query(levels=['error']))
     assert isinstance(empty.error, PluginUnavailableError)
-    assert 'without results' in empty.body['detail']
+    assert 'without results' in empty.detail
 
 
 async def test_slow_stop_query_does_not_hold_the_call(
@@ -323,7 +323,7 @@ async def test_start_query_without_query_id(cw: Env) -> None:
     cw.fake.fail_next('StartQuery', 'odd', status=200)
     response = await cw.host().search(cw.query(levels=['error']))
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'queryId' in response.body['detail']
+    assert 'queryId' in response.detail
 
 
 @pytest.mark.filter_log_events

@@ -36,7 +36,7 @@ async def test_incomplete_credentials(
     response = await cw.host(credentials).search(cw.query(filters=FILTER))
     assert response.status == 503
     assert isinstance(response.error, PluginCredentialsMissing)
-    assert missing in response.body['detail']
+    assert missing in response.detail
     assert cw.fake.requests == []
 
 
@@ -83,7 +83,7 @@ async def test_host_credentials_absent(
     host = cw.host({}, use_host_credentials=True)
     response = await host.search(cw.query(filters=FILTER))
     assert isinstance(response.error, PluginCredentialsMissing)
-    assert 'host has no AWS credentials' in response.body['detail']
+    assert 'host has no AWS credentials' in response.detail
     assert cw.fake.requests == []
 
 
@@ -134,8 +134,8 @@ async def test_assume_role_denied(
     host = cw.host(role_arn=role.arn, **role_options)
     response = await host.search(cw.query(filters=FILTER))
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert detail in response.body['detail']
-    assert 'STS' in response.body['detail']
+    assert detail in response.detail
+    assert 'STS' in response.detail
     assert cw.fake.operations() == ['AssumeRole']
 
 
@@ -145,7 +145,7 @@ async def test_assumed_role_permissions_apply(cw: Env) -> None:
         cw.query(levels=['error'])
     )
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert 'logs:GetQueryResults' in response.body['detail']
+    assert 'logs:GetQueryResults' in response.detail
     assert 'StopQuery' in cw.fake.operations()
 
 
@@ -175,7 +175,7 @@ async def test_sts_without_credentials_in_answer(cw: Env) -> None:
         cw.query(filters=FILTER)
     )
     assert response.status == 500
-    assert 'without credentials' in response.body['detail']
+    assert 'without credentials' in response.detail
 
 
 async def test_debug_wire_dumps_hold_no_keys(
@@ -267,7 +267,7 @@ async def test_invalid_options_make_no_request(
 ) -> None:
     response = await cw.host(**options).search(cw.query(filters=FILTER))
     assert isinstance(response.error, ValueError)
-    assert message in response.body['detail']
+    assert message in response.detail
     assert cw.fake.requests == []
 
 

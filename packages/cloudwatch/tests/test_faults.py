@@ -56,8 +56,8 @@ async def test_persistent_errors_are_unavailable(
     response = await events.host().search(events.query(filters=FILTER))
     assert response.status == 500
     assert isinstance(response.error, PluginUnavailableError)
-    assert code in response.body['detail']
-    assert 'retry' in response.body['detail']
+    assert code in response.detail
+    assert 'retry' in response.detail
     assert events.fake.operations() == ['FilterLogEvents'] * 3
 
 
@@ -127,7 +127,7 @@ async def test_connection_refused(events: Env) -> None:
     host = events.host(endpoint_url=f'http://127.0.0.1:{port}')
     response = await host.search(events.query(filters=FILTER))
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'could not be reached' in response.body['detail']
+    assert 'could not be reached' in response.detail
 
 
 async def test_missing_log_group_names_it(events: Env) -> None:
@@ -138,9 +138,8 @@ async def test_missing_log_group_names_it(events: Env) -> None:
     ):
         response = await call
         assert isinstance(response.error, ValueError)
-        assert (
-            "log group '/aweber/missing' does not exist"
-            in (response.body['detail'])
+        assert "log group '/aweber/missing' does not exist" in (
+            response.detail
         )
 
 
@@ -151,11 +150,11 @@ async def test_other_errors(events: Env) -> None:
     )
     response = await events.host().search(events.query(filters=FILTER))
     assert isinstance(response.error, ValueError)
-    assert 'bad prefix' in response.body['detail']
+    assert 'bad prefix' in response.detail
     events.fake.fail_next('FilterLogEvents', 'WeirdException', 'odd')
     odd = await events.host().search(events.query(filters=FILTER))
     assert isinstance(odd.error, PluginUnavailableError)
-    assert 'WeirdException' in odd.body['detail']
+    assert 'WeirdException' in odd.detail
     assert events.fake.operations() == ['FilterLogEvents'] * 2
 
 
@@ -166,8 +165,8 @@ async def test_wrong_secret(events: Env) -> None:
         events.query(filters=FILTER)
     )
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert 'InvalidSignatureException' in response.body['detail']
-    assert 'signature we calculated' not in response.body['detail']
+    assert 'InvalidSignatureException' in response.detail
+    assert 'signature we calculated' not in response.detail
 
 
 async def test_unknown_key(events: Env) -> None:
@@ -177,7 +176,7 @@ async def test_unknown_key(events: Env) -> None:
     }
     response = await events.host(unknown).search(events.query(filters=FILTER))
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert 'UnrecognizedClientException' in response.body['detail']
+    assert 'UnrecognizedClientException' in response.detail
 
 
 async def test_expired_session_token(events: Env) -> None:
@@ -190,7 +189,7 @@ async def test_expired_session_token(events: Env) -> None:
         events.query(filters=FILTER)
     )
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert 'ExpiredTokenException' in response.body['detail']
+    assert 'ExpiredTokenException' in response.detail
 
 
 @pytest.mark.filter_log_events
@@ -199,7 +198,7 @@ async def test_access_denied(events: Env) -> None:
     host = events.host(events.credentials(limited))
     response = await host.search(events.query(filters=FILTER))
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert 'logs:FilterLogEvents' in response.body['detail']
+    assert 'logs:FilterLogEvents' in response.detail
     insights = await host.search(events.query(levels=['error']))
     assert insights.status == 200
 
@@ -218,7 +217,7 @@ async def test_bare_auth_statuses_are_authentication_failures(
     events.fake.inject(Fault(status=status, body=body))
     response = await events.host().search(events.query(filters=FILTER))
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert f'HTTP {status} and no AWS error code' in response.body['detail']
+    assert f'HTTP {status} and no AWS error code' in response.detail
     assert events.fake.operations() == ['FilterLogEvents']
 
 
@@ -226,10 +225,7 @@ async def test_bare_404_points_at_endpoint_url(events: Env) -> None:
     events.fake.inject(Fault(status=404, body='<html>Not Found</html>'))
     response = await events.host().schema()
     assert isinstance(response.error, PluginUnavailableError)
-    assert (
-        'is endpoint_url a CloudWatch Logs endpoint'
-        in (response.body['detail'])
-    )
+    assert 'is endpoint_url a CloudWatch Logs endpoint' in (response.detail)
 
 
 async def test_aws_not_found_is_the_log_group_whatever_the_status(
@@ -248,7 +244,7 @@ async def test_aws_not_found_is_the_log_group_whatever_the_status(
     )
     response = await events.host().search(events.query(levels=['error']))
     assert isinstance(response.error, ValueError)
-    assert 'check log_group_template' in response.body['detail']
+    assert 'check log_group_template' in response.detail
 
 
 @pytest.mark.filter_log_events
@@ -275,7 +271,7 @@ async def test_429_past_the_budget_says_when_to_retry(events: Env) -> None:
     )
     response = await events.host().search(events.query(levels=['error']))
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'retry in 30 s' in response.body['detail']
+    assert 'retry in 30 s' in response.detail
     assert events.fake.operations() == ['StartQuery']
     assert response.elapsed < 1.0
 
@@ -299,7 +295,7 @@ async def test_start_query_is_not_resent_after_a_server_error(
     events.fake.fail_next('StartQuery', code, 'try later', status=status)
     response = await events.host().search(events.query(levels=['error']))
     assert isinstance(response.error, PluginUnavailableError)
-    assert code in response.body['detail']
+    assert code in response.detail
     assert events.fake.operations() == ['StartQuery']
 
 

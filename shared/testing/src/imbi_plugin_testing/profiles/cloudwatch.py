@@ -32,6 +32,8 @@ from imbi_plugin_testing.secrets import current_scan
 from imbi_plugin_testing.standin import Fault, StandIn
 
 TEMPLATE = '/${org_slug}/${environment}/${project_slug}'
+#: The template names the environment: calls name one, as the UI does.
+PROD = ['production']
 GROUP = '/aweber/production/billing-api'
 END = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
 START = END - datetime.timedelta(minutes=15)
@@ -96,7 +98,7 @@ def _with(host: Host, **options: typing.Any) -> Host:
 
 
 def _search(host: Host, **fields: typing.Any) -> typing.Any:
-    return host.search(_query(**fields))
+    return host.search(_query(**fields), PROD)
 
 
 def _minted_cursor(host: Host, filters: list[str]) -> str:
@@ -270,10 +272,12 @@ def profile() -> Profile:
             ),
             UpstreamCall(
                 'histogram',
-                lambda h: h.histogram(_query(), bucket_count=15),
+                lambda h: h.histogram(_query(), PROD, bucket_count=15),
                 _NOT_FOUND,
             ),
-            UpstreamCall('schema', lambda h: h.schema(), _NOT_FOUND),
+            UpstreamCall(
+                'schema', lambda h: h.schema('production'), _NOT_FOUND
+            ),
         ],
         bad_inputs=[
             BadInput(
@@ -358,7 +362,7 @@ def profile() -> Profile:
             ),
             BadInput(
                 'start after end',
-                lambda h: h.histogram(_query(start=END, end=START)),
+                lambda h: h.histogram(_query(start=END, end=START), PROD),
                 'ValueError',
                 'start_time must not be after end_time',
             ),
@@ -404,7 +408,7 @@ def profile() -> Profile:
             # the missing field and nothing is signed or sent.
             BadInput(
                 'key id without secret',
-                lambda h: _without_secret(h).search(_query()),
+                lambda h: _without_secret(h).search(_query(), PROD),
                 'PluginCredentialsMissing',
                 'secret_access_key is missing',
             ),
@@ -432,7 +436,7 @@ def profile() -> Profile:
                 'endpoint_url not http',
                 lambda h: _with(
                     h, endpoint_url='ftp://logs.example.com'
-                ).schema(),
+                ).schema('production'),
                 'ValueError',
                 "option 'endpoint_url'",
             ),

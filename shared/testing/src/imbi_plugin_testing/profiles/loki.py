@@ -148,7 +148,9 @@ def _token(raw: bytes | bytearray) -> str:
 def _page_two(
     host: Host, query: LogQuery, cursor_text: str
 ) -> typing.Awaitable[HostResponse]:
-    return host.search(query.model_copy(update={'cursor': cursor_text}))
+    return host.search(
+        query.model_copy(update={'cursor': cursor_text}), ['production']
+    )
 
 
 async def _tampered(host: Host) -> HostResponse:
