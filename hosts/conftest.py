@@ -1,0 +1,300 @@
+"""The real imbi-api, in-process, with only what cannot run here replaced.
+
+Run by ``nox -s host`` in a clean venv holding a real imbi-api from PyPI
+and our built wheels (never in the workspace venv: imbi-api is not a
+dependency of anything here). The app is the one imbi-api's own
+``create_app()`` builds, driven through its own HTTP routes with
+Starlette's TestClient. Replaced, and nothing else:
+
+- the graph database (PostgreSQL with Apache AGE): :class:`GraphStandIn`
+  answers the Cypher the plugin paths send, and fails the test on any
+  query it does not know;
+- ClickHouse: audit rows go to a recorder;
+- authentication: ``get_current_user`` answers a fixed user with the
+  permissions a test gives;
+- the lifespan: only Valkey (a real ``redis-server`` on 127.0.0.1 started
+  here) and the real plugin registry (``load_plugins()``) are set up.
+"""
+
+import collections.abc
+import contextlib
+import dataclasses
+import json
+import logging
+import shutil
+import socket
+import subprocess
+import time
+import typing
+
+import pytest
+
+PROJECT_ID = 'p-billing'
+ORG = 'aweber'
+PROJECT_SLUG = 'billing-api'
+TEAM_SLUG = 'payments'
+#: IMBI_API_URL ends in /api, so the host serves its routes under /api.
+API_URL = 'https://imbi.example.com/api'
+BASE = f'/api/organizations/{ORG}/projects/{PROJECT_ID}'
+PERMISSIONS = frozenset(
+    {
+        'project:configuration:read',
+        'project:configuration:read_secrets',
+        'project:configuration:write',
+        'project:logs:read',
+    }
+)
+
+
+def _one_line(query: str) -> str:
+    return ' '.join(query.split())
+
+
+@dataclasses.dataclass
+class Assignment:
+    plugin_id: str
+    tab: str
+    src: typing.Literal['project', 'project_type']
+    options: dict[str, typing.Any]
+    default: bool = True
+
+
+class GraphStandIn:
+    """In-memory answers to the Cypher the host's plugin paths issue.
+
+    Options and credentials are stored as AGE returns them (JSON text;
+    credentials Fernet-encrypted with the host's own TokenEncryption).
+    """
+
+    def __init__(self) -> None:
+        self.plugins: dict[str, dict[str, typing.Any]] = {}
+        self.assignments: list[Assignment] = []
+        self.queries: list[str] = []
+        self.unknown: list[str] = []
+
+    def assign(
+        self,
+        plugin_id: str,
+        slug: str,
+        tab: str,
+        *,
+        credentials: dict[str, str] | None = None,
+        plugin_options: dict[str, typing.Any] | None = None,
+        type_options: dict[str, typing.Any] | None = None,
+        project_options: dict[str, typing.Any] | None = None,
+    ) -> None:
+        from imbi_common.auth.encryption import TokenEncryption
+
+        encrypted = (
+            TokenEncryption.get_instance().encrypt(json.dumps(credentials))
+            if credentials is not None
+            else None
+        )
+        self.plugins[plugin_id] = {
+            'slug': slug,
+            'options': json.dumps(plugin_options or {}),
+            'plugin_configuration': encrypted,
+        }
+        if type_options is not None:
+            self.assignments.append(
+                Assignment(plugin_id, tab, 'project_type', type_options)
+            )
+        if project_options is not None or type_options is None:
+            self.assignments.append(
+                Assignment(plugin_id, tab, 'project', project_options or {})
+            )
+
+    def _edges(self, tab: str, src: str) -> list[dict[str, typing.Any]]:
+        return [
+            {
+                'id': a.plugin_id,
+                'slug': self.plugins[a.plugin_id]['slug'],
+                'edge_options': json.dumps(a.options),
+                'edge_env_payloads': None,
+                'plugin_options': self.plugins[a.plugin_id]['options'],
+                'identity_plugin_id': None,
+                'plugin_identity_plugin_id': None,
+                'default': a.default,
+                'src': src,
+            }
+            for a in self.assignments
+            if a.tab == tab and a.src == src
+        ]
+
+    async def execute(
+        self,
+        query: str,
+        params: dict[str, typing.Any] | None = None,
+        columns: list[str] | None = None,
+    ) -> list[dict[str, typing.Any]]:
+        text = _one_line(query)
+        params = params or {}
+        self.queries.append(text)
+        if 'RETURN proj_plugins, pt_plugins' in text:
+            if params.get('project_id') != PROJECT_ID:
+                return []
+            tab = params['tab']
+            return [
+                {
+                    'proj_plugins': self._edges(tab, 'project'),
+                    'pt_plugins': self._edges(tab, 'project_type'),
+                }
+            ]
+        if 'RETURN p.slug AS slug, t.slug AS team_slug' in text:
+            if params.get('project_id') != PROJECT_ID:
+                return []
+            return [{'slug': PROJECT_SLUG, 'team_slug': TEAM_SLUG}]
+        if 'RETURN p.plugin_configuration AS creds' in text:
+            found = self.plugins.get(params.get('plugin_id', ''))
+            if found is None:
+                return []
+            return [{'creds': found['plugin_configuration']}]
+        self.unknown.append(text)
+        raise AssertionError(f'the graph stand-in does not know: {text}')
+
+
+class AuditRecorder:
+    """Stands in for ClickHouse: keeps every inserted row."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, typing.Any]] = []
+
+    async def insert(
+        self,
+        table: str,
+        data: list[list[typing.Any]],
+        column_names: list[str],
+    ) -> None:
+        for values in data:
+            self.rows.append(
+                {
+                    'table': table,
+                    **dict(zip(column_names, values, strict=True)),
+                }
+            )
+
+
+@dataclasses.dataclass
+class Imbi:
+    """The running host and what its replaced parts recorded."""
+
+    client: typing.Any  # starlette.testclient.TestClient
+    graph: GraphStandIn
+    audit: AuditRecorder
+    valkey_url: str
+    permissions: set[str]
+
+    def get(self, path: str, **params: typing.Any) -> typing.Any:
+        return self.client.get(BASE + path, params=params)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope='session')
+def valkey_url() -> collections.abc.Iterator[str]:
+    """A real Valkey-compatible server (Debian's redis-server)."""
+    binary = shutil.which('redis-server') or shutil.which('valkey-server')
+    if binary is None:
+        pytest.fail('redis-server is not installed (.ci/run installs it)')
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            '--bind',
+            '127.0.0.1',
+            '--port',
+            str(port),
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError):
+                socket.create_connection(('127.0.0.1', port), 0.2).close()
+                break
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail('redis-server did not start')
+            time.sleep(0.05)
+        yield f'valkey://127.0.0.1:{port}/0'
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def imbi(
+    valkey_url: str, monkeypatch: pytest.MonkeyPatch
+) -> collections.abc.Iterator[Imbi]:
+    from fastapi import testclient
+    from imbi_api import app as app_module
+    from imbi_api.auth import permissions
+    from imbi_api.domain import models
+    from imbi_common import clickhouse
+    from imbi_common import graph as graph_module
+    from imbi_common import valkey as valkey_module
+    from imbi_common.plugins import registry
+    from valkey import asyncio as valkey_asyncio
+
+    monkeypatch.setenv('IMBI_API_URL', API_URL)
+    graph = GraphStandIn()
+    audit = AuditRecorder()
+    granted = set(PERMISSIONS)
+    monkeypatch.setattr(
+        clickhouse.client.Clickhouse,
+        'get_instance',
+        classmethod(lambda cls: audit),
+    )
+    app = app_module.create_app()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: typing.Any) -> collections.abc.AsyncIterator[None]:
+        loaded = registry.load_plugins()
+        assert not loaded.errors, loaded.errors
+        client = valkey_asyncio.Valkey.from_url(valkey_url)
+        await client.flushdb()
+        monkeypatch.setattr(valkey_module, '_client', client)
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    async def current_user() -> permissions.AuthContext:
+        user = models.User(
+            email='dev@example.com', display_name='Dev', is_admin=False
+        )
+        return permissions.AuthContext(
+            user=user, auth_method='jwt', permissions=set(granted)
+        )
+
+    async def the_graph() -> collections.abc.AsyncIterator[GraphStandIn]:
+        yield graph
+
+    app.router.lifespan_context = lifespan
+    app.dependency_overrides[permissions.get_current_user] = current_user
+    app.dependency_overrides[graph_module._inject_graph] = the_graph
+    with testclient.TestClient(
+        app,
+        base_url='https://imbi.example.com',
+        raise_server_exceptions=False,
+    ) as client:
+        yield Imbi(client, graph, audit, valkey_url, granted)
+    assert not graph.unknown, graph.unknown
+
+
+@pytest.fixture
+def server_log(
+    caplog: pytest.LogCaptureFixture,
+) -> pytest.LogCaptureFixture:
+    """Everything the host and the plugins log, for the secret scan."""
+    caplog.set_level(logging.DEBUG)
+    return caplog
