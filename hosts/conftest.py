@@ -28,6 +28,7 @@ import time
 import typing
 
 import pytest
+from imbi_plugin_testing import SecretScan
 
 PROJECT_ID = 'p-billing'
 ORG = 'aweber'
@@ -133,7 +134,8 @@ class GraphStandIn:
         if 'RETURN proj_plugins, pt_plugins' in text:
             if params.get('project_id') != PROJECT_ID:
                 return []
-            tab = params['tab']
+            # 'tab' up to 2.5.x, 'plugin_type' on the 2.11 line.
+            tab = params.get('plugin_type') or params['tab']
             return [
                 {
                     'proj_plugins': self._edges(tab, 'project'),
@@ -149,6 +151,13 @@ class GraphStandIn:
             if found is None:
                 return []
             return [{'creds': found['plugin_configuration']}]
+        if 'RETURN conn.plugin_configuration AS creds' in text:
+            # 2.11: no sibling connection plugin holds credentials here.
+            return []
+        if 'MATCH (r:PluginRegistration {{slug: {slug}}})' in text:
+            # 2.11 seeds registrations disabled; an admin enabled ours.
+            slugs = {plugin['slug'] for plugin in self.plugins.values()}
+            return [{'enabled': params.get('slug') in slugs}]
         self.unknown.append(text)
         raise AssertionError(f'the graph stand-in does not know: {text}')
 
@@ -183,6 +192,11 @@ class Imbi:
     audit: AuditRecorder
     valkey_url: str
     permissions: set[str]
+
+    @staticmethod
+    def url(path: str) -> str:
+        """The project's route ``path`` (e.g. ``/logs/``)."""
+        return BASE + path
 
     def get(self, path: str, **params: typing.Any) -> typing.Any:
         return self.client.get(BASE + path, params=params)
@@ -233,8 +247,13 @@ def valkey_url() -> collections.abc.Iterator[str]:
 
 @pytest.fixture
 def imbi(
-    valkey_url: str, monkeypatch: pytest.MonkeyPatch
+    valkey_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    secret_scan: SecretScan,
+    caplog: pytest.LogCaptureFixture,
 ) -> collections.abc.Iterator[Imbi]:
+    """The host, with the secret scan over every answer it gives, every
+    record it (and the plugins) log and every audit row it writes."""
     from fastapi import testclient
     from imbi_api import app as app_module
     from imbi_api.auth import permissions
@@ -287,14 +306,17 @@ def imbi(
         base_url='https://imbi.example.com',
         raise_server_exceptions=False,
     ) as client:
+
+        def scan_answer(response: typing.Any) -> None:
+            response.read()
+            secret_scan.record_text(
+                f'{response.request.method} {response.request.url.path}',
+                response.text,
+            )
+
+        client.event_hooks['response'].append(scan_answer)
+        caplog.set_level(logging.DEBUG)
         yield Imbi(client, graph, audit, valkey_url, granted)
+    for row in audit.rows:
+        secret_scan.record_text('audit row', json.dumps(row, default=str))
     assert not graph.unknown, graph.unknown
-
-
-@pytest.fixture
-def server_log(
-    caplog: pytest.LogCaptureFixture,
-) -> pytest.LogCaptureFixture:
-    """Everything the host and the plugins log, for the secret scan."""
-    caplog.set_level(logging.DEBUG)
-    return caplog
