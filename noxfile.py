@@ -395,6 +395,70 @@ def _slugs(
     return found
 
 
+#: Real v1 hosts from PyPI, resolved with our wheels and nothing else
+#: pinned: 2.5.1 (botocore 1.40 through its aioboto3) and the newest
+#: imbi-api our wheels' imbi-common<2.12 admits (the 2.11 line).
+HOSTS = {'imbi-api 2.5.1': 'imbi-api==2.5.1', 'imbi-api newest v1': 'imbi-api'}
+_HOST_VERSIONS = """
+import importlib.metadata as m
+names = ('imbi-api', 'imbi-common', 'fastapi', 'botocore', 'valkey')
+print(', '.join(f'{n} {m.version(n)}' for n in names))
+"""
+
+
+@nox.session(python=PYTHON)
+def host(session: nox.Session) -> None:
+    """The plugins inside real imbi-api releases, through its own routes.
+
+    Built wheels plus a host from PyPI in a clean venv per host version
+    (the host's own dependency set, no overrides), then ``hosts/`` with
+    that venv: the app from imbi-api's ``create_app()`` under
+    Starlette's TestClient, the graph database, ClickHouse and
+    authentication replaced in memory, Valkey a real ``redis-server``
+    (``.ci/run`` installs it). See docs/real-host.md.
+    """
+    if shutil.which('redis-server') is None:
+        session.error('redis-server is missing: apt-get install redis-server')
+    work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-host-'))
+    try:
+        dist = work / 'dist'
+        session.run(
+            'uv',
+            'build',
+            '--all-packages',
+            '--wheel',
+            '--quiet',
+            '--out-dir',
+            str(dist),
+            external=True,
+        )
+        wheels = sorted(str(whl) for whl in dist.glob('*.whl'))
+        for index, (label, requirement) in enumerate(HOSTS.items()):
+            python = _venv_with(
+                session,
+                work / f'host-{index}',
+                *wheels,
+                requirement,
+                'pytest',
+                'pytest-asyncio',
+            )
+            session.log(f'{label}:')
+            session.run(str(python), '-c', _HOST_VERSIONS, external=True)
+            session.run(
+                str(python),
+                '-m',
+                'pytest',
+                'hosts',
+                '-q',
+                '-p',
+                'no:cacheprovider',
+                *session.posargs,
+                external=True,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """imbi-plugins demo: every plugin against the stand-ins."""
