@@ -16,11 +16,13 @@ Starlette's TestClient. Replaced, and nothing else:
   here) and the real plugin registry (``load_plugins()``) are set up.
 """
 
+import base64
 import collections.abc
 import contextlib
 import dataclasses
 import json
 import logging
+import secrets
 import shutil
 import socket
 import subprocess
@@ -43,8 +45,13 @@ PERMISSIONS = frozenset(
         'project:configuration:read_secrets',
         'project:configuration:write',
         'project:logs:read',
+        'me:identities:manage',
     }
 )
+
+
+JWT_SECRET = secrets.token_urlsafe(32)
+ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
 def _one_line(query: str) -> str:
@@ -72,6 +79,8 @@ class GraphStandIn:
         self.assignments: list[Assignment] = []
         self.queries: list[str] = []
         self.unknown: list[str] = []
+        #: Parameters of every IdentityConnection the host saved.
+        self.connections: list[dict[str, typing.Any]] = []
 
     def assign(
         self,
@@ -104,6 +113,26 @@ class GraphStandIn:
             self.assignments.append(
                 Assignment(plugin_id, tab, 'project', project_options or {})
             )
+
+    def add_identity_plugin(
+        self,
+        plugin_id: str,
+        slug: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        options: dict[str, typing.Any],
+    ) -> None:
+        """An identity plugin node linked to a ServiceApplication."""
+        from imbi_common.auth.encryption import TokenEncryption
+
+        encrypt = TokenEncryption.get_instance().encrypt
+        self.plugins[plugin_id] = {
+            'slug': slug,
+            'options': json.dumps(options),
+            'plugin_configuration': None,
+            'application': (client_id, encrypt(client_secret)),
+        }
 
     def _edges(self, tab: str, src: str) -> list[dict[str, typing.Any]]:
         return [
@@ -151,6 +180,29 @@ class GraphStandIn:
             if found is None:
                 return []
             return [{'creds': found['plugin_configuration']}]
+        if 'RETURN p.id AS id, p.plugin_slug AS slug, p.options' in text:
+            wanted = params.get('plugin_id')
+            for plugin_id, plugin in self.plugins.items():
+                if wanted in (plugin_id, plugin['slug']):
+                    return [
+                        {
+                            'id': plugin_id,
+                            'slug': plugin['slug'],
+                            'options': plugin['options'],
+                        }
+                    ]
+            return []
+        if 'RETURN a.client_id AS client_id' in text:
+            found = self.plugins.get(params.get('plugin_id', ''), {})
+            if 'application' not in found:
+                return []
+            client_id, secret = found['application']
+            return [{'client_id': client_id, 'client_secret': secret}]
+        if 'MERGE (c:IdentityConnection' in text:
+            self.connections.append(dict(params))
+            return [{'id': params['new_id']}]
+        if 'RETURN conn.plugin_slug AS slug, conn.options AS options' in text:
+            return []  # 2.11: no sibling connection plugin
         if 'RETURN conn.plugin_configuration AS creds' in text:
             # 2.11: no sibling connection plugin holds credentials here.
             return []
@@ -260,11 +312,16 @@ def imbi(
     from imbi_api.domain import models
     from imbi_common import clickhouse
     from imbi_common import graph as graph_module
+    from imbi_common import lifespan as lifespan_module
     from imbi_common import valkey as valkey_module
     from imbi_common.plugins import registry
-    from valkey import asyncio as valkey_asyncio
 
     monkeypatch.setenv('IMBI_API_URL', API_URL)
+    # Fixed for the session: the host caches its auth settings in more
+    # than one singleton, each generating its own secret when none is set.
+    monkeypatch.setenv('IMBI_AUTH_JWT_SECRET', JWT_SECRET)
+    monkeypatch.setenv('IMBI_AUTH_ENCRYPTION_KEY', ENCRYPTION_KEY)
+    secret_scan.add(JWT_SECRET, ENCRYPTION_KEY)
     graph = GraphStandIn()
     audit = AuditRecorder()
     granted = set(PERMISSIONS)
@@ -275,17 +332,18 @@ def imbi(
     )
     app = app_module.create_app()
 
+    monkeypatch.setenv('VALKEY_URL', valkey_url)
+
     @contextlib.asynccontextmanager
-    async def lifespan(_: typing.Any) -> collections.abc.AsyncIterator[None]:
+    async def plugins() -> collections.abc.AsyncIterator[None]:
         loaded = registry.load_plugins()
         assert not loaded.errors, loaded.errors
-        client = valkey_asyncio.Valkey.from_url(valkey_url)
-        await client.flushdb()
-        monkeypatch.setattr(valkey_module, '_client', client)
-        try:
-            yield
-        finally:
-            await client.aclose()
+        await valkey_module.get_client().flushdb()
+        yield
+
+    # The host's own Lifespan with two of its hooks: its Valkey client
+    # and the plugin registry (the rest need services not here).
+    lifespan = lifespan_module.Lifespan(valkey_module.valkey_lifespan, plugins)
 
     async def current_user() -> permissions.AuthContext:
         user = models.User(
