@@ -46,6 +46,7 @@ PERMISSIONS = frozenset(
         'project:configuration:write',
         'project:logs:read',
         'me:identities:manage',
+        'project:deployment:read',
     }
 )
 
@@ -79,6 +80,8 @@ class GraphStandIn:
         self.assignments: list[Assignment] = []
         self.queries: list[str] = []
         self.unknown: list[str] = []
+        #: The project's links (link key -> URL).
+        self.links: dict[str, str] = {}
         #: Parameters of every IdentityConnection the host saved.
         self.connections: list[dict[str, typing.Any]] = []
 
@@ -175,6 +178,13 @@ class GraphStandIn:
             if params.get('project_id') != PROJECT_ID:
                 return []
             return [{'slug': PROJECT_SLUG, 'team_slug': TEAM_SLUG}]
+        if 'AS plugins' in text and ':EXISTS_IN' in text:
+            return [{'plugins': []}]  # 2.11: no third-party service
+        if 'RETURN p.links AS links' in text:
+            # AGE keeps the links map as JSON text.
+            return [{'links': json.dumps(self.links)}]
+        if 'RETURN pt.slug AS slug' in text:
+            return [{'slug': 'api'}]
         if 'RETURN p.plugin_configuration AS creds' in text:
             found = self.plugins.get(params.get('plugin_id', ''))
             if found is None:
