@@ -47,6 +47,7 @@ PERMISSIONS = frozenset(
         'project:logs:read',
         'me:identities:manage',
         'project:deployment:read',
+        'project:deployment:write',
     }
 )
 
@@ -80,6 +81,10 @@ class GraphStandIn:
         self.assignments: list[Assignment] = []
         self.queries: list[str] = []
         self.unknown: list[str] = []
+        #: The organization's environments (deploy and promote allowed).
+        self.environments = {'production', 'staging'}
+        #: Per-environment payloads on the project's USES_PLUGIN edges.
+        self.env_payloads: dict[str, dict[str, typing.Any]] = {}
         #: The project's links (link key -> URL).
         self.links: dict[str, str] = {}
         #: Parameters of every IdentityConnection the host saved.
@@ -143,7 +148,9 @@ class GraphStandIn:
                 'id': a.plugin_id,
                 'slug': self.plugins[a.plugin_id]['slug'],
                 'edge_options': json.dumps(a.options),
-                'edge_env_payloads': None,
+                'edge_env_payloads': json.dumps(self.env_payloads)
+                if src == 'project'
+                else None,
                 'plugin_options': self.plugins[a.plugin_id]['options'],
                 'identity_plugin_id': None,
                 'plugin_identity_plugin_id': None,
@@ -178,6 +185,12 @@ class GraphStandIn:
             if params.get('project_id') != PROJECT_ID:
                 return []
             return [{'slug': PROJECT_SLUG, 'team_slug': TEAM_SLUG}]
+        if 'RETURN e.can_deploy AS can_deploy' in text:
+            if params.get('env_slug') not in self.environments:
+                return []
+            return [{'can_deploy': True, 'can_promote': True}]
+        if 'RETURN r.id AS rid' in text:
+            return []  # no Release node for the deployed commit
         if 'AS plugins' in text and ':EXISTS_IN' in text:
             return [{'plugins': []}]  # 2.11: no third-party service
         if 'RETURN p.links AS links' in text:

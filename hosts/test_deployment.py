@@ -66,3 +66,50 @@ def test_an_unknown_ref_is_the_hosts_plain_500(
     response = imbi.get('/deployments/commits/no-such-ref')
     assert response.status_code == 500
     assert response.text == 'Internal Server Error'
+
+
+def test_deploy_and_run_status(
+    github: tuple[Imbi, gh_actions.RepoState],
+) -> None:
+    """environment_config comes from the edge's env_payloads (here the
+    plugin's own 'workflow' key); the audit row goes to the recorder."""
+    imbi, git = github
+    imbi.graph.env_payloads = {'production': {'workflow': 'deploy.yml'}}
+    head = git.resolve('main')
+    response = imbi.client.post(
+        imbi.url('/deployments'),
+        json={
+            'action': 'deploy',
+            'environment': 'production',
+            'committish': head,
+        },
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body['plugin_slug'] == 'github-actions'
+    assert body['recorded'] is False
+    (run,) = git.runs.values()
+    assert run.head_sha == head
+    assert run.inputs['environment'] == 'production'
+    status = imbi.get(f'/deployments/runs/{body["run"]["run_id"]}')
+    assert status.status_code == 200, status.text
+    assert status.json()['run_id'] == body['run']['run_id']
+    # 2.5 audits every deploy; 2.11 only one of a known Release.
+    tables = [row['table'] for row in imbi.audit.rows]
+    assert tables in ([], ['operations_log'])
+
+
+def test_deploy_to_an_unknown_environment(
+    github: tuple[Imbi, gh_actions.RepoState],
+) -> None:
+    imbi, git = github
+    response = imbi.client.post(
+        imbi.url('/deployments'),
+        json={
+            'action': 'deploy',
+            'environment': 'qa',
+            'committish': git.resolve('main'),
+        },
+    )
+    assert response.status_code == 404
+    assert git.runs == {}
