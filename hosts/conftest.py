@@ -20,6 +20,7 @@ import base64
 import collections.abc
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import secrets
@@ -52,6 +53,7 @@ PERMISSIONS = frozenset(
 )
 
 
+T = typing.TypeVar('T')
 JWT_SECRET = secrets.token_urlsafe(32)
 ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
@@ -121,6 +123,16 @@ class GraphStandIn:
             self.assignments.append(
                 Assignment(plugin_id, tab, 'project', project_options or {})
             )
+
+    def store_credentials(
+        self, plugin_id: str, credentials: dict[str, str]
+    ) -> None:
+        """Replace a plugin's stored (encrypted) credentials."""
+        from imbi_common.auth.encryption import TokenEncryption
+
+        self.plugins[plugin_id]['plugin_configuration'] = (
+            TokenEncryption.get_instance().encrypt(json.dumps(credentials))
+        )
 
     def add_identity_plugin(
         self,
@@ -233,6 +245,11 @@ class GraphStandIn:
             # 2.11 seeds registrations disabled; an admin enabled ours.
             slugs = {plugin['slug'] for plugin in self.plugins.values()}
             return [{'enabled': params.get('slug') in slugs}]
+        if 'RETURN tps.slug AS service_slug' in text:
+            return []  # 2.11: the project exists in no third-party service
+        if 'MATCH (r:PluginRegistration) RETURN r.slug AS slug' in text:
+            slugs = {plugin['slug'] for plugin in self.plugins.values()}
+            return [{'slug': slug, 'enabled': True} for slug in slugs]
         self.unknown.append(text)
         raise AssertionError(f'the graph stand-in does not know: {text}')
 
@@ -267,6 +284,22 @@ class Imbi:
     audit: AuditRecorder
     valkey_url: str
     permissions: set[str]
+    #: The overridden ``get_current_user`` (for calls made directly).
+    current_user: collections.abc.Callable[
+        [], collections.abc.Awaitable[typing.Any]
+    ]
+
+    def run(
+        self,
+        func: collections.abc.Callable[..., collections.abc.Awaitable[T]],
+        *args: typing.Any,
+        **kwargs: typing.Any,
+    ) -> T:
+        """Await one of the host's own functions on the app's loop."""
+        return typing.cast(
+            T,
+            self.client.portal.call(functools.partial(func, **kwargs), *args),
+        )
 
     @staticmethod
     def url(path: str) -> str:
@@ -368,10 +401,11 @@ def imbi(
     # and the plugin registry (the rest need services not here).
     lifespan = lifespan_module.Lifespan(valkey_module.valkey_lifespan, plugins)
 
+    user = models.User(
+        email='dev@example.com', display_name='Dev', is_admin=False
+    )
+
     async def current_user() -> permissions.AuthContext:
-        user = models.User(
-            email='dev@example.com', display_name='Dev', is_admin=False
-        )
         return permissions.AuthContext(
             user=user, auth_method='jwt', permissions=set(granted)
         )
@@ -397,7 +431,7 @@ def imbi(
 
         client.event_hooks['response'].append(scan_answer)
         caplog.set_level(logging.DEBUG)
-        yield Imbi(client, graph, audit, valkey_url, granted)
+        yield Imbi(client, graph, audit, valkey_url, granted, current_user)
     for row in audit.rows:
         secret_scan.record_text('audit row', json.dumps(row, default=str))
     assert not graph.unknown, graph.unknown
