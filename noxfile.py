@@ -398,11 +398,24 @@ def _slugs(
 #: Real v1 hosts from PyPI, resolved with our wheels and nothing else
 #: pinned: 2.5.1 (botocore 1.40 through its aioboto3) and the newest
 #: imbi-api our wheels' imbi-common<2.12 admits (the 2.11 line).
-HOSTS = {'imbi-api 2.5.1': 'imbi-api==2.5.1', 'imbi-api newest v1': 'imbi-api'}
+#: imbi-gateway 1.3.x and the newest admitted, for the webhook plugin.
+#: Each: (requirement, what to run).
+HOSTS = {
+    'imbi-api 2.5.1': ('imbi-api==2.5.1', ['hosts', '--ignore=hosts/gateway']),
+    'imbi-api newest v1': ('imbi-api', ['hosts', '--ignore=hosts/gateway']),
+    'imbi-gateway 1.3': ('imbi-gateway>=1.3,<1.4', ['hosts/gateway']),
+    'imbi-gateway newest v1': ('imbi-gateway', ['hosts/gateway']),
+}
 _HOST_VERSIONS = """
 import importlib.metadata as m
-names = ('imbi-api', 'imbi-common', 'fastapi', 'botocore', 'valkey')
-print(', '.join(f'{n} {m.version(n)}' for n in names))
+names = ('imbi-api', 'imbi-gateway', 'imbi-common', 'fastapi', 'botocore')
+found = []
+for name in names:
+    try:
+        found.append(f'{name} {m.version(name)}')
+    except m.PackageNotFoundError:
+        pass
+print(', '.join(found))
 """
 
 
@@ -412,10 +425,10 @@ def host(session: nox.Session) -> None:
 
     Built wheels plus a host from PyPI in a clean venv per host version
     (the host's own dependency set, no overrides), then ``hosts/`` with
-    that venv: the app from imbi-api's ``create_app()`` under
-    Starlette's TestClient, the graph database, ClickHouse and
-    authentication replaced in memory, Valkey a real ``redis-server``
-    (``.ci/run`` installs it). See docs/real-host.md.
+    that venv: the app from imbi-api's ``create_app()`` (imbi-gateway:
+    its own router) under Starlette's TestClient, the graph database,
+    ClickHouse and authentication replaced in memory, Valkey a real
+    ``redis-server`` (``.ci/run`` installs it). See docs/real-host.md.
     """
     if shutil.which('redis-server') is None:
         session.error('redis-server is missing: apt-get install redis-server')
@@ -433,7 +446,7 @@ def host(session: nox.Session) -> None:
             external=True,
         )
         wheels = sorted(str(whl) for whl in dist.glob('*.whl'))
-        for index, (label, requirement) in enumerate(HOSTS.items()):
+        for index, (label, (requirement, tests)) in enumerate(HOSTS.items()):
             python = _venv_with(
                 session,
                 work / f'host-{index}',
@@ -448,7 +461,7 @@ def host(session: nox.Session) -> None:
                 str(python),
                 '-m',
                 'pytest',
-                'hosts',
+                *tests,
                 '-q',
                 '-p',
                 'no:cacheprovider',
