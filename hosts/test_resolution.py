@@ -1,3 +1,5 @@
+"""Plugin resolution by the host: a tab with no plugin assigned."""
+
 import typing
 
 Imbi = typing.Any
