@@ -419,9 +419,9 @@ print(', '.join(found))
 """
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=False)
 def host(session: nox.Session) -> None:
-    """The plugins inside real imbi-api releases, through its own routes.
+    """The plugins inside real imbi-api and imbi-gateway releases.
 
     Built wheels plus a host from PyPI in a clean venv per host version
     (the host's own dependency set, no overrides), then ``hosts/`` with

@@ -309,7 +309,7 @@ class Host:
             return HostResponse(410, {'detail': str(exc)}, error=exc)
         if not isinstance(exc, Exception):
             raise exc
-        LOGGER.error('Exception in ASGI application: %r', exc)
+        LOGGER.debug('Exception in ASGI application: %r', exc)
         return HostResponse(500, INTERNAL_ERROR, error=exc)
 
     # -- configuration -------------------------------------------------------
