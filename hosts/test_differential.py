@@ -298,3 +298,80 @@ def test_configuration_calls_agree(
             ),
         ]
         assert _compare(imbi, host, calls) == []
+
+
+def test_deployment_read_calls_agree(
+    imbi: Imbi, secret_scan: SecretScan
+) -> None:
+    from imbi_plugin_github_actions.plugin import GitHubActionsPlugin
+    from imbi_plugin_testing.fakes.github import GitHubFake
+    from imbi_plugin_testing.fakes.github import actions as gh_actions
+
+    fake = GitHubFake()
+    fake.add_user('octocat')
+    token = fake.issue_token('octocat', ['repo']).value
+    secret_scan.add(token)
+    repo = fake.add_repository(
+        'acme', 'billing-api', collaborators={'octocat': 'admin'}
+    )
+    git = gh_actions.seed(fake, repo)
+    with fake.serve() as url:
+        options = {'api_url': url}
+        project_options = {'repository': 'acme/billing-api'}
+        credentials = {'token': token}
+        imbi.graph.assign(
+            'plugin-gha',
+            'github-actions',
+            'deployment',
+            credentials=credentials,
+            plugin_options=options,
+            project_options=project_options,
+        )
+        host = Host(
+            GitHubActionsPlugin,
+            plugin_options=options,
+            project_options=project_options,
+            credentials=credentials,
+            project=PROJECT,
+        )
+        head = git.resolve('main')
+        calls = [
+            Call(
+                'refs',
+                'GET',
+                '/deployments/refs',
+                {'kind': 'all'},
+                lambda h: h.deployment('list_refs', kind='all', query=None),
+            ),
+            Call(
+                'commits of a branch',
+                'GET',
+                '/deployments/refs/main/commits',
+                {'limit': 5},
+                lambda h: h.deployment('list_commits', ref='main', limit=5),
+            ),
+            Call(
+                'compare',
+                'GET',
+                '/deployments/compare',
+                {'base': 'v1.0.0', 'head': 'main'},
+                lambda h: h.deployment('compare', base='v1.0.0', head='main'),
+            ),
+            Call(
+                'resolve a commit',
+                'GET',
+                f'/deployments/commits/{head}',
+                {},
+                lambda h: h.deployment('resolve_committish', committish=head),
+            ),
+            Call(
+                'an unknown ref',
+                'GET',
+                '/deployments/commits/no-such-ref',
+                {},
+                lambda h: h.deployment(
+                    'resolve_committish', committish='no-such-ref'
+                ),
+            ),
+        ]
+        assert _compare(imbi, host, calls) == []

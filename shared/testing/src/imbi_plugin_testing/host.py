@@ -683,12 +683,16 @@ class Host:
         self,
         method: str,
         *,
-        environment: str | None = 'production',
+        environment: str | None = None,
         environment_config: dict[str, typing.Any] | None = None,
         project_links: dict[str, str] | None = None,
         **kwargs: typing.Any,
     ) -> HostResponse:
-        """Call a DeploymentPlugin method with the host's ctx and creds."""
+        """Call a DeploymentPlugin method with the host's ctx and creds.
+
+        imbi-api's read routes (refs, commits, compare, run status) pass
+        no environment; a deploy passes the one it targets.
+        """
         if (
             method == 'list_recent_deployments'
             and not self.manifest.supports_deployment_sync
