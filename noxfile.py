@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import tarfile
@@ -220,6 +221,31 @@ def compat(session: nox.Session, imbi_common: str) -> None:
     )
     for path in map(str, PACKAGES):
         session.run('pytest', path, '-q', '-p', 'no:cacheprovider')
+    if imbi_common == FLOOR:
+        # A host resolves its own boto3 (imbi-api 2.5.1: botocore 1.40,
+        # held back by aioboto3): the floor of every range together.
+        oldest = _boto3_floor()
+        session.install(
+            f'boto3=={oldest}',
+            f'botocore=={oldest}',
+            env={'UV_NO_CONFIG': '1'},
+        )
+        session.run(
+            'pytest',
+            'packages/cloudwatch',
+            '-q',
+            '-p',
+            'no:cacheprovider',
+        )
+
+
+def _boto3_floor() -> str:
+    """The boto3 floor imbi-plugin-cloudwatch declares (boto3>=X)."""
+    text = (ROOT / 'packages' / 'cloudwatch' / 'pyproject.toml').read_text()
+    found = re.search(r"'boto3>=([0-9.]+)'", text)
+    if found is None:
+        raise RuntimeError('imbi-plugin-cloudwatch declares no boto3 floor')
+    return found.group(1)
 
 
 #: GitHub's OpenAPI descriptions (npm), pinned with npm's integrity hash.
@@ -512,6 +538,83 @@ def _slugs(
         lines = [line for line in section.splitlines() if '=' in line]
         found[whl] = lines[0].split('=', 1)[0].strip()
     return found
+
+
+#: Real v1 hosts from PyPI, resolved with our wheels and nothing else
+#: pinned: 2.5.1 (botocore 1.40 through its aioboto3) and the newest
+#: imbi-api our wheels' imbi-common<2.12 admits (the 2.11 line).
+#: imbi-gateway 1.3.x and the newest admitted, for the webhook plugin.
+#: Each: (requirement, what to run).
+HOSTS = {
+    'imbi-api 2.5.1': ('imbi-api==2.5.1', ['hosts', '--ignore=hosts/gateway']),
+    'imbi-api newest v1': ('imbi-api', ['hosts', '--ignore=hosts/gateway']),
+    'imbi-gateway 1.3': ('imbi-gateway>=1.3,<1.4', ['hosts/gateway']),
+    'imbi-gateway newest v1': ('imbi-gateway', ['hosts/gateway']),
+}
+_HOST_VERSIONS = """
+import importlib.metadata as m
+names = ('imbi-api', 'imbi-gateway', 'imbi-common', 'fastapi', 'botocore')
+found = []
+for name in names:
+    try:
+        found.append(f'{name} {m.version(name)}')
+    except m.PackageNotFoundError:
+        pass
+print(', '.join(found))
+"""
+
+
+@nox.session(python=False)
+def host(session: nox.Session) -> None:
+    """The plugins inside real imbi-api and imbi-gateway releases.
+
+    Built wheels plus a host from PyPI in a clean venv per host version
+    (the host's own dependency set, no overrides), then ``hosts/`` with
+    that venv: the app from imbi-api's ``create_app()`` (imbi-gateway:
+    its own router) under Starlette's TestClient, the graph database,
+    ClickHouse and authentication replaced in memory, Valkey a real
+    ``redis-server`` (``.ci/run`` installs it). See docs/real-host.md.
+    """
+    if shutil.which('redis-server') is None:
+        session.error('redis-server is missing: apt-get install redis-server')
+    work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-host-'))
+    try:
+        dist = work / 'dist'
+        session.run(
+            'uv',
+            'build',
+            '--all-packages',
+            '--wheel',
+            '--quiet',
+            '--out-dir',
+            str(dist),
+            external=True,
+        )
+        wheels = sorted(str(whl) for whl in dist.glob('*.whl'))
+        for index, (label, (requirement, tests)) in enumerate(HOSTS.items()):
+            python = _venv_with(
+                session,
+                work / f'host-{index}',
+                *wheels,
+                requirement,
+                'pytest',
+                'pytest-asyncio',
+            )
+            session.log(f'{label}:')
+            session.run(str(python), '-c', _HOST_VERSIONS, external=True)
+            session.run(
+                str(python),
+                '-m',
+                'pytest',
+                *tests,
+                '-q',
+                '-p',
+                'no:cacheprovider',
+                *session.posargs,
+                external=True,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @nox.session(python=PYTHON)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import typing
 
+import pytest
 from imbi_common.plugins import LogQuery, PluginContext
 from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
 from imbi_plugin_testing import (
@@ -146,10 +147,11 @@ async def test_a_failing_environment_is_a_warning(cw: Env) -> None:
     assert response.status == 200
     assert len(response.body['entries']) == 3
     (warning,) = response.body['warnings']
-    assert warning.startswith('qa: ')
+    assert warning.startswith("Search for environment 'qa' failed: ")
     assert "'/aweber/qa/billing-api' does not exist" in warning
 
 
+@pytest.mark.filter_log_events
 async def test_demo_scenario() -> None:
     module = scenario_for('cloudwatch')
     assert module is not None
@@ -173,3 +175,35 @@ def test_import_does_not_load_boto3() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+async def test_no_environment_with_an_environment_log_group(cw: Env) -> None:
+    """The host passes ctx.environment None when the request names no
+    environment: a log group named after it cannot be chosen, and no AWS
+    call is made to find that out."""
+    host = cw.host(log_group_template=TEMPLATE)
+    for response in (
+        await host.search(cw.query()),
+        await host.histogram(cw.query()),
+        await host.schema(),
+    ):
+        assert response.status == 500
+        assert isinstance(response.error, ValueError)
+        assert 'choose an environment' in str(response.error)
+    assert cw.fake.requests == []
+
+
+async def test_no_environment_drops_an_environment_stream_prefix(
+    cw: Env,
+) -> None:
+    cw.fake.put(cw.group, 'production-web', cw.at(3), 'from production')
+    cw.fake.put(cw.group, 'staging-web', cw.at(2), 'from staging')
+    host = cw.host(
+        log_stream_prefix_template='${environment}-', query_mode='insights'
+    )
+    response = await host.search(cw.query())
+    assert response.status == 200, response.body
+    assert [e['message'] for e in response.body['entries']] == [
+        'from staging',
+        'from production',
+    ]

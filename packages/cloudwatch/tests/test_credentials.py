@@ -36,7 +36,7 @@ async def test_incomplete_credentials(
     response = await cw.host(credentials).search(cw.query(filters=FILTER))
     assert response.status == 503
     assert isinstance(response.error, PluginCredentialsMissing)
-    assert missing in response.body['detail']
+    assert missing in response.detail
     assert cw.fake.requests == []
 
 
@@ -50,6 +50,7 @@ async def test_no_silent_fallback_to_the_host_identity(
     assert cw.fake.requests == []
 
 
+@pytest.mark.filter_log_events
 async def test_host_credentials_when_allowed(
     cw: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -82,7 +83,7 @@ async def test_host_credentials_absent(
     host = cw.host({}, use_host_credentials=True)
     response = await host.search(cw.query(filters=FILTER))
     assert isinstance(response.error, PluginCredentialsMissing)
-    assert 'host has no AWS credentials' in response.body['detail']
+    assert 'host has no AWS credentials' in response.detail
     assert cw.fake.requests == []
 
 
@@ -102,6 +103,7 @@ async def test_temporary_keys_with_session_token(cw: Env) -> None:
     assert isinstance(denied.error, PluginAuthenticationFailed)
 
 
+@pytest.mark.filter_log_events
 async def test_assume_role(cw: Env) -> None:
     cw.put(3, 'event one')
     role = cw.fake.add_role('imbi-logs', [cw.key], external_id='ext-1234')
@@ -132,8 +134,8 @@ async def test_assume_role_denied(
     host = cw.host(role_arn=role.arn, **role_options)
     response = await host.search(cw.query(filters=FILTER))
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert detail in response.body['detail']
-    assert 'STS' in response.body['detail']
+    assert detail in response.detail
+    assert 'STS' in response.detail
     assert cw.fake.operations() == ['AssumeRole']
 
 
@@ -143,10 +145,11 @@ async def test_assumed_role_permissions_apply(cw: Env) -> None:
         cw.query(levels=['error'])
     )
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert 'logs:GetQueryResults' in response.body['detail']
+    assert 'logs:GetQueryResults' in response.detail
     assert 'StopQuery' in cw.fake.operations()
 
 
+@pytest.mark.filter_log_events
 async def test_sts_throttling_is_retried(cw: Env) -> None:
     role = cw.fake.add_role('imbi-logs', [cw.key])
     cw.fake.fail_next('AssumeRole', 'Throttling', 'Rate exceeded')
@@ -172,7 +175,7 @@ async def test_sts_without_credentials_in_answer(cw: Env) -> None:
         cw.query(filters=FILTER)
     )
     assert response.status == 500
-    assert 'without credentials' in response.body['detail']
+    assert 'without credentials' in response.detail
 
 
 async def test_debug_wire_dumps_hold_no_keys(
@@ -270,7 +273,7 @@ async def test_invalid_options_make_no_request(
 ) -> None:
     response = await cw.host(**options).search(cw.query(filters=FILTER))
     assert isinstance(response.error, ValueError)
-    assert message in response.body['detail']
+    assert message in response.detail
     assert cw.fake.requests == []
 
 

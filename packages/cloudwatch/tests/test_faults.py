@@ -23,6 +23,7 @@ def events(cw: Env) -> Env:
     return cw
 
 
+@pytest.mark.filter_log_events
 @pytest.mark.parametrize(
     ('code', 'status'),
     [
@@ -41,6 +42,7 @@ async def test_transient_errors_are_retried(
     assert events.fake.operations() == ['FilterLogEvents'] * 2
 
 
+@pytest.mark.filter_log_events
 @pytest.mark.parametrize(
     ('code', 'status'),
     [('ThrottlingException', 400), ('ServiceUnavailableException', 500)],
@@ -54,11 +56,12 @@ async def test_persistent_errors_are_unavailable(
     response = await events.host().search(events.query(filters=FILTER))
     assert response.status == 500
     assert isinstance(response.error, PluginUnavailableError)
-    assert code in response.body['detail']
-    assert 'retry' in response.body['detail']
+    assert code in response.detail
+    assert 'retry' in response.detail
     assert events.fake.operations() == ['FilterLogEvents'] * 3
 
 
+@pytest.mark.filter_log_events
 @pytest.mark.parametrize(
     'fault',
     [
@@ -124,7 +127,7 @@ async def test_connection_refused(events: Env) -> None:
     host = events.host(endpoint_url=f'http://127.0.0.1:{port}')
     response = await host.search(events.query(filters=FILTER))
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'could not be reached' in response.body['detail']
+    assert 'could not be reached' in response.detail
 
 
 async def test_missing_log_group_names_it(events: Env) -> None:
@@ -135,23 +138,23 @@ async def test_missing_log_group_names_it(events: Env) -> None:
     ):
         response = await call
         assert isinstance(response.error, ValueError)
-        assert (
-            "log group '/aweber/missing' does not exist"
-            in (response.body['detail'])
+        assert "log group '/aweber/missing' does not exist" in (
+            response.detail
         )
 
 
+@pytest.mark.filter_log_events
 async def test_other_errors(events: Env) -> None:
     events.fake.fail_next(
         'FilterLogEvents', 'InvalidParameterException', 'bad prefix'
     )
     response = await events.host().search(events.query(filters=FILTER))
     assert isinstance(response.error, ValueError)
-    assert 'bad prefix' in response.body['detail']
+    assert 'bad prefix' in response.detail
     events.fake.fail_next('FilterLogEvents', 'WeirdException', 'odd')
     odd = await events.host().search(events.query(filters=FILTER))
     assert isinstance(odd.error, PluginUnavailableError)
-    assert 'WeirdException' in odd.body['detail']
+    assert 'WeirdException' in odd.detail
     assert events.fake.operations() == ['FilterLogEvents'] * 2
 
 
@@ -162,8 +165,8 @@ async def test_wrong_secret(events: Env) -> None:
         events.query(filters=FILTER)
     )
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert 'InvalidSignatureException' in response.body['detail']
-    assert 'signature we calculated' not in response.body['detail']
+    assert 'InvalidSignatureException' in response.detail
+    assert 'signature we calculated' not in response.detail
 
 
 async def test_unknown_key(events: Env) -> None:
@@ -173,7 +176,7 @@ async def test_unknown_key(events: Env) -> None:
     }
     response = await events.host(unknown).search(events.query(filters=FILTER))
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert 'UnrecognizedClientException' in response.body['detail']
+    assert 'UnrecognizedClientException' in response.detail
 
 
 async def test_expired_session_token(events: Env) -> None:
@@ -186,15 +189,16 @@ async def test_expired_session_token(events: Env) -> None:
         events.query(filters=FILTER)
     )
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert 'ExpiredTokenException' in response.body['detail']
+    assert 'ExpiredTokenException' in response.detail
 
 
+@pytest.mark.filter_log_events
 async def test_access_denied(events: Env) -> None:
     limited = events.fake.add_key(actions={'StartQuery', 'GetQueryResults'})
     host = events.host(events.credentials(limited))
     response = await host.search(events.query(filters=FILTER))
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert 'logs:FilterLogEvents' in response.body['detail']
+    assert 'logs:FilterLogEvents' in response.detail
     insights = await host.search(events.query(levels=['error']))
     assert insights.status == 200
 
@@ -202,6 +206,7 @@ async def test_access_denied(events: Env) -> None:
 # -- statuses without an AWS error code (a proxy, a wrong endpoint_url) ---
 
 
+@pytest.mark.filter_log_events
 @pytest.mark.parametrize(
     ('status', 'body'),
     [(401, 'Unauthorized'), (403, {'message': 'Forbidden'})],
@@ -212,7 +217,7 @@ async def test_bare_auth_statuses_are_authentication_failures(
     events.fake.inject(Fault(status=status, body=body))
     response = await events.host().search(events.query(filters=FILTER))
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert f'HTTP {status} and no AWS error code' in response.body['detail']
+    assert f'HTTP {status} and no AWS error code' in response.detail
     assert events.fake.operations() == ['FilterLogEvents']
 
 
@@ -220,10 +225,7 @@ async def test_bare_404_points_at_endpoint_url(events: Env) -> None:
     events.fake.inject(Fault(status=404, body='<html>Not Found</html>'))
     response = await events.host().schema()
     assert isinstance(response.error, PluginUnavailableError)
-    assert (
-        'is endpoint_url a CloudWatch Logs endpoint'
-        in (response.body['detail'])
-    )
+    assert 'is endpoint_url a CloudWatch Logs endpoint' in (response.detail)
 
 
 async def test_aws_not_found_is_the_log_group_whatever_the_status(
@@ -242,9 +244,10 @@ async def test_aws_not_found_is_the_log_group_whatever_the_status(
     )
     response = await events.host().search(events.query(levels=['error']))
     assert isinstance(response.error, ValueError)
-    assert 'check log_group_template' in response.body['detail']
+    assert 'check log_group_template' in response.detail
 
 
+@pytest.mark.filter_log_events
 async def test_429_is_retried_after_retry_after(events: Env) -> None:
     events.fake.inject(
         Fault(
@@ -268,7 +271,7 @@ async def test_429_past_the_budget_says_when_to_retry(events: Env) -> None:
     )
     response = await events.host().search(events.query(levels=['error']))
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'retry in 30 s' in response.body['detail']
+    assert 'retry in 30 s' in response.detail
     assert events.fake.operations() == ['StartQuery']
     assert response.elapsed < 1.0
 
@@ -292,7 +295,7 @@ async def test_start_query_is_not_resent_after_a_server_error(
     events.fake.fail_next('StartQuery', code, 'try later', status=status)
     response = await events.host().search(events.query(levels=['error']))
     assert isinstance(response.error, PluginUnavailableError)
-    assert code in response.body['detail']
+    assert code in response.detail
     assert events.fake.operations() == ['StartQuery']
 
 
@@ -307,6 +310,7 @@ async def test_start_query_is_resent_after_throttling(events: Env) -> None:
 # -- socket timeouts end with the budget -----------------------------------
 
 
+@pytest.mark.filter_log_events
 async def test_stalled_threads_end_with_the_budget(events: Env) -> None:
     # AssumeRole takes 2 of the 3 s: the Logs client, built after it,
     # waits 1 s for a stalled answer, not a whole new 3 s budget.

@@ -27,7 +27,7 @@ async def test_failed_queries_are_unavailable(cw: Env, outcome: str) -> None:
     response = await cw.host().search(cw.query(levels=['error']))
     assert response.status == 500
     assert isinstance(response.error, PluginUnavailableError)
-    assert outcome in response.body['detail']
+    assert outcome in response.detail
     assert 'StopQuery' not in cw.fake.operations()
 
 
@@ -42,7 +42,7 @@ async def test_limit_exceeded_is_retried_once(cw: Env) -> None:
     )
     failed = await cw.host().search(cw.query(levels=['error']))
     assert isinstance(failed.error, PluginUnavailableError)
-    assert 'limit exceeded' in failed.body['detail']
+    assert 'limit exceeded' in failed.detail
     assert cw.fake.operations() == ['StartQuery', 'StartQuery']
 
 
@@ -61,7 +61,7 @@ async def test_malformed_query_is_value_error(cw: Env) -> None:
     )
     response = await cw.host().search(cw.query(levels=['error']))
     assert isinstance(response.error, ValueError)
-    assert 'unexpected symbol found at line 1' in response.body['detail']
+    assert 'unexpected symbol found at line 1' in response.detail
 
 
 async def test_stop_query_when_the_host_cancels(cw: Env) -> None:
@@ -226,4 +226,4 @@ async def test_schema(cw: Env) -> None:
 async def test_schema_of_a_missing_group(cw: Env) -> None:
     response = await cw.host(log_group_template='/nope').schema()
     assert isinstance(response.error, ValueError)
-    assert "'/nope' does not exist" in response.body['detail']
+    assert "'/nope' does not exist" in response.detail

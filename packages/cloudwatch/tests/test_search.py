@@ -1,18 +1,23 @@
 """search through the Host: both query paths, paging and cursors."""
 
+import datetime
+import time
 import typing
 
 import pytest
 from imbi_common.plugins import CursorExpiredError
+from imbi_plugin_testing import Host
 
 Env = typing.Any
 
 
+@pytest.mark.filter_log_events
 async def test_filter_path_newest_first_with_raw(cw: Env) -> None:
     for index in range(10):
         cw.put(60 - index, f'INFO request {index} done')
     response = await cw.host().search(
-        cw.query(filters=['message:contains:request'], limit=3)
+        cw.query(filters=['message:contains:request'], limit=3),
+        environments=['production'],
     )
     assert response.status == 200
     entries = response.body['entries']
@@ -54,6 +59,7 @@ async def test_insights_path_for_levels(cw: Env) -> None:
     assert cw.fake.operations()[-1] == 'GetQueryResults'
 
 
+@pytest.mark.filter_log_events
 async def test_json_mode_fields_and_message(cw: Env) -> None:
     cw.put(3, {'level': 'ERROR', 'msg': 'boom', 'user': {'id': 42}})
     cw.put(2, {'level': 'info', 'msg': 'ok', 'user': {'id': 7}})
@@ -77,7 +83,10 @@ async def test_json_mode_fields_and_message(cw: Env) -> None:
     assert everything.body['entries'][0]['level'] is None
 
 
-@pytest.mark.parametrize('mode', ['auto', 'insights'])
+@pytest.mark.parametrize(
+    'mode',
+    [pytest.param('auto', marks=pytest.mark.filter_log_events), 'insights'],
+)
 async def test_both_paths_agree(cw: Env, mode: str) -> None:
     messages = [
         'GET /v1/users 200',
@@ -118,8 +127,8 @@ async def test_filter_mode_rejects_untranslatable_without_a_call(
     response = await host.search(cw.query(levels=['error']))
     assert response.status == 500
     assert isinstance(response.error, ValueError)
-    assert "query_mode is 'filter'" in response.body['detail']
-    assert 'case-insensitively' in response.body['detail']
+    assert "query_mode is 'filter'" in response.detail
+    assert 'case-insensitively' in response.detail
     assert cw.fake.requests == []
 
 
@@ -159,6 +168,7 @@ async def test_hostile_values_stay_values(cw: Env) -> None:
         assert [e['message'] for e in response.body['entries']] == expected
 
 
+@pytest.mark.filter_log_events
 async def test_partial_and_empty_pages_are_followed(cw: Env) -> None:
     for index in range(200):
         message = 'needle' if index % 50 == 0 else 'hay'
@@ -186,6 +196,7 @@ async def test_partial_and_empty_pages_are_followed(cw: Env) -> None:
     assert rest.body['next_cursor'] is None
 
 
+@pytest.mark.filter_log_events
 async def test_budget_runs_low_returns_partial_with_cursor(cw: Env) -> None:
     for index in range(100):
         cw.put(100 - index, f'hay {index}')
@@ -203,7 +214,14 @@ async def test_budget_runs_low_returns_partial_with_cursor(cw: Env) -> None:
 
 @pytest.mark.parametrize(
     ('mode', 'filters'),
-    [('filter', ['message:contains:event']), ('insights', [])],
+    [
+        pytest.param(
+            'filter',
+            ['message:contains:event'],
+            marks=pytest.mark.filter_log_events,
+        ),
+        ('insights', []),
+    ],
 )
 async def test_cursor_walks_5000_events_in_few_milliseconds_once(
     cw: Env, mode: str, filters: list[str]
@@ -238,6 +256,7 @@ async def test_cursor_walks_5000_events_in_few_milliseconds_once(
     assert sorted(seen) == sorted(f'event {i}' for i in range(5000))
 
 
+@pytest.mark.filter_log_events
 async def test_expired_token_is_cursor_expired(cw: Env) -> None:
     for index in range(5):
         cw.put(10 - index, f'event {index}')
@@ -254,7 +273,7 @@ async def test_expired_token_is_cursor_expired(cw: Env) -> None:
         )
     )
     assert second.status == 409
-    assert second.body == {'error': 'cursor_expired'}
+    assert second.body['detail']['error'] == 'cursor_expired'
     assert isinstance(second.error, CursorExpiredError)
 
 
@@ -291,6 +310,72 @@ async def test_foreign_and_tampered_cursors(cw: Env, mode: str) -> None:
     assert len(cw.fake.requests) == before
 
 
+@pytest.mark.parametrize(
+    'mode',
+    [pytest.param('filter', marks=pytest.mark.filter_log_events), 'insights'],
+)
+async def test_cursor_survives_a_moved_window(cw: Env, mode: str) -> None:
+    """The host recomputes now-30min..now on every request: page 2 of a
+    search without explicit times has a window a few seconds later. It
+    continues page 1's search: nothing twice, nothing skipped (not even
+    what lies between the two starts), nothing newer than page 1."""
+    for index in range(3):
+        cw.put(10 - index, f'event {index}')
+    cw.put(30 * 60 - 1, 'event near the first start')
+    host = cw.host(query_mode=mode)
+    filters = ['message:contains:event']
+    first = await host.search(cw.query(filters=filters, limit=2))
+    assert [e['message'] for e in first.body['entries']] == [
+        'event 2',
+        'event 1',
+    ]
+    cw.put(-3, 'event after page 1')
+    moved = datetime.timedelta(seconds=5)
+    second = await host.search(
+        cw.query(
+            filters=filters,
+            limit=10,
+            start=cw.start + moved,
+            end=cw.end + moved,
+            cursor=first.body['next_cursor'],
+        )
+    )
+    assert second.status == 200, second.body
+    assert [e['message'] for e in second.body['entries']] == [
+        'event 0',
+        'event near the first start',
+    ]
+    assert second.body['next_cursor'] is None
+
+
+@pytest.mark.parametrize(
+    'mode',
+    [pytest.param('filter', marks=pytest.mark.filter_log_events), 'insights'],
+)
+async def test_pages_under_the_hosts_default_window(
+    cw: Env, mode: str
+) -> None:
+    """No explicit times, as the Imbi UI asks: every page's window is
+    computed afresh."""
+    now_ms = int(time.time() * 1000)
+    for index in range(5):
+        cw.fake.put(cw.group, 'web-1', now_ms - 5000 + index, f'event {index}')
+    host = cw.host(query_mode=mode)
+    messages: list[str] = []
+    cursor = None
+    for _ in range(3):
+        page = await host.search(
+            Host.log_query(
+                filters=['message:contains:event'], limit=2, cursor=cursor
+            )
+        )
+        assert page.status == 200, page.body
+        messages += [e['message'] for e in page.body['entries']]
+        cursor = page.body['next_cursor']
+    assert messages == [f'event {i}' for i in reversed(range(5))]
+    assert cursor is None
+
+
 @pytest.mark.parametrize('hours', [1, -25])
 async def test_forged_insights_position_outside_the_range(
     cw: Env, hours: int
@@ -305,7 +390,10 @@ async def test_forged_insights_position_outside_the_range(
     translation = query.translate(cw.query(levels=['error']), opts)
     forged = cursor.encode(
         cursor.InsightsPosition(
-            translation.end_ms + hours * 3_600_000, frozenset()
+            translation.end_ms + hours * 3_600_000,
+            frozenset(),
+            translation.start_ms,
+            translation.end_ms,
         ),
         query.fingerprint(translation, opts),
     )
@@ -315,6 +403,7 @@ async def test_forged_insights_position_outside_the_range(
     assert cw.fake.requests == []
 
 
+@pytest.mark.filter_log_events
 async def test_stream_prefix_and_group_templates(cw: Env) -> None:
     group = '/aweber/production/billing-api'
     cw.fake.add_group(group)
@@ -326,7 +415,10 @@ async def test_stream_prefix_and_group_templates(cw: Env) -> None:
     )
     for mode in ('auto', 'insights'):
         host.plugin_options['query_mode'] = mode
-        response = await host.search(cw.query(filters=['message:contains:e']))
+        response = await host.search(
+            cw.query(filters=['message:contains:e']),
+            environments=['production'],
+        )
         assert [e['message'] for e in response.body['entries']] == ['wanted']
     assert cw.fake.operations() == [
         'FilterLogEvents',

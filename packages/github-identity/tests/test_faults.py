@@ -20,7 +20,7 @@ async def test_a_lasting_5xx_is_unavailable(github: GitHub) -> None:
     github.fake.inject(path='/user$', status=503, times=None)
     response = await github.sign_in(github.host())
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'HTTP 503' in response.body['detail']
+    assert 'HTTP 503' in response.detail
     assert len(github.fake.requests_to('/user$')) == 3
 
 
@@ -37,7 +37,7 @@ async def test_a_wrong_github_url(github: GitHub, status: int) -> None:
     github.fake.inject(path='/login/oauth/access_token', status=status)
     response = await github.sign_in(github.host())
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'check github_url' in response.body['detail']
+    assert 'check github_url' in response.detail
 
 
 async def test_a_dropped_connection_is_retried(github: GitHub) -> None:
@@ -52,7 +52,7 @@ async def test_lasting_dropped_connections_are_unavailable(
     github.fake.inject(path='/user$', drop=True, times=None)
     response = await github.sign_in(github.host())
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'cannot reach GitHub' in response.body['detail']
+    assert 'cannot reach GitHub' in response.detail
 
 
 async def test_a_dropped_token_exchange_is_unavailable(github: GitHub) -> None:
@@ -66,7 +66,7 @@ async def test_a_malformed_user_is_unavailable(github: GitHub) -> None:
     github.fake.inject(path='/user$', malformed=True)
     response = await github.sign_in(github.host())
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'malformed' in response.body['detail']
+    assert 'malformed' in response.detail
 
 
 async def test_an_unexpected_user_shape_is_unavailable(github: GitHub) -> None:
@@ -89,7 +89,7 @@ async def test_a_rejected_token_is_authentication_failed(
     )
     response = await github.sign_in(github.host())
     assert isinstance(response.error, PluginAuthenticationFailed)
-    assert 'Bad credentials' in response.body['detail']
+    assert 'Bad credentials' in response.detail
 
 
 async def test_a_slow_github_hits_the_budget(github: GitHub) -> None:
@@ -138,8 +138,8 @@ async def test_primary_limit_beyond_budget_is_unavailable(
         state,
     )
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'primary rate limit' in response.body['detail']
-    assert 'retry after' in response.body['detail']
+    assert 'primary rate limit' in response.detail
+    assert 'retry after' in response.detail
     assert response.elapsed < 1
 
 
@@ -157,8 +157,8 @@ async def test_secondary_limit_without_retry_after_is_unavailable(
     github.fake.limit_secondary(times=1, retry_after=None)
     response = await github.sign_in(github.host())
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'secondary rate limit' in response.body['detail']
-    assert '(60 s)' in response.body['detail']
+    assert 'secondary rate limit' in response.detail
+    assert '(60 s)' in response.detail
 
 
 async def test_rate_limits_end_after_two_retries(github: GitHub) -> None:
@@ -172,4 +172,4 @@ async def test_a_bare_429_is_a_secondary_limit(github: GitHub) -> None:
     github.fake.inject(path='/user$', status=429, body={'message': 'Slow'})
     response = await github.sign_in(github.host())
     assert isinstance(response.error, PluginUnavailableError)
-    assert 'secondary rate limit' in response.body['detail']
+    assert 'secondary rate limit' in response.detail

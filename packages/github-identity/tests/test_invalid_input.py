@@ -119,7 +119,7 @@ async def test_a_header_shaped_redirect_uri_through_the_host(
         code, REDIRECT_URI + '\r\nSet-Cookie: session=x', state
     )
     assert isinstance(response.error, ValueError)
-    assert 'redirect_uri' in response.body['detail']
+    assert 'redirect_uri' in response.detail
     assert github.fake.requests_to('/login/oauth/access_token') == []
 
 
@@ -128,7 +128,7 @@ async def test_missing_client_id_through_the_host(github: GitHub) -> None:
     host.credentials = {'client_secret': github.oauth_app.client_secret}
     response = await host.authorization_request(REDIRECT_URI)
     assert response.status == 503
-    assert 'client_id' in response.body['detail']
+    assert 'client_id' in response.detail
     revoked = await host.revoke('gho_' + 'x' * 36)
     assert revoked.status == 503
     assert github.fake.requests == []

@@ -68,11 +68,9 @@ def convert(data: typing.Any, page: results.Page) -> int:
 def main() -> None:
     text = answer()
     data = json.loads(text)['data']
-    key = cursor.fingerprint(
-        '{service_name="billing-api"}', 0, END_NS, None, ''
-    )
+    key = cursor.fingerprint('{service_name="billing-api"}', None, '')
     # A full page of Loki's maximum: every entry converted, cursor built.
-    page = results.Page(key=key, limit=ENTRIES)
+    page = results.Page(key=key, limit=ENTRIES, start=0)
     convert(data, page)  # warm-up
     seconds = []
     with_json = []

@@ -10,4 +10,4 @@ async def test_demo_scenario() -> None:
     await module.run(steps)
     failed = [r for r in steps.results if not r.ok]
     assert failed == []
-    assert len(steps.results) == 8
+    assert len(steps.results) == 9

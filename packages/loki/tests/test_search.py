@@ -19,7 +19,9 @@ async def test_request_and_conversion(loki: Loki) -> None:
     end = loki.now_ns
     loki.push([(end - 5 * SECOND + 123, 'older')], level='INFO')
     loki.push([(end - SECOND, 'newest')], level='Warning', pod='b')
-    response = await loki.host().search(loki.query(limit=10))
+    response = await loki.host().search(
+        loki.query(limit=10), environments=['production']
+    )
     assert response.status == 200, response.body
     entries = response.result.entries
     assert [e.message for e in entries] == ['newest', 'older']
@@ -358,8 +360,9 @@ async def test_multi_environment_failure_becomes_a_warning(
     )
     assert response.status == 200
     (warning,) = response.result.warnings
-    failed = warning.split(':', 1)[0]
+    failed = warning.split("'")[1]
     assert failed in ('production', 'staging')
+    assert warning.startswith(f"Search for environment '{failed}' failed: ")
     assert 'Loki refused the credentials (HTTP 403: denied)' in warning
     assert {e.raw['environment'] for e in response.result.entries} == (
         {'production', 'staging'} - {failed}
@@ -503,3 +506,43 @@ async def test_pipeline_option_narrows_every_query(loki: Loki) -> None:
     assert loki.queries()[0]['query'] == (
         '{service_name="billing-api"} != "healthcheck"'
     )
+
+
+async def test_no_environment_searches_every_environment(
+    loki: Loki,
+) -> None:
+    """The host passes ctx.environment None when the request names no
+    environment: matchers using ${environment} are dropped, not sent as
+    env="" (which matches nothing, silently)."""
+    loki.push([(loki.now_ns - SECOND, 'from production')], env='production')
+    loki.push([(loki.now_ns - 2 * SECOND, 'from staging')], env='staging')
+    host = loki.host(
+        selector_template=(
+            '{service_name="${project_slug}", env="${environment}", '
+            'tier=~".*${environment}.*"}'
+        )
+    )
+    response = await host.search(loki.query())
+    assert response.status == 200, response.body
+    assert [e.message for e in response.result.entries] == [
+        'from production',
+        'from staging',
+    ]
+    assert 'environment' not in response.result.entries[0].raw
+    assert loki.queries()[-1]['query'] == '{service_name="billing-api"}'
+    histogram = await host.histogram(loki.query(), bucket_count=1)
+    assert histogram.status == 200, histogram.body
+    assert sum(b.count for b in histogram.result) == 2
+    schema = await host.schema()
+    assert schema.status == 200, schema.body
+
+
+async def test_no_environment_and_only_environment_matchers(
+    loki: Loki,
+) -> None:
+    host = loki.host(selector_template='{env="${environment}"}')
+    response = await host.search(loki.query())
+    assert response.status == 500
+    assert isinstance(response.error, ValueError)
+    assert 'choose an environment' in str(response.error)
+    assert loki.fake.requests == []

@@ -273,3 +273,22 @@ async def test_kv1_has_no_timestamps(vault1: Vault) -> None:
     created = await host.set_value('k', 'v', 'string')
     assert created.result.last_modified is None
     assert (await host.list_keys()).result[0].last_modified is None
+
+
+async def test_no_environment_with_an_environment_folder(
+    vault: Vault,
+) -> None:
+    """The host passes ctx.environment None when the request names no
+    environment: the folder cannot be chosen, and nothing is sent."""
+    host = vault.host(path_template='teams/${team_slug}/${environment}')
+    before = len(vault.fake.requests)
+    for response in (
+        await host.list_keys(),
+        await host.get_values(['k']),
+        await host.set_value('k', 'v', 'string'),
+        await host.delete_key('k'),
+    ):
+        assert response.status == 500
+        assert isinstance(response.error, ValueError)
+        assert 'choose an environment' in str(response.error)
+    assert len(vault.fake.requests) == before

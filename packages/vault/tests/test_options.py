@@ -166,7 +166,11 @@ def test_project_folder(
 @pytest.mark.parametrize(
     ('template', 'fields', 'message'),
     [
-        ('${org_slug}/${environment}', {'environment': None}, 'empty'),
+        (
+            '${org_slug}/${environment}',
+            {'environment': None},
+            'choose an environment',
+        ),
         ('${org_slug}/${team_slug}', {'team_slug': ''}, 'empty'),
         ('${org_slug}/../other', {}, '".."'),
         ('${org_slug}//${project_slug}', {}, 'empty segment'),

@@ -102,8 +102,9 @@ async def test_slow_plugin_is_cancelled_and_answered_503() -> None:
     ('error', 'status', 'body'),
     [
         (PluginCredentialsMissing('token'), 503, {'detail': 'token'}),
-        (ValueError('bad key'), 500, {'detail': 'bad key'}),
-        (RuntimeError('boom'), 500, {'detail': 'boom'}),
+        # The exception text reaches only the server log.
+        (ValueError('bad key'), 500, 'Internal Server Error'),
+        (RuntimeError('boom'), 500, 'Internal Server Error'),
     ],
 )
 def test_exceptions_map_to_http(
@@ -148,7 +149,8 @@ async def test_search_one_environment_keeps_cursor(
     expired = await host.search(
         Host.log_query(cursor='expired'), ['production']
     )
-    assert (expired.status, expired.body) == (409, {'error': 'cursor_expired'})
+    assert expired.status == 409
+    assert expired.body['detail']['error'] == 'cursor_expired'
 
 
 async def test_search_fans_out_merges_and_warns(
@@ -166,7 +168,9 @@ async def test_search_fans_out_merges_and_warns(
         'p1',
     ]
     assert response.body['next_cursor'] is None
-    assert response.body['warnings'] == ['testing: testing is down']
+    assert response.body['warnings'] == [
+        "Search for environment 'testing' failed: testing is down"
+    ]
     refused = await host.search(
         Host.log_query(cursor='abc'), ['production', 'staging']
     )
@@ -213,8 +217,15 @@ async def test_histogram_sums_identical_buckets(
     assert (await host.histogram(Host.log_query(), bucket_count=0)).status == (
         422
     )
+    # Over several environments the host drops a failing one silently;
+    # over one, its error is the answer.
     logs.failing = {'staging'}
-    failed = await host.histogram(Host.log_query(), ['production', 'staging'])
+    partial = await host.histogram(
+        Host.log_query(), ['production', 'staging'], bucket_count=2
+    )
+    assert partial.status == 200
+    assert [b['count'] for b in partial.body] == [2]
+    failed = await host.histogram(Host.log_query(), ['staging'])
     assert failed.status == 500
 
 
@@ -272,8 +283,11 @@ async def test_identity_errors_and_refresh() -> None:
     bad = await host.exchange_code(
         'bad', 'https://imbi.example/cb', start.body['state']
     )
-    assert bad.status == 500
-    assert 'incorrect or expired' in bad.body['detail']
+    # The callback answers a ValueError with 400 and its text.
+    assert bad.status == 400
+    assert (
+        bad.detail == 'Invalid state: The code passed is incorrect or expired.'
+    )
     refreshed = await host.refresh('refresh-1')
     assert refreshed.status == 200
     expired = await host.refresh('dead')
@@ -463,7 +477,7 @@ async def test_webhook_catalog_errors_become_answers() -> None:
         payload=None,
     )
     assert response.status == 500
-    assert 'run_action' in response.body['detail']
+    assert 'run_action' in response.detail
 
 
 async def test_lifecycle_link_writeback_rewrites_the_stored_link() -> None:
@@ -563,8 +577,8 @@ async def test_a_timed_out_environment_still_has_a_warning(
     host = Host(Slow, timeout=0.1)
     response = await host.search(Host.log_query(), ['production', 'staging'])
     assert response.body['warnings'] == [
-        'production: TimeoutError',
-        'staging: TimeoutError',
+        "Search for environment 'production' failed: 503: Plugin timed out",
+        "Search for environment 'staging' failed: 503: Plugin timed out",
     ]
 
 
@@ -594,3 +608,61 @@ async def test_deployment_link_writeback_is_applied() -> None:
     assert host.project['project_links'] == {
         'github-repository': 'https://new'
     }
+
+
+async def test_no_environment_is_none_in_ctx_and_in_raw(
+    logs: type[tiny.TinyLogs],
+) -> None:
+    """imbi-api passes ctx.environment None when the request names none,
+    and stamps raw['environment'] only with an environment and only when
+    the plugin left the key out."""
+    logs.entries = {
+        '': [_entry(2, 'any')],
+        'production': [
+            LogEntry(timestamp=T0, message='own', raw={'environment': ''}),
+            _entry(1, 'p1'),
+        ],
+    }
+    host = Host(logs)
+    plain = await host.search(Host.log_query())
+    assert [e['message'] for e in plain.body['entries']] == ['any']
+    assert 'environment' not in plain.body['entries'][0]['raw']
+    named = await host.search(Host.log_query(), ['production'])
+    assert [e['raw'].get('environment') for e in named.body['entries']] == [
+        '',
+        'production',
+    ]
+    assert (await host.schema()).status == 200
+
+
+async def test_multi_environment_total_and_cursor(
+    logs: type[tiny.TinyLogs],
+) -> None:
+    host = Host(logs)
+    response = await host.search(Host.log_query(), ['production', 'staging'])
+    assert response.body['total'] is None
+    assert response.body['next_cursor'] is None
+    refused = await host.search(
+        Host.log_query(cursor='next'), ['production', 'staging']
+    )
+    assert refused.status == 400
+    assert refused.detail.startswith('Pagination is only supported')
+    expired = await host.search(Host.log_query(cursor='expired'))
+    assert expired.body == {
+        'detail': {'error': 'cursor_expired', 'message': 'cursor expired'}
+    }
+
+
+def test_redirect_uri_from_imbi_api_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv('IMBI_API_URL', 'https://imbi.example.org/api/')
+    assert Host(tiny.TinyLogs).redirect_uri('p1') == (
+        'https://imbi.example.org/api/me/identities/p1/callback'
+    )
+    monkeypatch.delenv('IMBI_API_URL')
+    assert (
+        Host(tiny.TinyLogs)
+        .redirect_uri('p1')
+        .endswith('/me/identities/p1/callback')
+    )

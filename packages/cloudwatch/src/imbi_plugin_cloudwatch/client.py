@@ -153,6 +153,20 @@ def shared_session() -> boto3.session.Session:
         return _shared[0]
 
 
+def filter_sorts_newest_first() -> bool:
+    """Whether botocore's FilterLogEvents model has ``startFromHead``.
+
+    The parameter arrived in botocore 1.44.0; an older model refuses it
+    before sending anything, and without it CloudWatch answers oldest
+    first (the parameter's default is true).
+    """
+    session = shared_session()
+    with _session_lock:
+        model = session._session.get_service_model('logs')
+    shape = model.operation_model('FilterLogEvents').input_shape
+    return shape is not None and 'startFromHead' in shape.members
+
+
 @dataclasses.dataclass(frozen=True)
 class AwsKeys:
     """Static or temporary AWS keys; never shown in reprs."""
@@ -339,6 +353,10 @@ class Calls:
         return await self._loop.run_in_executor(
             self._executor, functools.partial(func, **kwargs)
         )
+
+    async def filter_sorts_newest_first(self) -> bool:
+        """:func:`filter_sorts_newest_first`, off the event loop."""
+        return bool(await self._thread(filter_sorts_newest_first))
 
     # -- clients ----------------------------------------------------------
 

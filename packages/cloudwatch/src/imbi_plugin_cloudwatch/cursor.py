@@ -1,11 +1,19 @@
 """Opaque, URL-safe search cursors bound to the query they continue.
 
 A cursor is ``<payload>.<check>``: the payload is base64url JSON (version,
-the query path, and either FilterLogEvents' nextToken or the Insights
-position: the last timestamp in milliseconds plus short digests of the
-``@ptr`` values already returned at it), the check a SHA-256 over the
-query's fingerprint and the payload. A cursor of another query, or one
-edited by hand, fails the check: :class:`CursorExpiredError`.
+the query path, the search's time window, and either FilterLogEvents'
+nextToken or the Insights position: the last timestamp in milliseconds
+plus short digests of the ``@ptr`` values already returned at it), the
+check a SHA-256 over the query's fingerprint and the payload. A cursor of
+another query, or one edited by hand, fails the check:
+:class:`CursorExpiredError`.
+
+The window travels in the cursor, outside the fingerprint: the host
+recomputes its default window (now-30 min..now) on every request, so page
+2 of a search without explicit times arrives with a window a few seconds
+later. The next page continues the search the cursor came from, in its
+window (a nextToken is only good with the parameters it was issued for),
+so no entry is skipped or repeated.
 """
 
 import base64
@@ -18,19 +26,23 @@ import typing
 
 from imbi_common.plugins import CursorExpiredError
 
-VERSION = 1
+VERSION = 2
 _PTR_DIGEST_BYTES = 9
 
 
 @dataclasses.dataclass(frozen=True)
 class FilterPosition:
     next_token: str
+    start_ms: int  # the search's window
+    end_ms: int
 
 
 @dataclasses.dataclass(frozen=True)
 class InsightsPosition:
     timestamp_ms: int
     seen: frozenset[str]  # ptr digests returned at timestamp_ms
+    start_ms: int  # the search's window
+    end_ms: int
 
 
 Position = FilterPosition | InsightsPosition
@@ -55,7 +67,11 @@ def _check(fingerprint: str, payload: str) -> str:
 
 
 def encode(position: Position, fingerprint: str) -> str:
-    body: dict[str, typing.Any] = {'v': VERSION}
+    body: dict[str, typing.Any] = {
+        'v': VERSION,
+        's': position.start_ms,
+        'e': position.end_ms,
+    }
     if isinstance(position, FilterPosition):
         body.update(k='f', t=position.next_token)
     else:
@@ -79,11 +95,15 @@ def decode[P: (FilterPosition, InsightsPosition)](
         body = json.loads(_unb64(payload))
         if body['v'] != VERSION:
             raise ValueError('version')
+        start, end = int(body['s']), int(body['e'])
         if body['k'] == 'f':
-            position = FilterPosition(str(body['t']))
+            position = FilterPosition(str(body['t']), start, end)
         else:
             position = InsightsPosition(
-                int(body['ts']), frozenset(str(p) for p in body['p'])
+                int(body['ts']),
+                frozenset(str(p) for p in body['p']),
+                start,
+                end,
             )
     except ValueError, KeyError, TypeError, binascii.Error:
         raise CursorExpiredError(

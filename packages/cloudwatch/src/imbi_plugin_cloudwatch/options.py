@@ -249,6 +249,11 @@ def _log_groups(
     return tuple(names), tuple(prefixes)
 
 
+#: A template naming the environment (``ctx.environment`` is None when
+#: the request names none).
+ENVIRONMENT = '${environment}'
+
+
 def _expand(ctx: PluginContext, name: str, template: str) -> str:
     variables = {
         'project_slug': ctx.project_slug,
@@ -271,11 +276,20 @@ def read_options(ctx: PluginContext) -> Options:
         raise ValueError("option 'region' is required (e.g. us-east-1)")
     if not _REGION.match(region):
         raise ValueError(f"option 'region' is not a region name: {region!r}")
-    names, prefixes = _log_groups(
-        ctx, _text(raw, 'log_group_template', DEFAULT_LOG_GROUP_TEMPLATE)
+    group_template = _text(
+        raw, 'log_group_template', DEFAULT_LOG_GROUP_TEMPLATE
     )
+    if ctx.environment is None and ENVIRONMENT in group_template:
+        raise ValueError(
+            "option 'log_group_template' names ${environment} and this "
+            'request names no environment: choose an environment'
+        )
+    names, prefixes = _log_groups(ctx, group_template)
     prefix_template = _text(raw, 'log_stream_prefix_template')
     prefix = None
+    # No environment asked for: every environment's streams.
+    if ctx.environment is None and ENVIRONMENT in prefix_template:
+        prefix_template = ''
     if prefix_template:
         prefix = (
             _expand(ctx, 'log_stream_prefix_template', prefix_template) or None

@@ -476,7 +476,10 @@ def histogram_query(translation: Translation, step_ms: int) -> str:
 
 
 def fingerprint(translation: Translation, options: Options) -> str:
-    """Identifies a query (not its page) so cursors stay bound to it."""
+    """Identifies a query (not its page) so cursors stay bound to it.
+
+    Not its time window, which the cursor carries (see cursor.py).
+    """
     data = {
         'region': options.region,
         'group': options.log_group,
@@ -493,7 +496,6 @@ def fingerprint(translation: Translation, options: Options) -> str:
             for c in translation.criteria
         ],
         'levels': translation.level_words,
-        'range': [translation.start_ms, translation.end_ms],
     }
     encoded = json.dumps(data, sort_keys=True).encode()
     return hashlib.sha256(encoded).hexdigest()

@@ -5,6 +5,7 @@ module, which imports boto3 lazily in turn).
 """
 
 import asyncio
+import dataclasses
 import datetime
 import json
 import math
@@ -37,6 +38,10 @@ SOFT_BUDGET_SHARE = 0.15
 BUDGET_WARNING = (
     'CloudWatch Logs was still searching when the time budget ran low: '
     'more entries may follow; continue with next_cursor'
+)
+OLD_BOTOCORE = (
+    "the installed botocore's FilterLogEvents has no startFromHead "
+    '(added in botocore 1.44.0), so CloudWatch would answer oldest first'
 )
 _INSIGHTS_TIME = '%Y-%m-%d %H:%M:%S.%f'
 _FILTER_OPS = list(query.OPS)
@@ -156,8 +161,14 @@ def _entry(
     )
 
 
-def _plan(translation: query.Translation, options: Options) -> str | None:
-    """The filter pattern to use, or None for Logs Insights."""
+def _plan(
+    translation: query.Translation, options: Options, newest_first: bool
+) -> str | None:
+    """The filter pattern to use, or None for Logs Insights.
+
+    ``newest_first``: whether the loaded botocore can ask FilterLogEvents
+    for the newest events first.
+    """
     if options.query_mode == 'insights':
         return None
     try:
@@ -166,7 +177,10 @@ def _plan(translation: query.Translation, options: Options) -> str | None:
                 'FilterLogEvents searches one log group at a time and '
                 'log_group_template names several'
             )
-        return query.filter_pattern(translation)
+        pattern = query.filter_pattern(translation)
+        if not newest_first:
+            raise query.Untranslatable(OLD_BOTOCORE)
+        return pattern
     except query.Untranslatable as exc:
         if options.query_mode == 'filter':
             raise ValueError(
@@ -180,11 +194,14 @@ async def search(
     options: Options, keys: AwsKeys | None, log_query: LogQuery
 ) -> LogResult:
     translation = query.translate(log_query, options)
-    pattern = _plan(translation, options)
     async with Calls(options, keys) as calls:
+        # The botocore check is local: a query FilterLogEvents cannot
+        # run under query_mode 'filter' is refused before any AWS call.
+        newest_first = await calls.filter_sorts_newest_first()
+        pattern = _plan(translation, options, newest_first)
         if options.log_group_prefixes:
             options = await calls.resolve_log_groups()
-            pattern = _plan(translation, options)
+            pattern = _plan(translation, options, newest_first)
         fingerprint = query.fingerprint(translation, options)
         if pattern is not None:
             filter_position = (
@@ -194,6 +211,8 @@ async def search(
                 if log_query.cursor
                 else None
             )
+            if filter_position is not None:
+                translation = _window_of(translation, filter_position)
             return await _filter_search(
                 calls,
                 options,
@@ -210,17 +229,19 @@ async def search(
             if log_query.cursor
             else None
         )
-        # The check is not keyed (the plugin keeps no secret): a forged
-        # position must not move the search outside the asked range.
-        if insights_position is not None and not (
-            translation.start_ms
-            <= insights_position.timestamp_ms
-            <= translation.end_ms
-        ):
-            raise CursorExpiredError(
-                "the cursor points outside the query's time range; start "
-                'the search again'
-            )
+        if insights_position is not None:
+            # The check is not keyed (the plugin keeps no secret): a
+            # forged position must not move the search outside its range.
+            if not (
+                insights_position.start_ms
+                <= insights_position.timestamp_ms
+                <= insights_position.end_ms
+            ):
+                raise CursorExpiredError(
+                    "the cursor points outside the query's time range; "
+                    'start the search again'
+                )
+            translation = _window_of(translation, insights_position)
         return await _insights_search(
             calls,
             options,
@@ -229,6 +250,16 @@ async def search(
             insights_position,
             fingerprint,
         )
+
+
+def _window_of(
+    translation: query.Translation, position: cursor.Position
+) -> query.Translation:
+    """The translation in the window of the search a cursor continues
+    (the host recomputes its default window on every request)."""
+    return dataclasses.replace(
+        translation, start_ms=position.start_ms, end_ms=position.end_ms
+    )
 
 
 async def _filter_search(
@@ -292,7 +323,12 @@ async def _filter_search(
         token = answer.get('nextToken') or None
         if token is None:
             return LogResult(entries=entries)
-        next_cursor = cursor.encode(cursor.FilterPosition(token), fingerprint)
+        next_cursor = cursor.encode(
+            cursor.FilterPosition(
+                token, translation.start_ms, translation.end_ms
+            ),
+            fingerprint,
+        )
         if len(entries) >= limit:
             return LogResult(entries=entries, next_cursor=next_cursor)
         if calls.remaining() < soft:
@@ -384,7 +420,13 @@ async def _insights_search(
     return LogResult(
         entries=entries,
         next_cursor=cursor.encode(
-            cursor.InsightsPosition(last, frozenset(at_last)), fingerprint
+            cursor.InsightsPosition(
+                last,
+                frozenset(at_last),
+                translation.start_ms,
+                translation.end_ms,
+            ),
+            fingerprint,
         ),
         total=total,
     )

@@ -6,15 +6,21 @@ after that entry's timestamp, and the entries already returned at that
 nanosecond (several may share it) are skipped by identity. The token is
 URL-safe base64 of::
 
-    version (1 byte) | check (12 bytes) | boundary ns (8) | seen ids (8 each)
+    version (1 byte) | check (12 bytes) | start ns (8) | boundary ns (8)
+    | seen ids (8 each)
 
-``check`` is a BLAKE2b MAC of the rest keyed with the query's
-fingerprint (LogQL, time range, tenant, URL), so a cursor from another
-query, or one that was altered, is refused with ``CursorExpiredError``.
+The start is the first page's: the host recomputes its default window
+(now-30 min..now) on every request, so a later page's window has moved
+by a few seconds; the cursor continues the search it came from, so no
+entry between the two starts is skipped and none newer than page 1
+appears. ``check`` is a BLAKE2b MAC of the rest keyed with the query's
+fingerprint (LogQL, tenant, URL), so a cursor from another query, or one
+that was altered, is refused with ``CursorExpiredError``.
 """
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -22,16 +28,15 @@ import struct
 
 from imbi_common.plugins import CursorExpiredError
 
-VERSION = 1
+VERSION = 2
 _CHECK_SIZE = 12
 _ID_SIZE = 8
 
 
-def fingerprint(
-    logql: str, start_ns: int, end_ns: int, tenant: str | None, url: str
-) -> bytes:
-    """What a cursor is bound to: everything that selects its entries."""
-    text = json.dumps([logql, start_ns, end_ns, tenant, url])
+def fingerprint(logql: str, tenant: str | None, url: str) -> bytes:
+    """What a cursor is bound to: everything that selects its entries
+    but the time window (the cursor carries its own start)."""
+    text = json.dumps([logql, tenant, url])
     return hashlib.blake2b(text.encode(), digest_size=32).digest()
 
 
@@ -45,14 +50,25 @@ def _check(key: bytes, body: bytes) -> bytes:
     return hashlib.blake2b(body, key=key, digest_size=_CHECK_SIZE).digest()
 
 
-def encode(key: bytes, boundary_ns: int, seen: set[bytes]) -> str:
-    body = struct.pack('>q', boundary_ns) + b''.join(sorted(seen))
+@dataclasses.dataclass(frozen=True)
+class Position:
+    """Where the next page of a search starts."""
+
+    start_ns: int
+    boundary_ns: int
+    seen: frozenset[bytes]
+
+
+def encode(
+    key: bytes, start_ns: int, boundary_ns: int, seen: set[bytes]
+) -> str:
+    body = struct.pack('>qq', start_ns, boundary_ns) + b''.join(sorted(seen))
     token = bytes([VERSION]) + _check(key, body) + body
     return base64.urlsafe_b64encode(token).rstrip(b'=').decode('ascii')
 
 
-def decode(key: bytes, cursor: str) -> tuple[int, frozenset[bytes]]:
-    """(boundary ns, ids seen there), or ``CursorExpiredError``."""
+def decode(key: bytes, cursor: str) -> Position:
+    """The position a cursor holds, or ``CursorExpiredError``."""
     try:
         raw = base64.b64decode(
             cursor.encode('ascii') + b'=' * (-len(cursor) % 4),
@@ -67,15 +83,15 @@ def decode(key: bytes, cursor: str) -> tuple[int, frozenset[bytes]]:
             'start the search again'
         )
     body = raw[1 + _CHECK_SIZE :]
-    if len(body) < 8 or (len(body) - 8) % _ID_SIZE:
+    if len(body) < 16 or (len(body) - 16) % _ID_SIZE:
         raise CursorExpiredError('the cursor is not valid')
     if not hmac.compare_digest(raw[1 : 1 + _CHECK_SIZE], _check(key, body)):
         raise CursorExpiredError(
             'the cursor belongs to another query (selector, filters, '
-            'levels, time range or tenant) or was altered'
+            'levels, tenant or URL) or was altered'
         )
-    (boundary,) = struct.unpack_from('>q', body)
+    start, boundary = struct.unpack_from('>qq', body)
     seen = frozenset(
-        body[i : i + _ID_SIZE] for i in range(8, len(body), _ID_SIZE)
+        body[i : i + _ID_SIZE] for i in range(16, len(body), _ID_SIZE)
     )
-    return boundary, seen
+    return Position(start, boundary, seen)

@@ -159,14 +159,20 @@ class LokiPlugin(LogsPlugin):
         start_ns, end_ns = _window(query)
         if not 1 <= query.limit <= results.MAX_ENTRIES:
             raise ValueError(f'limit must be 1..{results.MAX_ENTRIES}')
-        key = cursor.fingerprint(
-            logql, start_ns, end_ns, opts.tenant, opts.url
-        )
-        page = results.Page(key=key, limit=query.limit)
+        key = cursor.fingerprint(logql, opts.tenant, opts.url)
+        page = results.Page(key=key, limit=query.limit, start=start_ns)
         if query.cursor:
-            boundary, seen = cursor.decode(key, query.cursor)
-            page = results.Page(key, query.limit, boundary, seen)
-            if boundary < start_ns:
+            # The cursor's own start, not this request's: see cursor.py.
+            position = cursor.decode(key, query.cursor)
+            start_ns = position.start_ns
+            page = results.Page(
+                key,
+                query.limit,
+                start_ns,
+                position.boundary_ns,
+                position.seen,
+            )
+            if position.boundary_ns < start_ns:
                 # Stepped past the first instant of the range: nothing left.
                 return LogResult(entries=[])
         params = {

@@ -312,8 +312,16 @@ def _variables(ctx: PluginContext) -> dict[str, str | None]:
     }
 
 
+#: A selector matcher naming the environment.
+ENVIRONMENT = '${environment}'
+
+
 def build_selector(template: str, ctx: PluginContext) -> str:
     """Expand the selector template for this project and check it.
+
+    Without an environment (``ctx.environment`` None: the request named
+    none) the matchers that use ``${environment}`` are left out, so every
+    environment is searched.
 
     The template is parsed first, so a substituted value can only ever
     become part of one matcher's value; values in regex matchers are
@@ -326,13 +334,24 @@ def build_selector(template: str, ctx: PluginContext) -> str:
         for key, value in variables.items()
     }
     matchers = []
+    dropped = False
     for matcher in parse_selector(template):
+        if ctx.environment is None and ENVIRONMENT in matcher.value:
+            # The request named no environment: search them all rather
+            # than send env="" (which matches nothing, silently).
+            dropped = True
+            continue
         values = literal if matcher.op in ('=~', '!~') else variables
         value = expand_template(matcher.value, values)
         expanded = Matcher(matcher.name, matcher.op, value)
         if matcher.op in ('=~', '!~'):
             check_regex(value, f'selector matcher {matcher.name}')
         matchers.append(expanded)
+    if dropped and not matchers:
+        raise ValueError(
+            f'selector {template!r} selects by ${{environment}} only and '
+            'this request names no environment: choose an environment'
+        )
     if all(_matches_empty(m) for m in matchers):
         raise ValueError(
             f'selector {template!r} expands to a selector with no matcher '

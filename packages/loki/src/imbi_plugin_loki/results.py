@@ -51,6 +51,7 @@ class Page:
 
     key: bytes
     limit: int
+    start: int
     boundary: int | None = None
     seen: frozenset[bytes] = frozenset()
 
@@ -125,12 +126,14 @@ def search_result(
         seen = {cursor.entry_id(r[1], r[2]) for r in chosen if r[0] == last}
         if last == page.boundary:
             seen |= page.seen
-        result.next_cursor = cursor.encode(page.key, last, seen)
+        result.next_cursor = cursor.encode(page.key, page.start, last, seen)
         return result
     # Every entry Loki can return at the boundary was already shown: more
     # than its entry limit share that nanosecond. Step past it.
     boundary = typing.cast(int, page.boundary)
-    result.next_cursor = cursor.encode(page.key, boundary - 1, set())
+    result.next_cursor = cursor.encode(
+        page.key, page.start, boundary - 1, set()
+    )
     result.warnings.append(
         f'More than {MAX_ENTRIES} entries share the timestamp '
         f'{from_ns(boundary).isoformat()} ({boundary} ns); Loki cannot page '

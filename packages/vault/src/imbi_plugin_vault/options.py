@@ -255,6 +255,11 @@ def project_folder(options: VaultOptions, ctx: PluginContext) -> str:
     # Variables a newer imbi-common allows but PluginContext lacks
     # (project_type_slug on 2.11) have no value and are rejected here.
     for name in _VARIABLE.findall(options.path_template):
+        if name == 'environment' and ctx.environment is None:
+            raise ValueError(
+                "option 'path_template' uses ${environment} and this "
+                'request names no environment: choose an environment'
+            )
         if not variables.get(name):
             raise ValueError(
                 f"option 'path_template' uses ${{{name}}}, which is empty "

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets as pysecrets
 import time
 import typing
@@ -40,6 +41,12 @@ from imbi_plugin_testing.secrets import current_scan
 LOGGER = logging.getLogger(__name__)
 
 HOST_TIMEOUT_SECONDS = 10.0
+TIMEOUT_DETAIL = 'Plugin timed out'
+#: IMBI_API_URL when the environment sets none.
+DEFAULT_API_URL = 'https://imbi.example.com/api'
+#: Starlette's answer to an unhandled exception: the text reaches only
+#: the server log.
+INTERNAL_ERROR = 'Internal Server Error'
 LIST_KEYS_CACHE_SECONDS = 60.0
 _FILTER_OPS = ('eq', 'ne', 'contains', 'starts_with', 'regex')
 
@@ -62,6 +69,15 @@ class HostResponse:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+    @property
+    def detail(self) -> typing.Any:
+        """The body's ``detail``; for a 500 (whose body is the plain text
+        ``Internal Server Error``) the exception text, which reaches only
+        the server log."""
+        if isinstance(self.body, dict) and 'detail' in self.body:
+            return self.body['detail']
+        return None if self.error is None else str(self.error)
 
 
 def _auth_failed_type() -> type[Exception]:
@@ -86,6 +102,24 @@ def _jsonable(value: typing.Any) -> typing.Any:
 #: PluginOption has no secret flag): the scan registers their values.
 #: cloudwatch's external_id guards a role against the confused deputy.
 SECRET_OPTIONS = frozenset({'external_id'})
+
+
+def _stamp_environment(result: LogResult, environment: str | None) -> None:
+    """imbi-api's rule: ``raw['environment']`` is set only when an
+    environment was asked for and the plugin left the key out."""
+    if environment:
+        for entry in result.entries:
+            if 'environment' not in entry.raw:
+                entry.raw['environment'] = environment
+
+
+def _warning_text(exc: BaseException) -> str:
+    """How an environment's failure reads in the host's warning: the
+    host's own timeout is an HTTPException, whose text is
+    ``503: Plugin timed out``."""
+    if isinstance(exc, TimeoutError):
+        return f'503: {TIMEOUT_DETAIL}'
+    return str(exc)
 
 
 class Host:
@@ -272,21 +306,26 @@ class Host:
         if isinstance(exc, TimeoutError):
             return HostResponse(
                 503,
-                {'detail': 'Plugin call timed out'},
+                {'detail': TIMEOUT_DETAIL},
                 {'Retry-After': '5'},
                 error=exc,
             )
         if isinstance(exc, PluginCredentialsMissing):
             return HostResponse(503, {'detail': str(exc)}, error=exc)
         if isinstance(exc, CursorExpiredError) and cursor_conflict:
-            return HostResponse(409, {'error': 'cursor_expired'}, error=exc)
+            return HostResponse(
+                409,
+                {'detail': {'error': 'cursor_expired', 'message': str(exc)}},
+                error=exc,
+            )
         if isinstance(exc, plugin_errors.IdentityAuthorizationPending):
             return HostResponse(202, {'detail': str(exc)}, error=exc)
         if isinstance(exc, plugin_errors.IdentityAuthorizationExpired):
             return HostResponse(410, {'detail': str(exc)}, error=exc)
         if not isinstance(exc, Exception):
             raise exc
-        return HostResponse(500, {'detail': str(exc)}, error=exc)
+        LOGGER.debug('Exception in ASGI application: %r', exc)
+        return HostResponse(500, INTERNAL_ERROR, error=exc)
 
     # -- configuration -------------------------------------------------------
 
@@ -391,54 +430,59 @@ class Host:
     async def search(
         self, query: LogQuery, environments: list[str] | None = None
     ) -> HostResponse:
-        """Search one or several environments as imbi-api does."""
-        environments = environments or ['production']
-        if len(environments) == 1:
+        """Search as imbi-api does: no ``environments`` means one call
+        with ``ctx.environment`` None (the request named none)."""
+        envs: list[str | None] = list(environments or []) or [None]
+        if query.cursor is not None and len(envs) > 1:
+            return HostResponse(
+                400,
+                {
+                    'detail': 'Pagination is only supported for '
+                    'single-environment searches; received multiple '
+                    'environments with a cursor'
+                },
+            )
+        if len(envs) == 1:
             response = await self.respond(
                 'search',
-                ctx=self.context('logs', environment=environments[0]),
+                ctx=self.context('logs', environment=envs[0]),
                 credentials=self.credentials,
                 query=query,
                 cursor_conflict=True,
             )
             if response.ok:
                 self._scan_warnings(response.result)
-                result = response.result
-                for entry in result.entries:
-                    entry.raw.setdefault('environment', environments[0])
-                    if not entry.raw['environment']:
-                        entry.raw['environment'] = environments[0]
-                response.body = _jsonable(result)
+                _stamp_environment(response.result, envs[0])
+                response.body = _jsonable(response.result)
             return response
-        if query.cursor is not None:
-            return HostResponse(
-                400,
-                {'detail': 'a cursor needs exactly one environment'},
-            )
         outcomes = await asyncio.gather(
-            *(self._search_one(env, query) for env in environments)
+            *(self._search_one(env, query) for env in envs)
         )
         entries = []
         warnings: list[str] = []
-        for env, outcome in zip(environments, outcomes, strict=True):
+        total = 0
+        for env, outcome in zip(envs, outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                text = str(outcome) or type(outcome).__name__
-                warnings.append(f'{env}: {text}')
+                warnings.append(
+                    f'Search for environment {env!r} failed: '
+                    f'{_warning_text(outcome)}'
+                )
                 continue
+            entries.extend(outcome.entries)
             warnings.extend(outcome.warnings)
-            for entry in outcome.entries:
-                if not entry.raw.get('environment'):
-                    entry.raw['environment'] = env
-                entries.append(entry)
+            total += outcome.total or 0
         entries.sort(key=lambda e: e.timestamp, reverse=True)
         merged = LogResult(
-            entries=entries[: query.limit], next_cursor=None, warnings=warnings
+            entries=entries[: query.limit],
+            next_cursor=None,
+            total=total or None,
+            warnings=warnings,
         )
         self._scan_warnings(merged)
         return HostResponse(200, _jsonable(merged), result=merged)
 
     async def _search_one(
-        self, environment: str, query: LogQuery
+        self, environment: str | None, query: LogQuery
     ) -> LogResult | BaseException:
         try:
             result: LogResult = await self.invoke(
@@ -449,6 +493,7 @@ class Host:
             )
         except Exception as exc:
             return exc
+        _stamp_environment(result, environment)
         return result
 
     def _scan_warnings(self, result: LogResult) -> None:
@@ -463,14 +508,18 @@ class Host:
         environments: list[str] | None = None,
         bucket_count: int = 60,
     ) -> HostResponse:
-        """Histogram: only with supports_histogram; environments summed."""
+        """Histogram: only with supports_histogram; environments summed.
+
+        Over several environments a failing one is dropped silently (the
+        host only logs it); over one its error is the answer.
+        """
         if not 1 <= bucket_count <= 1440:
             return HostResponse(
                 422, {'detail': 'bucket_count must be 1..1440'}
             )
         if not self.manifest.supports_histogram:
             return HostResponse(200, [], result=[])
-        environments = environments or ['production']
+        envs: list[str | None] = list(environments or []) or [None]
         # The host builds LogQuery(start, end, filters): no levels, no
         # cursor, the default limit.
         query = LogQuery(
@@ -487,16 +536,20 @@ class Host:
                     query=query,
                     bucket_count=bucket_count,
                 )
-                for env in environments
+                for env in envs
             )
         )
-        for response in responses:
+        if len(responses) == 1 and not responses[0].ok:
+            return responses[0]
+        for env, response in zip(envs, responses, strict=True):
             if not response.ok:
-                return response
-        summed = sum_histograms([r.result for r in responses])
+                LOGGER.warning(
+                    'Histogram failed for env=%s: %s', env, response.error
+                )
+        summed = sum_histograms([r.result for r in responses if r.ok])
         return HostResponse(200, _jsonable(summed), result=summed)
 
-    async def schema(self, environment: str = 'production') -> HostResponse:
+    async def schema(self, environment: str | None = None) -> HostResponse:
         return await self.respond(
             'schema',
             ctx=self.context('logs', environment=environment),
@@ -513,10 +566,20 @@ class Host:
         nonce, _, _ = state.partition('.')
         return hmac.compare_digest(self._sign_state(nonce), state)
 
+    def redirect_uri(self, plugin_id: str = 'plugin-id') -> str:
+        """The callback URL the host builds: ``{IMBI_API_URL}/me/
+        identities/{plugin id}/callback``."""
+        base = os.environ.get('IMBI_API_URL') or DEFAULT_API_URL
+        return f'{base.rstrip("/")}/me/identities/{plugin_id}/callback'
+
     async def authorization_request(
-        self, redirect_uri: str, scopes: list[str] | None = None
+        self, redirect_uri: str | None = None, scopes: list[str] | None = None
     ) -> HostResponse:
-        """Start a flow: the host swaps in its own signed state."""
+        """Start a flow: the host swaps in its own signed state.
+
+        ``redirect_uri`` defaults to the one the host builds.
+        """
+        redirect_uri = redirect_uri or self.redirect_uri()
         response = await self.respond(
             'authorization_request',
             ctx=self.context('identity'),
@@ -549,14 +612,21 @@ class Host:
         return response
 
     async def exchange_code(
-        self, code: str, redirect_uri: str, state: str
+        self, code: str, redirect_uri: str | None, state: str
     ) -> HostResponse:
-        """The callback: verify state, hand back the stored verifier."""
+        """The callback: verify state, hand back the stored verifier.
+
+        A ValueError from the plugin (a refused or expired code) is a 400
+        with its text, as the host's callback answers.
+        """
+        redirect_uri = redirect_uri or self.redirect_uri()
         if (
             not self.verify_state(state)
             or state not in self._pending_verifiers
         ):
-            return HostResponse(400, {'detail': 'invalid state'})
+            return HostResponse(
+                400, {'detail': 'Invalid state: unknown state token'}
+            )
         verifier = self._pending_verifiers.pop(state)
         scan = current_scan()
         if scan is not None:
@@ -571,6 +641,9 @@ class Host:
             wrap=False,
             convert=lambda pair: {'profile': _jsonable(pair[0])},
         )
+        if isinstance(response.error, ValueError):
+            response.status = 400
+            response.body = {'detail': f'Invalid state: {response.error}'}
         if response.ok and scan is not None:
             _, creds = response.result
             scan.add(creds.access_token, creds.refresh_token)
@@ -625,12 +698,16 @@ class Host:
         self,
         method: str,
         *,
-        environment: str | None = 'production',
+        environment: str | None = None,
         environment_config: dict[str, typing.Any] | None = None,
         project_links: dict[str, str] | None = None,
         **kwargs: typing.Any,
     ) -> HostResponse:
-        """Call a DeploymentPlugin method with the host's ctx and creds."""
+        """Call a DeploymentPlugin method with the host's ctx and creds.
+
+        imbi-api's read routes (refs, commits, compare, run status) pass
+        no environment; a deploy passes the one it targets.
+        """
         if (
             method == 'list_recent_deployments'
             and not self.manifest.supports_deployment_sync

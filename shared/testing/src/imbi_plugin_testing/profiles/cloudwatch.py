@@ -32,6 +32,8 @@ from imbi_plugin_testing.secrets import current_scan
 from imbi_plugin_testing.standin import Fault, StandIn
 
 TEMPLATE = '/${org_slug}/${environment}/${project_slug}'
+#: The template names the environment: calls name one, as the UI does.
+PROD = ['production']
 GROUP = '/aweber/production/billing-api'
 END = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
 START = END - datetime.timedelta(minutes=15)
@@ -96,7 +98,7 @@ def _with(host: Host, **options: typing.Any) -> Host:
 
 
 def _search(host: Host, **fields: typing.Any) -> typing.Any:
-    return host.search(_query(**fields))
+    return host.search(_query(**fields), PROD)
 
 
 def _minted_cursor(host: Host, filters: list[str]) -> str:
@@ -111,7 +113,11 @@ def _minted_cursor(host: Host, filters: list[str]) -> str:
     opts = options.read_options(ctx)
     translation = query.translate(_query(filters=filters), opts)
     return cursor.encode(
-        cursor.FilterPosition('f/38291046251930127360/s'),
+        cursor.FilterPosition(
+            'f/38291046251930127360/s',
+            translation.start_ms,
+            translation.end_ms,
+        ),
         query.fingerprint(translation, opts),
     )
 
@@ -128,7 +134,12 @@ def _forged_insights(host: Host) -> str:
     opts = options.read_options(ctx)
     translation = query.translate(_query(levels=['error']), opts)
     return cursor.encode(
-        cursor.InsightsPosition(translation.end_ms + 3_600_000, frozenset()),
+        cursor.InsightsPosition(
+            translation.end_ms + 3_600_000,
+            frozenset(),
+            translation.start_ms,
+            translation.end_ms,
+        ),
         query.fingerprint(translation, opts),
     )
 
@@ -261,10 +272,12 @@ def profile() -> Profile:
             ),
             UpstreamCall(
                 'histogram',
-                lambda h: h.histogram(_query(), bucket_count=15),
+                lambda h: h.histogram(_query(), PROD, bucket_count=15),
                 _NOT_FOUND,
             ),
-            UpstreamCall('schema', lambda h: h.schema(), _NOT_FOUND),
+            UpstreamCall(
+                'schema', lambda h: h.schema('production'), _NOT_FOUND
+            ),
         ],
         bad_inputs=[
             BadInput(
@@ -365,7 +378,7 @@ def profile() -> Profile:
             ),
             BadInput(
                 'start after end',
-                lambda h: h.histogram(_query(start=END, end=START)),
+                lambda h: h.histogram(_query(start=END, end=START), PROD),
                 'ValueError',
                 'start_time must not be after end_time',
             ),
@@ -411,7 +424,7 @@ def profile() -> Profile:
             # the missing field and nothing is signed or sent.
             BadInput(
                 'key id without secret',
-                lambda h: _without_secret(h).search(_query()),
+                lambda h: _without_secret(h).search(_query(), PROD),
                 'PluginCredentialsMissing',
                 "credential 'secret_access_key' is missing",
             ),
@@ -439,7 +452,7 @@ def profile() -> Profile:
                 'endpoint_url not http',
                 lambda h: _with(
                     h, endpoint_url='ftp://logs.example.com'
-                ).schema(),
+                ).schema('production'),
                 'ValueError',
                 "option 'endpoint_url'",
             ),

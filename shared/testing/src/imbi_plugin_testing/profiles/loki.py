@@ -108,7 +108,7 @@ def _fingerprint(host: Host, query: LogQuery, **options: str) -> bytes:
     Built with the plugin's own translation, so a cursor encoded with it
     is exactly one the plugin would have handed out for that query.
     """
-    from imbi_plugin_loki import cursor, results
+    from imbi_plugin_loki import cursor
     from imbi_plugin_loki import options as loki_options
     from imbi_plugin_loki import query as translate
 
@@ -119,25 +119,22 @@ def _fingerprint(host: Host, query: LogQuery, **options: str) -> bytes:
         selector,
         translate.build_pipeline(opts, query.filters, query.levels),
     )
-    return cursor.fingerprint(
-        logql,
-        results.to_ns(query.start_time),
-        results.to_ns(query.end_time),
-        opts.tenant,
-        opts.url,
-    )
+    return cursor.fingerprint(logql, opts.tenant, opts.url)
 
 
-def _boundary(query: LogQuery) -> int:
-    """Where an earlier page ended: five minutes before the range's end."""
+def _boundary(query: LogQuery) -> tuple[int, int]:
+    """The range's start and where an earlier page ended: five minutes
+    before the range's end."""
     end = query.end_time - datetime.timedelta(minutes=5)
-    return int(end.timestamp()) * _SECOND
+    return int(query.start_time.timestamp()) * _SECOND, int(
+        end.timestamp()
+    ) * _SECOND
 
 
-def _mint(key: bytes, boundary: int) -> str:
+def _mint(key: bytes, position: tuple[int, int]) -> str:
     from imbi_plugin_loki import cursor
 
-    return cursor.encode(key, boundary, {b'\x01' * 8})
+    return cursor.encode(key, *position, {b'\x01' * 8})
 
 
 def _raw(token: str) -> bytearray:
@@ -151,7 +148,9 @@ def _token(raw: bytes | bytearray) -> str:
 def _page_two(
     host: Host, query: LogQuery, cursor_text: str
 ) -> typing.Awaitable[HostResponse]:
-    return host.search(query.model_copy(update={'cursor': cursor_text}))
+    return host.search(
+        query.model_copy(update={'cursor': cursor_text}), ['production']
+    )
 
 
 async def _tampered(host: Host) -> HostResponse:
@@ -182,7 +181,7 @@ async def _foreign_loki(host: Host) -> HostResponse:
 async def _other_version(host: Host) -> HostResponse:
     query = host.log_query(limit=10)
     raw = _raw(_mint(_fingerprint(host, query), _boundary(query)))
-    raw[0] = 2
+    raw[0] = 1  # the version before cursors carried their start
     return await _page_two(host, query, _token(raw))
 
 

@@ -12,6 +12,8 @@ from imbi_plugin_testing.scenarios import Steps
 
 ENVIRONMENTS = ('production', 'staging')
 TEMPLATE = '/${org_slug}/${environment}/${project_slug}'
+#: One environment named, as the Imbi UI sends it.
+PROD = ['production']
 
 
 def _seed(fake: CloudWatchFake, end: datetime.datetime) -> None:
@@ -60,7 +62,7 @@ async def run(steps: Steps) -> None:
 
         async with steps.step('search "declined" with FilterLogEvents'):
             response = await host.search(
-                query(filters=['message:contains:declined'], limit=5)
+                query(filters=['message:contains:declined'], limit=5), PROD
             )
             steps.check(response.ok, f'search failed: {response.body}')
             entries = response.result.entries
@@ -76,7 +78,8 @@ async def run(steps: Steps) -> None:
                     filters=['message:contains:declined'],
                     limit=5,
                     cursor=response.result.next_cursor,
-                )
+                ),
+                PROD,
             )
             steps.check(second.ok, f'next page failed: {second.body}')
             first_ids = {e.raw['event_id'] for e in entries}
@@ -87,7 +90,9 @@ async def run(steps: Steps) -> None:
 
         async with steps.step('levels ERROR/WARN through Logs Insights'):
             fake.requests.clear()
-            levels = await host.search(query(levels=['error', 'warning']))
+            levels = await host.search(
+                query(levels=['error', 'warning']), PROD
+            )
             steps.check(levels.ok, f'search failed: {levels.body}')
             found = {e.level for e in levels.result.entries}
             steps.check(found == {'error', 'warn'}, f'levels were {found}')
@@ -108,7 +113,7 @@ async def run(steps: Steps) -> None:
             )
 
         async with steps.step('schema of the log group'):
-            schema = await host.schema()
+            schema = await host.schema('production')
             steps.check(schema.ok, f'schema failed: {schema.body}')
             names = [field['name'] for field in schema.result]
             steps.check(
@@ -120,7 +125,9 @@ async def run(steps: Steps) -> None:
             role = fake.add_role('imbi-logs', [key], external_id='demo')
             host.plugin_options.update(role_arn=role.arn, external_id='demo')
             fake.calls.clear()
-            assumed = await host.search(query(filters=['message:contains:ok']))
+            assumed = await host.search(
+                query(filters=['message:contains:ok']), PROD
+            )
             steps.check(assumed.ok, f'search failed: {assumed.body}')
             steps.check(
                 fake.calls[-1][1].startswith('ASIA'),
@@ -131,7 +138,7 @@ async def run(steps: Steps) -> None:
         async with steps.step('a cancelled Insights query is stopped'):
             fake.polls_running = 10**6
             host.timeout = 0.5
-            cancelled = await host.search(query(levels=['error']))
+            cancelled = await host.search(query(levels=['error']), PROD)
             steps.check(cancelled.status == 503, "expected the host's 503")
             # StopQuery is awaited before the cancellation completes; on a
             # loaded machine it may still be on its way.

@@ -22,6 +22,9 @@ USER = '918273'
 SECOND = 1_000_000_000
 LEVELS = ['info', 'info', 'INFO', 'warning', 'Error']
 
+#: One environment named, as the Imbi UI sends it.
+PROD = ['production']
+
 
 def _seed(fake: LokiFake) -> int:
     """Push 300 entries per environment; returns how many."""
@@ -72,7 +75,7 @@ async def run(steps: Steps) -> None:
         )
 
         async with steps.step('search production: newest first'):
-            response = await host.search(host.log_query(limit=25))
+            response = await host.search(host.log_query(limit=25), PROD)
             steps.check(response.ok, f'search: {response.body}')
             entries = response.result.entries
             steps.check(len(entries) == 25, f'{len(entries)} entries')
@@ -90,7 +93,7 @@ async def run(steps: Steps) -> None:
             query = host.log_query(limit=25)
             seen: list[str] = []
             while True:
-                page = await host.search(query)
+                page = await host.search(query, PROD)
                 steps.check(page.ok, f'page: {page.body}')
                 seen.extend(e.raw['line'] for e in page.result.entries)
                 if page.result.next_cursor is None:
@@ -105,7 +108,8 @@ async def run(steps: Steps) -> None:
 
         async with steps.step('filters and levels become LogQL'):
             response = await host.search(
-                host.log_query(filters=['status:eq:500'], levels=['ERROR'])
+                host.log_query(filters=['status:eq:500'], levels=['ERROR']),
+                PROD,
             )
             steps.check(response.ok, f'search: {response.body}')
             steps.check(
@@ -129,6 +133,12 @@ async def run(steps: Steps) -> None:
             steps.check(envs == {'production', 'staging'}, f'{envs}')
             steps.check(not response.result.warnings, 'warnings')
 
+        async with steps.step('no environment named: every environment'):
+            response = await host.search(host.log_query(limit=1000))
+            steps.check(response.ok, f'search: {response.body}')
+            count = len(response.result.entries)
+            steps.check(count == 2 * per_environment, f'{count} entries')
+
         async with steps.step('histogram, summed over both environments'):
             response = await host.histogram(
                 host.log_query(), ['production', 'staging'], bucket_count=30
@@ -141,7 +151,7 @@ async def run(steps: Steps) -> None:
             )
 
         async with steps.step('schema: labels and JSON fields'):
-            response = await host.schema()
+            response = await host.schema('production')
             steps.check(response.ok, f'schema: {response.body}')
             kinds = {e['name']: e['kind'] for e in response.body}
             steps.check(
@@ -150,11 +160,11 @@ async def run(steps: Steps) -> None:
             )
 
         async with steps.step('a cursor from another query is a 409'):
-            first = await host.search(host.log_query(limit=5))
+            first = await host.search(host.log_query(limit=5), PROD)
             other = host.log_query(limit=5, levels=['warn']).model_copy(
                 update={'cursor': first.result.next_cursor}
             )
-            response = await host.search(other)
+            response = await host.search(other, PROD)
             steps.check(response.status == 409, f'{response.status}')
 
         async with steps.step('a lookahead regex is refused, no request'):
