@@ -1,6 +1,6 @@
 """The Host model against the real host: the demo scenarios' calls, made
 both ways against the same stand-ins, give the same status codes and
-body shapes. Where they differ the model is wrong (reference/host.md)."""
+body shapes. Where they differ the model is wrong (docs/real-host.md)."""
 
 import asyncio
 import collections.abc

@@ -489,7 +489,7 @@ def profile() -> Profile:
                 'base_filter escaping its parentheses',
                 lambda h: _with(
                     h, base_filter='a = "x") or (b = "y"'
-                ).histogram(h.log_query(), bucket_count=10),
+                ).histogram(h.log_query(), PROD, bucket_count=10),
                 'ValueError',
                 "option 'base_filter' has unbalanced parentheses",
             ),
