@@ -41,6 +41,7 @@ import starlette.requests
 import starlette.responses
 import starlette.routing
 
+from imbi_plugin_testing.fakes.github import shapes
 from imbi_plugin_testing.fakes.github.core import (
     GitHubFake,
     OAuthApp,
@@ -432,18 +433,28 @@ def _scope_headers(token: Token) -> dict[str, str]:
 
 
 def user_json(fake: GitHubFake, user: User) -> dict[str, typing.Any]:
-    """The fields of GitHub's private user object the plugins read."""
+    """GitHub's private user object (``GET /user``): a fresh account."""
     return {
-        'login': user.login,
-        'id': user.id,
-        'node_id': user.node_id,
-        'avatar_url': user.avatar_url
-        or f'{fake.base_url}/avatars/u/{user.id}',
-        'html_url': f'{fake.web_url}/{user.login}',
-        'type': 'User',
-        'site_admin': False,
+        **shapes.simple_user(fake, user.login, 'User'),
         'name': user.name,
         'email': user.email,
+        'company': None,
+        'blog': '',
+        'location': None,
+        'hireable': None,
+        'bio': None,
+        'public_repos': 0,
+        'public_gists': 0,
+        'followers': 0,
+        'following': 0,
+        'created_at': shapes.CREATED,
+        'updated_at': shapes.CREATED,
+        'private_gists': 0,
+        'total_private_repos': 0,
+        'owned_private_repos': 0,
+        'disk_usage': 0,
+        'collaborators': 0,
+        'two_factor_authentication': True,
         # GitHub's discriminator between the private and public views.
         'user_view_type': 'private',
     }
@@ -555,13 +566,7 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         if token.kind == 'oauth' and not _ORG_SCOPES & set(token.scopes):
             return fake.error(403, 'Forbidden')
         orgs = [
-            {
-                'login': login,
-                'id': 500 + index,
-                'node_id': f'O_{500 + index:08d}',
-                'url': f'{fake.base_url}/orgs/{login}',
-                'description': None,
-            }
+            shapes.organization_simple(fake, login, 500 + index)
             for index, login in enumerate(fake.users[token.user_login].orgs)
         ]
         page, links = fake.paginate(request, orgs)

@@ -46,6 +46,7 @@ import starlette.requests
 import starlette.responses
 import starlette.routing
 
+from imbi_plugin_testing.fakes.github import shapes
 from imbi_plugin_testing.fakes.github.core import (
     GitHubFake,
     Repository,
@@ -95,22 +96,8 @@ def settings(fake: GitHubFake) -> RepoSettings:
 def repository_json(
     fake: GitHubFake, repo: Repository
 ) -> dict[str, typing.Any]:
-    """The fields of GitHub's full repository object the plugins read."""
-    api = fake.base_url
-    return {
-        'id': repo.id,
-        'node_id': f'R_{repo.id:08d}',
-        'name': repo.name,
-        'full_name': repo.full_name,
-        'owner': {'login': repo.owner, 'type': 'Organization'},
-        'private': repo.private,
-        'html_url': f'{fake.web_url}/{repo.full_name}',
-        'url': f'{api}/repos/{repo.full_name}',
-        'default_branch': repo.default_branch,
-        'archived': repo.archived,
-        'disabled': False,
-        'visibility': 'private' if repo.private else 'public',
-    }
+    """GitHub's full repository object."""
+    return shapes.full_repository(fake, repo)
 
 
 def move_repository(
