@@ -122,10 +122,9 @@ class Description:
     ) -> typing.Any:
         """An OAS 3.0 validator of ``schema`` ($refs into components).
 
-        ``complete=False`` leaves out ``required``: the stand-in's answers
-        carry the fields the plugins read, not every field GitHub sends,
-        and claim nothing about the others; what they do send must have
-        GitHub's types, formats, enums and nullability. ``names=True``
+        ``complete=False`` leaves out ``required`` (error answers): what
+        they send must have GitHub's types, formats, enums and
+        nullability. ``names=True``
         also refuses a property the schema does not list (where it says
         nothing of additionalProperties): without ``required``, a field
         the stand-in sends under a wrong name would pass otherwise.
@@ -381,13 +380,14 @@ def _check_response(
         value = json.loads(body)
     except ValueError:
         return ['response body is not JSON']
-    strict = description.validator(key, schema)
-    if any(True for _ in strict.iter_errors(value)):
-        counts['answers omitting fields GitHub sends'] += 1
-    # Error answers carry more than GitHub describes (``errors``,
-    # ``status``): only successful ones are held to the listed names.
+    # A successful answer is GitHub's object, whole: every field the
+    # description requires, none it does not list. Error answers carry
+    # more than GitHub describes (``errors``, ``status``) and GitHub's
+    # own leave out what basic-error lists: their fields are held to the
+    # types only.
+    success = exchange['status'] < 400
     validator = description.validator(
-        key, schema, complete=False, names=exchange['status'] < 400
+        key, schema, complete=success, names=success
     )
     return [f'response {e}' for e in _errors(validator, value)]
 
@@ -398,6 +398,30 @@ def _unquote(text: str) -> str:
     return urllib.parse.unquote_plus(text)
 
 
+_ORG = {
+    'login': 'o',
+    'id': 1,
+    'node_id': 'O_1',
+    'url': 'https://api.github.com/orgs/o',
+    'repos_url': 'https://api.github.com/orgs/o/repos',
+    'events_url': 'https://api.github.com/orgs/o/events',
+    'hooks_url': 'https://api.github.com/orgs/o/hooks',
+    'issues_url': 'https://api.github.com/orgs/o/issues',
+    'members_url': 'https://api.github.com/orgs/o/members{/member}',
+    'public_members_url': 'https://api.github.com/orgs/o/public_members'
+    '{/member}',
+    'avatar_url': 'https://avatars.githubusercontent.com/u/1',
+    'description': None,
+}
+_ORGS = {
+    'method': 'GET',
+    'path': '/user/orgs',
+    'query': '',
+    'request_type': '',
+    'request_body': '',
+    'status': 200,
+    'response_type': 'application/json',
+}
 #: Exchanges the check must fail (each for one reason): a check that
 #: passes them is broken, whatever it says about the stand-in.
 _MUST_FAIL = [
@@ -463,15 +487,30 @@ _MUST_FAIL = [
         'response_type': 'application/json',
         'response_body': '{"id": 5, "head_shaa": "abc"}',
     },
+    {
+        # An organization without one URL field GitHub always sends.
+        **_ORGS,
+        'response_body': json.dumps(
+            [{k: v for k, v in _ORG.items() if k != 'hooks_url'}]
+        ),
+    },
 ]
+#: Exchanges the check must pass: the controls of _MUST_FAIL's last one
+#: (it fails for the field it leaves out, not for something else).
+_MUST_PASS = [{**_ORGS, 'response_body': json.dumps([_ORG])}]
 
 
 def self_check(description: Description) -> list[str]:
-    """Problems with the check itself (a known-bad exchange passed)."""
+    """Problems with the check itself (a known-bad exchange passed, a
+    known-good one failed)."""
     return [
         f'self-check: {e["method"]} {e["path"]} {e["query"]} passed'
         for e in _MUST_FAIL
         if not check_exchange(description, e, Counts())
+    ] + [
+        f'self-check: {e["method"]} {e["path"]} failed: {problem}'
+        for e in _MUST_PASS
+        for problem in check_exchange(description, e, Counts())
     ]
 
 

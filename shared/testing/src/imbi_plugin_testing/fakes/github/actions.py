@@ -43,6 +43,7 @@ import starlette.requests
 import starlette.responses
 import starlette.routing
 
+from imbi_plugin_testing.fakes.github import shapes
 from imbi_plugin_testing.fakes.github.core import (
     GitHubFake,
     Repository,
@@ -497,15 +498,14 @@ def _html(fake: GitHubFake, repo: Repository, path: str = '') -> str:
 
 
 def _user(fake: GitHubFake, login: str) -> dict[str, typing.Any]:
-    user = fake.users.get(login)
-    kind = 'Bot' if login.endswith('[bot]') else 'User'
-    return {'login': login, 'id': user.id if user else 0, 'type': kind}
+    return shapes.simple_user(fake, login)
 
 
 def commit_json(
     fake: GitHubFake, git: RepoState, commit: GitCommit, full: bool = False
 ) -> dict[str, typing.Any]:
     repo = git.repository
+    tree = hashlib.sha1(commit.sha.encode()).hexdigest()  # noqa: S324
     person = {
         'name': commit.author.title(),
         'email': f'{commit.author}@example.com',
@@ -518,17 +518,30 @@ def commit_json(
             'author': person,
             'committer': person,
             'message': commit.message,
-            'tree': {'sha': hashlib.sha1(commit.sha.encode()).hexdigest()},  # noqa: S324
+            'tree': {
+                'sha': tree,
+                'url': _api(fake, repo, f'/git/trees/{tree}'),
+            },
+            'url': _api(fake, repo, f'/git/commits/{commit.sha}'),
             'comment_count': 0,
         },
         'url': _api(fake, repo, f'/commits/{commit.sha}'),
         'html_url': _html(fake, repo, f'/commit/{commit.sha}'),
+        'comments_url': _api(fake, repo, f'/commits/{commit.sha}/comments'),
         'author': _user(fake, commit.author),
         'committer': _user(fake, commit.author),
-        'parents': [{'sha': commit.parent}] if commit.parent else [],
+        'parents': [
+            {
+                'sha': commit.parent,
+                'url': _api(fake, repo, f'/commits/{commit.parent}'),
+                'html_url': _html(fake, repo, f'/commit/{commit.parent}'),
+            }
+        ]
+        if commit.parent
+        else [],
     }
     if full:
-        body['files'] = _files_json(commit.files)
+        body['files'] = _files_json(fake, repo, commit.sha, commit.files)
         additions = sum(f.additions for f in commit.files)
         deletions = sum(f.deletions for f in commit.files)
         body['stats'] = {
@@ -539,10 +552,18 @@ def commit_json(
     return body
 
 
-def _files_json(files: list[FileChange]) -> list[dict[str, typing.Any]]:
+def _files_json(
+    fake: GitHubFake, repo: Repository, ref: str, files: list[FileChange]
+) -> list[dict[str, typing.Any]]:
     return [
         {
+            'sha': hashlib.sha1(f'{ref}:{f.filename}'.encode()).hexdigest(),  # noqa: S324
             'filename': f.filename,
+            'blob_url': _html(fake, repo, f'/blob/{ref}/{f.filename}'),
+            'raw_url': _html(fake, repo, f'/raw/{ref}/{f.filename}'),
+            'contents_url': _api(
+                fake, repo, f'/contents/{f.filename}?ref={ref}'
+            ),
             'status': f.status,
             'additions': f.additions,
             'deletions': f.deletions,
@@ -556,8 +577,11 @@ def run_json(
     fake: GitHubFake, git: RepoState, run: WorkflowRun
 ) -> dict[str, typing.Any]:
     repo = git.repository
+    api = _api(fake, repo, f'/actions/runs/{run.id}')
+    head = git.commits.get(run.head_sha)
     return {
         'id': run.id,
+        'node_id': f'WFR_{run.id}',
         'name': run.workflow.name,
         'display_title': run.display_title,
         'run_number': run.run_number,
@@ -571,11 +595,82 @@ def run_json(
         'head_branch': run.head_branch,
         'head_sha': run.head_sha,
         'path': run.workflow.path,
-        'url': _api(fake, repo, f'/actions/runs/{run.id}'),
+        'url': api,
         'html_url': _html(fake, repo, f'/actions/runs/{run.id}'),
+        'jobs_url': f'{api}/jobs',
+        'logs_url': f'{api}/logs',
+        'check_suite_url': _api(fake, repo, f'/check-suites/{run.id}'),
+        'artifacts_url': f'{api}/artifacts',
+        'cancel_url': f'{api}/cancel',
+        'rerun_url': f'{api}/rerun',
+        'workflow_url': _api(
+            fake, repo, f'/actions/workflows/{run.workflow.id}'
+        ),
+        'pull_requests': [],
+        'head_commit': None
+        if head is None
+        else {
+            'id': head.sha,
+            'tree_id': hashlib.sha1(head.sha.encode()).hexdigest(),  # noqa: S324
+            'message': head.message,
+            'timestamp': iso(head.date),
+            'author': _person(head.author),
+            'committer': _person(head.author),
+        },
+        'repository': shapes.minimal_repository(fake, repo),
+        'head_repository': shapes.minimal_repository(fake, repo),
         'created_at': iso(run.created_at),
         'updated_at': iso(run.updated_at or run.created_at),
         'run_started_at': iso(run.run_started_at or run.created_at),
+    }
+
+
+def _person(login: str) -> dict[str, str]:
+    return {'name': login.title(), 'email': f'{login}@example.com'}
+
+
+def _check_run_json(
+    fake: GitHubFake, git: RepoState, sha: str, run: CheckRun
+) -> dict[str, typing.Any]:
+    repo = git.repository
+    api = _api(fake, repo, f'/check-runs/{run.id}')
+    started = iso(_BASE_TIME)
+    return {
+        'id': run.id,
+        'node_id': f'CR_{run.id}',
+        'name': run.name,
+        'head_sha': sha,
+        'external_id': '',
+        'url': api,
+        'html_url': _html(fake, repo, f'/runs/{run.id}'),
+        'details_url': _html(fake, repo, f'/runs/{run.id}'),
+        'status': run.status,
+        'conclusion': run.conclusion,
+        'started_at': started,
+        'completed_at': started if run.status == 'completed' else None,
+        'output': {
+            'title': None,
+            'summary': None,
+            'text': None,
+            'annotations_count': 0,
+            'annotations_url': f'{api}/annotations',
+        },
+        'check_suite': {'id': run.id},
+        'app': {
+            'id': 15368,
+            'slug': 'github-actions',
+            'node_id': 'MDM6QXBwMTUzNjg=',
+            'owner': shapes.simple_user(fake, 'github', 'Organization'),
+            'name': 'GitHub Actions',
+            'description': 'Automate your workflow from idea to production',
+            'external_url': 'https://help.github.com/en/actions',
+            'html_url': f'{fake.web_url}/apps/github-actions',
+            'created_at': '2018-07-30T09:30:17Z',
+            'updated_at': '2024-04-10T20:33:16Z',
+            'permissions': {'checks': 'write', 'metadata': 'read'},
+            'events': ['check_run', 'workflow_run'],
+        },
+        'pull_requests': [],
     }
 
 
@@ -618,6 +713,13 @@ def _release_json(
         'published_at': iso(release.created_at),
         'url': _api(fake, repo, f'/releases/{release.id}'),
         'html_url': _html(fake, repo, f'/releases/tag/{release.tag_name}'),
+        'assets_url': _api(fake, repo, f'/releases/{release.id}/assets'),
+        'upload_url': _api(fake, repo, f'/releases/{release.id}/assets')
+        + '{?name,label}',
+        'tarball_url': _api(fake, repo, f'/tarball/{release.tag_name}'),
+        'zipball_url': _api(fake, repo, f'/zipball/{release.tag_name}'),
+        'author': _user(fake, 'github-actions[bot]'),
+        'assets': [],
     }
 
 
@@ -641,6 +743,7 @@ def _ref_json(
 def _tag_object_json(
     fake: GitHubFake, git: RepoState, obj: TagObject
 ) -> dict[str, typing.Any]:
+    kind = 'tag' if obj.object_sha in git.tag_objects else 'commit'
     return {
         'node_id': f'TAG_{obj.sha[:12]}',
         'tag': obj.tag,
@@ -653,10 +756,19 @@ def _tag_object_json(
             'date': iso(obj.date),
         },
         'object': {
-            'type': 'tag' if obj.object_sha in git.tag_objects else 'commit',
+            'type': kind,
             'sha': obj.object_sha,
+            'url': _api(
+                fake, git.repository, f'/git/{kind}s/{obj.object_sha}'
+            ),
         },
-        'verification': {'verified': False, 'reason': 'unsigned'},
+        'verification': {
+            'verified': False,
+            'reason': 'unsigned',
+            'signature': None,
+            'payload': None,
+            'verified_at': None,
+        },
     }
 
 
@@ -772,11 +884,26 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         sha = git.branches.get(name)
         if sha is None:
             return fake.error(404, 'Branch not found')
+        protected = name == git.repository.default_branch
+        api = _api(fake, git.repository, f'/branches/{name}')
         return answer(
             {
                 'name': name,
                 'commit': commit_json(fake, git, git.commits[sha]),
-                'protected': name == git.repository.default_branch,
+                '_links': {
+                    'self': api,
+                    'html': _html(fake, git.repository, f'/tree/{name}'),
+                },
+                'protected': protected,
+                'protection': {
+                    'enabled': protected,
+                    'required_status_checks': {
+                        'enforcement_level': 'off',
+                        'contexts': [],
+                        'checks': [],
+                    },
+                },
+                'protection_url': f'{api}/protection',
             }
         )
 
@@ -794,6 +921,8 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
                     ),
                 },
                 'node_id': f'TAGREF_{name}',
+                'zipball_url': _api(fake, git.repository, f'/zipball/{name}'),
+                'tarball_url': _api(fake, git.repository, f'/tarball/{name}'),
             }
             for name, sha in sorted(git.tags.items(), reverse=True)
         ]
@@ -831,14 +960,7 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         if sha is None:
             return fake.error(422, f'No commit found for SHA: {ref}')
         items = [
-            {
-                'id': run.id,
-                'name': run.name,
-                'head_sha': sha,
-                'status': run.status,
-                'conclusion': run.conclusion,
-                'app': {'slug': 'github-actions'},
-            }
+            _check_run_json(fake, git, sha, run)
             for run in git.check_runs.get(sha, [])
         ]
         page, headers = fake.paginate(request, items)
@@ -864,6 +986,7 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
             combined = 'pending'
         else:
             combined = 'success'
+        repo = git.repository
         return answer(
             {
                 'state': combined,
@@ -872,14 +995,21 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
                 'statuses': [
                     {
                         'id': e.id,
+                        'node_id': f'SC_{e.id}',
+                        'url': _api(fake, repo, f'/statuses/{sha}'),
+                        'avatar_url': None,
                         'state': e.state,
                         'context': e.context,
                         'description': None,
                         'target_url': None,
                         'created_at': iso(e.created_at),
+                        'updated_at': iso(e.created_at),
                     }
                     for e in latest.values()
                 ],
+                'repository': shapes.minimal_repository(fake, repo),
+                'commit_url': _api(fake, repo, f'/commits/{sha}'),
+                'url': _api(fake, repo, f'/commits/{sha}/status'),
             }
         )
 
@@ -934,6 +1064,12 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
                 'html_url': _html(
                     fake, repo, f'/compare/{base_ref}...{head_ref}'
                 ),
+                'diff_url': _html(
+                    fake, repo, f'/compare/{base_ref}...{head_ref}.diff'
+                ),
+                'patch_url': _html(
+                    fake, repo, f'/compare/{base_ref}...{head_ref}.patch'
+                ),
                 'permalink_url': _html(
                     fake,
                     repo,
@@ -950,7 +1086,9 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
                 'commits': [
                     commit_json(fake, git, c) for c in reversed(ahead[:250])
                 ],
-                'files': _files_json(list(totals.values())[:300]),
+                'files': _files_json(
+                    fake, repo, head, list(totals.values())[:300]
+                ),
             }
         )
 
@@ -1283,6 +1421,8 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
                 'statuses_url': _api(
                     fake, git.repository, f'/deployments/{d.id}/statuses'
                 ),
+                'repository_url': _api(fake, git.repository),
+                'payload': {},
             }
             for d in git.deployments
             if environment is None or d.environment == environment
@@ -1298,9 +1438,17 @@ def routes(fake: GitHubFake) -> list[starlette.routing.BaseRoute]:
         deployment = next((d for d in git.deployments if d.id == wanted), None)
         if deployment is None:
             return fake.error(404, 'Not Found')
+        deployment_url = _api(
+            fake, git.repository, f'/deployments/{deployment.id}'
+        )
         items = [
             {
                 'id': s.id,
+                'node_id': f'DES_{s.id}',
+                'url': f'{deployment_url}/statuses/{s.id}',
+                'deployment_url': deployment_url,
+                'repository_url': _api(fake, git.repository),
+                'creator': _user(fake, 'github-actions[bot]'),
                 'state': s.state,
                 'description': s.description,
                 'environment': deployment.environment,
