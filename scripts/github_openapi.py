@@ -9,7 +9,9 @@ npm: api.github.com, GHEC and GHES 3.x). This checks, per description:
   ``imbi_plugin_testing.fakes.github.core``): the request's query
   parameters and JSON body validate against the operation's parameters
   and request body, and the answer's JSON body against the schema of its
-  status. An error status the operation does not list must still have
+  status: a successful answer whole (every required field, no field the
+  schema does not list), an error answer by its fields' types. An error
+  status the operation does not list must still have
   GitHub's ``basic-error`` shape.
 
 For a GHES description, an exchange of an operation or status only
