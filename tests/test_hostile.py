@@ -123,7 +123,7 @@ async def test_an_answer_over_the_cap_is_refused_in_bounded_memory(
         # Memory, not time, is measured here: tracemalloc slows every
         # allocation, so the budget is the host's, not the matrix's.
         host = profile.make_host(fake, url, int(HOST_TIMEOUT_SECONDS))
-        fake.inject(hostile.fault('oversized', 2 * cap))
+        fake.inject(hostile.oversized(2 * cap))
         tracemalloc.start()
         try:
             result = await call.run(host)

@@ -68,7 +68,9 @@ async def _get(fake: StandIn) -> bytes:
         ('huge_number', lambda b: b'99999999' in b),
         (
             'oversized',
-            lambda b: len(json.loads(b)['imbi_hostile_padding']) == 64,
+            lambda b: (
+                len(json.loads(b)['imbi_hostile_padding']) == hostile.OVERSIZED
+            ),
         ),
     ],
 )
@@ -103,7 +105,7 @@ async def test_answers_that_are_not_json_are_left_alone() -> None:
     assert padded is not None
     assert len(_joined(padded(b'[1]'))) == 3 + hostile.OVERSIZED
     assert len(_joined(padded(b'not json'))) == 8 + hostile.OVERSIZED
-    grown = hostile.fault('oversized', 70_000).rewrite
+    grown = hostile.oversized(70_000).rewrite
     assert grown is not None
     assert json.loads(_joined(grown(b'{}'))) == {
         'imbi_hostile_padding': 'x' * 70_000

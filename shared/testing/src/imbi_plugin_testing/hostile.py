@@ -142,8 +142,6 @@ def _builders() -> dict[str, collections.abc.Callable[[int], Rewrite]]:
             b'[' * n + b']' * n,
         ),
         'huge_number': lambda n: _json_rewrite(_numbers, b'9' * n),
-        # Its size is the padding; the matrix passes each plugin's cap.
-        'oversized': _pad,
     }
 
 
@@ -158,12 +156,20 @@ CASES: dict[str, bool] = {
 }
 
 
-def fault(case: str, size: int | None = None) -> Fault:
+def fault(case: str, size: int = LARGE) -> Fault:
     """The case as a fault on every request, at ``size`` characters.
 
-    ``size`` defaults to :data:`LARGE`, and for ``oversized`` (the bytes
-    added to the answer) to :data:`OVERSIZED`.
+    ``oversized`` has one size, :data:`OVERSIZED` (see :func:`oversized`).
     """
-    if size is None:
-        size = OVERSIZED if case == 'oversized' else LARGE
+    if case == 'oversized':
+        return oversized(OVERSIZED)
     return Fault(times=None, rewrite=_builders()[case](size))
+
+
+def oversized(size: int) -> Fault:
+    """Every answer grown by ``size`` bytes, streamed (no Content-Length).
+
+    The stand-in sends the padding a piece at a time, so a call's peak
+    memory measures the plugin's reading, not the stand-in's copy.
+    """
+    return Fault(times=None, rewrite=_pad(size))
