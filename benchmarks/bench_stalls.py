@@ -8,8 +8,9 @@ host process starts): its profile's calls against the stand-in, the
 first one with its imports, then each hostile-upstream case at the
 largest size (imbi_plugin_testing.hostile). Prints and records the worst
 stall per plugin and the first call's (target: under 1 s everywhere), and
-the peak memory (tracemalloc) of a call meeting the oversized answer, the
-in-process stand-in's copy included: no response-size cap is checked yet.
+the peak memory (tracemalloc) of a call meeting the oversized answer (the
+stand-in streams it: the peak is the plugin's reading, bounded by its
+cap on one answer where it has one).
 """
 
 import asyncio
@@ -54,7 +55,7 @@ async def main(slug):
     for case in hostile.CASES:
         stalls[f'hostile:{case}'] = await measure(
             profile, profile.calls[0], case)
-    # Memory the oversized answer costs (the stand-in's copy included).
+    # Memory the oversized answer costs the plugin.
     tracemalloc.start()
     await measure(profile, profile.calls[0], 'oversized')
     peak = tracemalloc.get_traced_memory()[1]

@@ -5,11 +5,18 @@ largest legal size: it must end inside its budget with a result or a
 clear error, and the longest event-loop stall it causes must stay short
 and must not grow with the input (work on upstream text that runs on the
 loop blocks every other request of the host, and no timeout stops it).
+
+An answer over a plugin's documented cap on one response (its
+``MAX_RESPONSE_BYTES``) ends in a ``PluginUnavailableError`` naming the
+cap, and the call's peak memory (tracemalloc, the stand-in included)
+stays within a few times the cap whatever the answer's size.
 """
 
 import collections.abc
+import importlib
 import importlib.metadata
 import time
+import tracemalloc
 import typing
 
 import pytest
@@ -30,6 +37,19 @@ PROFILES = {
     and ep.dist.name.startswith('imbi-plugin-')
     and (made := profile_for(ep.name)) is not None
 }
+
+#: Where each plugin keeps its cap on one answer. cloudwatch has none:
+#: botocore reads each answer whole and AWS bounds them (its README).
+CAPS = {
+    'archiver': 'imbi_plugin_archiver.client',
+    'github-actions': 'imbi_plugin_github_actions.client',
+    'github': 'imbi_plugin_github_identity.client',
+    'loki': 'imbi_plugin_loki.client',
+    'sonarqube': 'imbi_plugin_sonarqube.client',
+    'vault': 'imbi_plugin_vault.transport',
+}
+#: How much memory a call over the cap may take, in caps.
+MEMORY_CAPS = 4
 
 #: What a call may end in: an answer, or the upstream named unusable.
 CLEAR = {'ok', 'completed', 'skipped', 'PluginUnavailableError'}
@@ -84,4 +104,43 @@ async def test_hostile_upstream(profile: Profile, case: str) -> None:
     assert large < NOISE_SECONDS or large < GROWTH * small, (
         f'the stall grows with the input: {small:.3f}s at '
         f'{hostile.SMALL}, {large:.3f}s at {hostile.LARGE}'
+    )
+
+
+def _capped() -> collections.abc.Iterator[typing.Any]:
+    for slug, made in PROFILES.items():
+        if slug in CAPS:
+            cap = importlib.import_module(CAPS[slug]).MAX_RESPONSE_BYTES
+            yield pytest.param(made, cap, id=slug)
+
+
+@pytest.mark.parametrize(('profile', 'cap'), list(_capped()))
+async def test_an_answer_over_the_cap_is_refused_in_bounded_memory(
+    profile: Profile, cap: int
+) -> None:
+    call = profile.calls[0]
+    with profile.serving() as (fake, url):
+        # Memory, not time, is measured here: tracemalloc slows every
+        # allocation, so the budget is the host's, not the matrix's.
+        host = profile.make_host(fake, url, int(HOST_TIMEOUT_SECONDS))
+        fake.inject(hostile.oversized(2 * cap))
+        tracemalloc.start()
+        try:
+            result = await call.run(host)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    detail = ' '.join(
+        str(part)[:500]
+        for part in (
+            getattr(result, 'error', None),
+            getattr(result, 'body', None),
+            getattr(result, 'message', None),
+        )
+        if part
+    )
+    assert outcome(result) == 'PluginUnavailableError', detail
+    assert f'{cap // 2**20} MiB' in detail, detail
+    assert peak < MEMORY_CAPS * cap, (
+        f'peak {peak / 2**20:.1f} MiB for a cap of {cap / 2**20:g} MiB'
     )

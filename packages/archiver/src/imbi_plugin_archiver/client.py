@@ -34,6 +34,9 @@ API_VERSION = '2022-11-28'
 USER_AGENT = 'imbi-plugin-archiver/0.1.0'
 MAX_REDIRECTS = 5
 MAX_RETRIES = 2
+#: The largest answer read: one repository object (parent and source
+#: included) is tens of KiB.
+MAX_RESPONSE_BYTES = 2 * 2**20
 #: Seconds kept back from the budget so a result can still be built.
 RESERVE_SECONDS = 0.2
 _REDIRECTS = frozenset({301, 302, 307, 308})
@@ -141,6 +144,50 @@ def _rate_limit_wait(response: httpx.Response) -> float | None:
         # GitHub: without Retry-After wait at least a minute.
         return retry_after if retry_after is not None else 60.0
     return None
+
+
+async def read_capped(
+    http: httpx.AsyncClient, method: str, url: str, **kwargs: typing.Any
+) -> httpx.Response:
+    """``http.request`` reading at most ``MAX_RESPONSE_BYTES`` of the body.
+
+    The body is streamed and the read stops at the cap, so a hostile or
+    broken upstream cannot make the host hold an unbounded answer.
+    """
+    auth = kwargs.pop('auth', httpx.USE_CLIENT_DEFAULT)
+    request = http.build_request(method, url, **kwargs)
+    streamed = await http.send(request, auth=auth, stream=True)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in streamed.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise PluginUnavailableError(
+                    f'GitHub answered {method} {request.url.path} with '
+                    f'more than {MAX_RESPONSE_BYTES // 2**20} MiB, the cap '
+                    'on one answer; not reading the rest'
+                )
+            chunks.append(chunk)
+    finally:
+        await streamed.aclose()
+    # The body is decoded already: a Content-Encoding would decode twice.
+    headers = [
+        (k, v)
+        for k, v in streamed.headers.multi_items()
+        if k.lower() != 'content-encoding'
+    ]
+    return httpx.Response(
+        streamed.status_code,
+        headers=headers,
+        content=b''.join(chunks),
+        request=request,
+        extensions={
+            k: v
+            for k, v in streamed.extensions.items()
+            if k in ('http_version', 'reason_phrase')
+        },
+    )
 
 
 class GitHub:
@@ -269,8 +316,8 @@ class GitHub:
     ) -> httpx.Response:
         url = self.api_url + path
         for _ in range(MAX_REDIRECTS + 1):
-            response = await self.http.request(
-                method, url, json=body, timeout=self._timeout()
+            response = await read_capped(
+                self.http, method, url, json=body, timeout=self._timeout()
             )
             location = response.headers.get('location')
             if response.status_code not in _REDIRECTS or not location:

@@ -41,6 +41,10 @@ LOGGER = logging.getLogger('imbi_plugin_github_actions')
 API_VERSION = '2022-11-28'
 REQUEST_TIMEOUT_SECONDS = 10.0
 MAX_RETRIES = 2
+#: The largest answer read: a page of 100 workflow runs (each with two
+#: repository objects) is 1-2 MiB; a compare of 250 commits with files
+#: a few MiB.
+MAX_RESPONSE_BYTES = 16 * 2**20
 #: GitHub's advice when a secondary limit gives no Retry-After.
 SECONDARY_WAIT_SECONDS = 60.0
 PER_PAGE = 100
@@ -158,6 +162,50 @@ def same_origin(url: str, api_url: str) -> bool:
         api.scheme,
         api.host,
         api.port,
+    )
+
+
+async def read_capped(
+    http: httpx.AsyncClient, method: str, url: str, **kwargs: typing.Any
+) -> httpx.Response:
+    """``http.request`` reading at most ``MAX_RESPONSE_BYTES`` of the body.
+
+    The body is streamed and the read stops at the cap, so a hostile or
+    broken upstream cannot make the host hold an unbounded answer.
+    """
+    auth = kwargs.pop('auth', httpx.USE_CLIENT_DEFAULT)
+    request = http.build_request(method, url, **kwargs)
+    streamed = await http.send(request, auth=auth, stream=True)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in streamed.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise PluginUnavailableError(
+                    f'GitHub answered {method} {request.url.path} with '
+                    f'more than {MAX_RESPONSE_BYTES // 2**20} MiB, the cap '
+                    'on one answer; not reading the rest'
+                )
+            chunks.append(chunk)
+    finally:
+        await streamed.aclose()
+    # The body is decoded already: a Content-Encoding would decode twice.
+    headers = [
+        (k, v)
+        for k, v in streamed.headers.multi_items()
+        if k.lower() != 'content-encoding'
+    ]
+    return httpx.Response(
+        streamed.status_code,
+        headers=headers,
+        content=b''.join(chunks),
+        request=request,
+        extensions={
+            k: v
+            for k, v in streamed.extensions.items()
+            if k in ('http_version', 'reason_phrase')
+        },
     )
 
 
@@ -280,7 +328,8 @@ class GitHub:
                 f'{self.options.timeout_seconds} s'
             )
         try:
-            return await self._http.request(
+            return await read_capped(
+                self._http,
                 method,
                 path,
                 params=params,

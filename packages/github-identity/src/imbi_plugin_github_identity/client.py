@@ -27,6 +27,9 @@ USER_AGENT = 'imbi-plugin-github-identity'
 REQUEST_TIMEOUT_SECONDS = 5.0
 #: Retries of one request (after 5xx/connection errors, or rate limits).
 MAX_RETRIES = 2
+#: The largest answer read: a token, the user, 100 e-mails or 100
+#: organizations a page are a few hundred KiB at most.
+MAX_RESPONSE_BYTES = 2 * 2**20
 BACKOFF_SECONDS = 0.25
 #: A secondary rate limit without Retry-After: GitHub asks for >= 60 s.
 SECONDARY_DEFAULT_WAIT = 60.0
@@ -86,6 +89,50 @@ def _message(response: httpx.Response) -> str:
         text = body.get('message') or body.get('error_description') or ''
         return str(text)
     return ''
+
+
+async def read_capped(
+    http: httpx.AsyncClient, method: str, url: str, **kwargs: typing.Any
+) -> httpx.Response:
+    """``http.request`` reading at most ``MAX_RESPONSE_BYTES`` of the body.
+
+    The body is streamed and the read stops at the cap, so a hostile or
+    broken upstream cannot make the host hold an unbounded answer.
+    """
+    auth = kwargs.pop('auth', httpx.USE_CLIENT_DEFAULT)
+    request = http.build_request(method, url, **kwargs)
+    streamed = await http.send(request, auth=auth, stream=True)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in streamed.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise PluginUnavailableError(
+                    f'GitHub answered {method} {request.url.path} with '
+                    f'more than {MAX_RESPONSE_BYTES // 2**20} MiB, the cap '
+                    'on one answer; not reading the rest'
+                )
+            chunks.append(chunk)
+    finally:
+        await streamed.aclose()
+    # The body is decoded already: a Content-Encoding would decode twice.
+    headers = [
+        (k, v)
+        for k, v in streamed.headers.multi_items()
+        if k.lower() != 'content-encoding'
+    ]
+    return httpx.Response(
+        streamed.status_code,
+        headers=headers,
+        content=b''.join(chunks),
+        request=request,
+        extensions={
+            k: v
+            for k, v in streamed.extensions.items()
+            if k in ('http_version', 'reason_phrase')
+        },
+    )
 
 
 class GitHubClient:
@@ -343,8 +390,8 @@ class GitHubClient:
             if timeout <= 0:
                 raise PluginTimeoutError('GitHub call ran out of budget')
             try:
-                response = await self._http.request(
-                    method, url, timeout=timeout, **kwargs
+                response = await read_capped(
+                    self._http, method, url, timeout=timeout, **kwargs
                 )
             except httpx.TimeoutException:
                 raise PluginTimeoutError(

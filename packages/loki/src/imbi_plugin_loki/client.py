@@ -24,6 +24,10 @@ LOGGER = logging.getLogger(__name__)
 
 USER_AGENT = 'imbi-plugin-loki/0.1.0'
 MAX_RETRIES = 2
+#: The largest answer read (query_range can legitimately be large: Loki
+#: allows 5,000 entries of 256 KiB lines by default, far more than a host
+#: page needs). Beyond it the call fails instead of holding the body.
+MAX_RESPONSE_BYTES = 64 * 2**20
 _RETRY_STATUSES = frozenset({429, 500, 502, 503})
 _REASON_CHARS = 300
 
@@ -49,6 +53,50 @@ def _retry_after(response: httpx.Response) -> float | None:
 def _backoff(attempt: int) -> float:
     # Jitter spreads the retries of parallel environment searches.
     return 0.2 * 2.0**attempt + random.uniform(0, 0.1)  # noqa: S311
+
+
+async def read_capped(
+    http: httpx.AsyncClient, method: str, url: str, **kwargs: typing.Any
+) -> httpx.Response:
+    """``http.request`` reading at most ``MAX_RESPONSE_BYTES`` of the body.
+
+    The body is streamed and the read stops at the cap, so a hostile or
+    broken upstream cannot make the host hold an unbounded answer.
+    """
+    auth = kwargs.pop('auth', httpx.USE_CLIENT_DEFAULT)
+    request = http.build_request(method, url, **kwargs)
+    streamed = await http.send(request, auth=auth, stream=True)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in streamed.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise PluginUnavailableError(
+                    f'Loki answered {method} {request.url.path} with '
+                    f'more than {MAX_RESPONSE_BYTES // 2**20} MiB, the cap '
+                    'on one answer; not reading the rest'
+                )
+            chunks.append(chunk)
+    finally:
+        await streamed.aclose()
+    # The body is decoded already: a Content-Encoding would decode twice.
+    headers = [
+        (k, v)
+        for k, v in streamed.headers.multi_items()
+        if k.lower() != 'content-encoding'
+    ]
+    return httpx.Response(
+        streamed.status_code,
+        headers=headers,
+        content=b''.join(chunks),
+        request=request,
+        extensions={
+            k: v
+            for k, v in streamed.extensions.items()
+            if k in ('http_version', 'reason_phrase')
+        },
+    )
 
 
 class LokiClient:
@@ -89,7 +137,9 @@ class LokiClient:
         """GET an API path; the ``data`` member of a success answer."""
         for attempt in range(MAX_RETRIES + 1):
             try:
-                response = await self._http.get(path, params=params)
+                response = await read_capped(
+                    self._http, 'GET', path, params=params
+                )
             except httpx.TimeoutException:
                 raise PluginTimeoutError(
                     f'Loki did not answer {path} in time'

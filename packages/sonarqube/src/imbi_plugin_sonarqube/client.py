@@ -30,12 +30,64 @@ if typing.TYPE_CHECKING:
 REQUEST_TIMEOUT_CAP = 10.0
 #: Attempts of one request, the first included (one retry).
 ATTEMPTS = 2
+#: The largest answer read from SonarQube or Imbi: a component's
+#: measures with their metric definitions are tens of KiB.
+MAX_RESPONSE_BYTES = 2 * 2**20
 #: What a request may be retried after: ``read`` any transient failure
 #: (5xx, 429, connection), ``write`` only a 429.
 RetryOn = typing.Literal['read', 'write']
 _BACKOFF = (0.05, 0.25)
 _MESSAGE_LIMIT = 300
 _METRICS_NOT_FOUND = 'The following metric keys are not found:'
+
+
+async def read_capped(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    upstream: str,
+    **kwargs: typing.Any,
+) -> httpx.Response:
+    """``http.request`` reading at most ``MAX_RESPONSE_BYTES`` of the body.
+
+    The body is streamed and the read stops at the cap, so a hostile or
+    broken upstream cannot make the host hold an unbounded answer.
+    """
+    auth = kwargs.pop('auth', httpx.USE_CLIENT_DEFAULT)
+    request = http.build_request(method, url, **kwargs)
+    streamed = await http.send(request, auth=auth, stream=True)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in streamed.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise PluginUnavailableError(
+                    f'{upstream} answered {method} {request.url.path} with '
+                    f'more than {MAX_RESPONSE_BYTES // 2**20} MiB, the cap '
+                    'on one answer; not reading the rest'
+                )
+            chunks.append(chunk)
+    finally:
+        await streamed.aclose()
+    # The body is decoded already: a Content-Encoding would decode twice.
+    headers = [
+        (k, v)
+        for k, v in streamed.headers.multi_items()
+        if k.lower() != 'content-encoding'
+    ]
+    return httpx.Response(
+        streamed.status_code,
+        headers=headers,
+        content=b''.join(chunks),
+        request=request,
+        extensions={
+            k: v
+            for k, v in streamed.extensions.items()
+            if k in ('http_version', 'reason_phrase')
+        },
+    )
 
 
 class Upstreams:
@@ -262,8 +314,13 @@ class Upstreams:
             attempt += 1
             timeout = max(min(REQUEST_TIMEOUT_CAP, self._remaining()), 0.01)
             try:
-                response = await self._http.request(
-                    method, url, timeout=timeout, **kwargs
+                response = await read_capped(
+                    self._http,
+                    method,
+                    url,
+                    timeout=timeout,
+                    upstream=upstream,
+                    **kwargs,
                 )
             except httpx.TimeoutException:
                 raise PluginTimeoutError(

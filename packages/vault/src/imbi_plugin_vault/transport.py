@@ -43,6 +43,12 @@ from imbi_plugin_vault.options import VaultOptions
 _FRAMING = ('error occurred:', 'errors occurred:')
 #: Redirects followed per request (HA standbys answer 307 to the active).
 MAX_REDIRECTS = 5
+#: The largest answer read: a secret is one storage entry (integrated
+#: storage's max_entry_size is 1 MiB, Consul's 512 KiB) and Vault takes
+#: requests of at most 32 MiB (max_request_size), so a KV answer or a
+#: LIST of thousands of keys fits well within it.
+MAX_RESPONSE_BYTES = 16 * 2**20
+_READ_CHUNK = 64 * 1024
 USER_AGENT = (
     f'imbi-plugin-vault/{importlib.metadata.version("imbi-plugin-vault")}'
 )
@@ -273,16 +279,25 @@ class Adapter(_AdapterBase):
     ) -> urllib3.BaseHTTPResponse:
         timeout = self.deadline.request_timeout()
         try:
-            return self.pool.request(
+            response = self.pool.request(
                 method,
                 target,
                 body=body,
                 headers=headers,
                 timeout=urllib3.Timeout(connect=timeout, read=timeout),
                 redirect=False,
+                preload_content=False,
             )
+            content = _read_capped(response, method, target)
         except urllib3.exceptions.HTTPError as exc:
             raise _failure(exc) from exc
+        # The body as read (decoded already), so .data never reads more.
+        return urllib3.HTTPResponse(
+            body=content,
+            headers=response.headers,
+            status=response.status,
+            decode_content=False,
+        )
 
     def _follow(self, target: str, location: str) -> str:
         """The redirect's URL, if the token may go there.
@@ -324,6 +339,30 @@ class Adapter(_AdapterBase):
             path=parts.path,
             query=parts.query,
         ).url
+
+
+def _read_capped(
+    response: urllib3.BaseHTTPResponse, method: str, target: str
+) -> bytes:
+    """The decoded body, read no further than ``MAX_RESPONSE_BYTES``."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.stream(_READ_CHUNK, decode_content=True):
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                # The rest stays unread: the connection cannot be reused.
+                response.close()
+                raise PluginUnavailableError(
+                    f'Vault answered {method} '
+                    f'{urllib3.util.parse_url(target).path} with more than '
+                    f'{MAX_RESPONSE_BYTES // 2**20} MiB, the cap on one '
+                    'answer; not reading the rest'
+                )
+            chunks.append(chunk)
+    finally:
+        response.release_conn()
+    return b''.join(chunks)
 
 
 def _dumps(value: object) -> bytes:

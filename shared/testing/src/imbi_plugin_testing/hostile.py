@@ -29,7 +29,9 @@ _MARK = '\u2063imbi-hostile\u2063'
 _MARK_BYTES = _MARK.encode()
 _CONTROL = '\x00\x1b[2J\r\n\t\x08\x7f\x85\u2028'
 
-Rewrite = collections.abc.Callable[[bytes], bytes]
+Rewrite = collections.abc.Callable[
+    [bytes], bytes | collections.abc.Iterable[bytes]
+]
 
 
 def _free_text(value: str) -> bool:
@@ -84,16 +86,43 @@ def _prefix(text: str) -> Rewrite:
     return _json_rewrite(lambda doc: _strings(doc, lambda s: text + s))
 
 
+#: The piece an oversized answer is sent in (one object, sent again).
+_PAD_CHUNK = 64 * 1024
+
+
+def _padding(size: int, byte: bytes) -> collections.abc.Iterator[bytes]:
+    piece = byte * _PAD_CHUNK
+    for _ in range(size // _PAD_CHUNK):
+        yield piece
+    yield byte * (size % _PAD_CHUNK)
+
+
 def _pad(size: int) -> Rewrite:
-    def rewrite(body: bytes) -> bytes:
+    """The answer grown by ``size`` bytes, streamed rather than built.
+
+    A JSON object gains a string member ``size`` characters long; other
+    JSON is followed by whitespace (which JSON allows); a body that is
+    not JSON by spaces.
+    """
+
+    def rewrite(body: bytes) -> collections.abc.Iterator[bytes]:
         try:
             doc = json.loads(body)
         except ValueError:
-            return body + b' ' * size
+            doc = None
+        if isinstance(doc, dict) and doc:
+            head = json.dumps(doc).encode()[:-1]
+            yield head + b', "imbi_hostile_padding": "'
+            yield from _padding(size, b'x')
+            yield b'"}'
+            return
         if isinstance(doc, dict):
-            doc['imbi_hostile_padding'] = 'x' * size
-            return json.dumps(doc).encode()
-        return body + b' ' * size  # JSON allows trailing whitespace
+            yield b'{"imbi_hostile_padding": "'
+            yield from _padding(size, b'x')
+            yield b'"}'
+            return
+        yield body
+        yield from _padding(size, b' ')
 
     return rewrite
 
@@ -113,7 +142,6 @@ def _builders() -> dict[str, collections.abc.Callable[[int], Rewrite]]:
             b'[' * n + b']' * n,
         ),
         'huge_number': lambda n: _json_rewrite(_numbers, b'9' * n),
-        'oversized': lambda n: _pad(OVERSIZED),
     }
 
 
@@ -129,5 +157,19 @@ CASES: dict[str, bool] = {
 
 
 def fault(case: str, size: int = LARGE) -> Fault:
-    """The case as a fault on every request, at ``size`` characters."""
+    """The case as a fault on every request, at ``size`` characters.
+
+    ``oversized`` has one size, :data:`OVERSIZED` (see :func:`oversized`).
+    """
+    if case == 'oversized':
+        return oversized(OVERSIZED)
     return Fault(times=None, rewrite=_builders()[case](size))
+
+
+def oversized(size: int) -> Fault:
+    """Every answer grown by ``size`` bytes, streamed (no Content-Length).
+
+    The stand-in sends the padding a piece at a time, so a call's peak
+    memory measures the plugin's reading, not the stand-in's copy.
+    """
+    return Fault(times=None, rewrite=_pad(size))

@@ -75,7 +75,14 @@ class Fault:
     #: A further test on the whole request, for protocols whose
     #: operations share one path (AWS JSON: ``X-Amz-Target``).
     when: collections.abc.Callable[[RecordedRequest], bool] | None = None
-    rewrite: collections.abc.Callable[[bytes], bytes] | None = None
+    #: Returns the new body, or its chunks (then sent chunked, one at a
+    #: time, so a huge answer costs the stand-in little memory).
+    rewrite: (
+        collections.abc.Callable[
+            [bytes], bytes | collections.abc.Iterable[bytes]
+        ]
+        | None
+    ) = None
 
     def matches(self, request: RecordedRequest) -> bool:
         if self.method is not None and self.method.upper() != request.method:
@@ -319,7 +326,10 @@ async def _answer(
 
 
 def _rewriting(
-    send: Send, rewrite: collections.abc.Callable[[bytes], bytes]
+    send: Send,
+    rewrite: collections.abc.Callable[
+        [bytes], bytes | collections.abc.Iterable[bytes]
+    ],
 ) -> Send:
     """``send`` with the whole answer's body passed through ``rewrite``."""
     start: Message | None = None
@@ -342,6 +352,19 @@ def _rewriting(
             for k, v in start.get('headers', [])
             if k != b'content-length'
         ]
+        if not isinstance(body, bytes):
+            # No length: the answer goes out chunked, as it is made.
+            await send({**start, 'headers': headers})
+            for chunk in body:
+                await send(
+                    {
+                        'type': 'http.response.body',
+                        'body': chunk,
+                        'more_body': True,
+                    }
+                )
+            await send({'type': 'http.response.body', 'body': b''})
+            return
         headers.append((b'content-length', str(len(body)).encode()))
         await send({**start, 'headers': headers})
         await send({'type': 'http.response.body', 'body': body})
