@@ -91,6 +91,13 @@ class GraphStandIn:
         self.links: dict[str, str] = {}
         #: Parameters of every IdentityConnection the host saved.
         self.connections: list[dict[str, typing.Any]] = []
+        #: The project's Release nodes, as the host created them.
+        self.releases: list[dict[str, typing.Any]] = []
+        #: DEPLOYED_TO edges: (release id, environment) -> the events
+        #: as the JSON text the host writes.
+        self.deployed: dict[tuple[str, str], str] = {}
+        #: The project's DEPLOYED_IN environments, in sort order.
+        self.deployed_in: list[str] = []
 
     def assign(
         self,
@@ -173,6 +180,63 @@ class GraphStandIn:
             if a.tab == tab and a.src == src
         ]
 
+    def _release(
+        self, params: dict[str, typing.Any]
+    ) -> dict[str, typing.Any] | None:
+        if 'release_id' in params:
+            wanted = {'id': params['release_id']}
+        else:
+            wanted = {
+                'committish': params['committish'],
+                'tag': params.get('tag') or '',
+            }
+        for release in self.releases:
+            found = {**release, 'tag': release.get('tag') or ''}
+            if all(found[key] == value for key, value in wanted.items()):
+                return release
+        return None
+
+    def _releases(
+        self, text: str, params: dict[str, typing.Any]
+    ) -> list[dict[str, typing.Any]]:
+        """Release nodes and their DEPLOYED_TO edges (promote, resync)."""
+        if params.get('project_id') != PROJECT_ID:
+            return []
+        release = self._release(params)
+        if 'CREATE (p)-[:HAS_RELEASE]->(:Release' in text:
+            if release is None:
+                self.releases.append(
+                    {
+                        key: params[key]
+                        for key in ('id', 'tag', 'committish', 'title')
+                    }
+                )
+            return []
+        if release is None:
+            return []
+        if 'RETURN r.id AS rid' in text:
+            return [{'rid': release['id']}]
+        if 'AS release' in text:
+            return [{'release': json.dumps(release)}]
+        env = params.get('env_slug')
+        if env not in self.environments:
+            return []
+        key = (release['id'], env)
+        if 'OPTIONAL MATCH (r)-[d:DEPLOYED_TO]->(e)' in text:
+            return [
+                {
+                    'env': {'slug': env, 'name': env.title()},
+                    'deployments': self.deployed.get(key),
+                }
+            ]
+        if 'SET d.deployments' in text and key not in self.deployed:
+            return []
+        if 'SET d.deployments' in text or 'CREATE (r)-[d:DEPLOYED_TO' in text:
+            self.deployed[key] = params['deployments']
+            return [{'deployments': params['deployments']}]
+        self.unknown.append(text)
+        raise AssertionError(f'the graph stand-in does not know: {text}')
+
     async def execute(
         self,
         query: str,
@@ -201,8 +265,17 @@ class GraphStandIn:
             if params.get('env_slug') not in self.environments:
                 return []
             return [{'can_deploy': True, 'can_promote': True}]
-        if 'RETURN r.id AS rid' in text:
-            return []  # no Release node for the deployed commit
+        if ':HAS_RELEASE' in text or ':DEPLOYED_TO' in text:
+            return self._releases(text, params)
+        if 'AS siblings' in text and ':EXISTS_IN' in text:
+            return []  # 2.11 resync: no third-party service, no siblings
+        if 'RETURN o.tag_formats AS org_formats' in text:
+            return [{'org_formats': None, 'pt_formats': []}]  # 2.11
+        if ':DEPLOYED_IN]->(e:Environment)' in text:
+            return [
+                {'slug': slug, 'sort_order': order}
+                for order, slug in enumerate(self.deployed_in)
+            ]
         if 'AS plugins' in text and ':EXISTS_IN' in text:
             return [{'plugins': []}]  # 2.11: no third-party service
         if 'RETURN p.links AS links' in text:
