@@ -98,6 +98,10 @@ class GraphStandIn:
         self.deployed: dict[tuple[str, str], str] = {}
         #: The project's DEPLOYED_IN environments, in sort order.
         self.deployed_in: list[str] = []
+        #: User nodes the host merged (the login flow), by e-mail.
+        self.users: dict[str, typing.Any] = {}
+        #: TokenMetadata the host wrote, per principal.
+        self.token_pairs: list[str] = []
 
     def assign(
         self,
@@ -149,8 +153,10 @@ class GraphStandIn:
         client_id: str,
         client_secret: str,
         options: dict[str, typing.Any],
+        login: bool = False,
     ) -> None:
-        """An identity plugin node linked to a ServiceApplication."""
+        """An identity plugin node linked to a ServiceApplication;
+        ``login``: also a login provider (``used_as_login``)."""
         from imbi_common.auth.encryption import TokenEncryption
 
         encrypt = TokenEncryption.get_instance().encrypt
@@ -159,6 +165,7 @@ class GraphStandIn:
             'options': json.dumps(options),
             'plugin_configuration': None,
             'application': (client_id, encrypt(client_secret)),
+            'login': login,
         }
 
     def _edges(self, tab: str, src: str) -> list[dict[str, typing.Any]]:
@@ -237,6 +244,25 @@ class GraphStandIn:
         self.unknown.append(text)
         raise AssertionError(f'the graph stand-in does not know: {text}')
 
+    async def match(
+        self,
+        node_type: type[T],
+        params: dict[str, typing.Any] | None = None,
+        order_by: str | None = None,
+    ) -> list[T]:
+        """Only the login flow's User lookup by e-mail."""
+        assert node_type.__name__ == 'User', node_type
+        assert set(params or {}) == {'email'}, params
+        found = self.users.get((params or {})['email'])
+        return [found] if found is not None else []
+
+    async def merge(self, node: T, match_on: list[str] | None = None) -> T:
+        """Only the login flow's User upsert on e-mail."""
+        assert type(node).__name__ == 'User'
+        assert match_on == ['email']
+        self.users[node.email] = node  # type: ignore[attr-defined]
+        return node
+
     async def execute(
         self,
         query: str,
@@ -300,6 +326,26 @@ class GraphStandIn:
                         }
                     ]
             return []
+        if 'RETURN p{{.*}} AS plugin' in text and 'used_as_login' in text:
+            for plugin_id, plugin in self.plugins.items():
+                if plugin['slug'] == params.get('slug') and plugin.get(
+                    'login'
+                ):
+                    row = {
+                        'id': plugin_id,
+                        'plugin_slug': plugin['slug'],
+                        'login_capable': True,
+                        'used_as_login': True,
+                    }
+                    return [{'plugin': json.dumps(row)}]
+            return []
+        if 'OPTIONAL MATCH (u)-[m:MEMBER_OF]->() RETURN count(m)' in text:
+            return [{'edges': 1}]  # already a member of an organization
+        if 'CREATE (at:TokenMetadata' in text:
+            if params.get('principal_id') not in self.users:
+                return [{'principal_count': 0}]
+            self.token_pairs.append(params['principal_id'])
+            return [{'principal_count': 1}]
         if 'RETURN a.client_id AS client_id' in text:
             found = self.plugins.get(params.get('plugin_id', ''), {})
             if 'application' not in found:
