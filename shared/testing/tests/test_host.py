@@ -214,9 +214,13 @@ async def test_histogram_sums_identical_buckets(
     assert response.status == 200
     assert [b['count'] for b in response.body] == [5, 1]
     assert response.body[0]['levels'] == {'error': 3}
-    assert (await host.histogram(Host.log_query(), bucket_count=0)).status == (
-        422
-    )
+    # FastAPI's own 422 for the host's Query(ge=1, le=1440).
+    too_few = await host.histogram(Host.log_query(), bucket_count=0)
+    assert too_few.status == 422
+    assert too_few.body['detail'][0]['loc'] == ['query', 'bucket_count']
+    assert too_few.body['detail'][0]['ctx'] == {'ge': 1}
+    too_many = await host.histogram(Host.log_query(), bucket_count=1441)
+    assert too_many.body['detail'][0]['ctx'] == {'le': 1440}
     # Over several environments the host drops a failing one silently;
     # over one, its error is the answer.
     logs.failing = {'staging'}
@@ -269,7 +273,10 @@ async def test_identity_flow_swaps_state_and_returns_verifier() -> None:
     done = await host.exchange_code(
         'the-code', 'https://imbi.example/cb', state
     )
-    assert done.status == 200
+    # The host's callback redirects to the connections page.
+    assert done.status == 302
+    assert done.headers['Location'] == '/settings/connections'
+    assert done.body is None
     assert done.result[0].raw_claims == {'v': 'verifier-e/cb'}
     again = await host.exchange_code('the-code', 'https://x/cb', state)
     assert again.status == 400  # state used once

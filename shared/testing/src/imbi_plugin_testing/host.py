@@ -47,6 +47,9 @@ DEFAULT_API_URL = 'https://imbi.example.com/api'
 #: Starlette's answer to an unhandled exception: the text reaches only
 #: the server log.
 INTERNAL_ERROR = 'Internal Server Error'
+#: Where the host's identity callback sends the browser once the
+#: connection is saved (a 302, no body).
+CONNECTIONS_PAGE = '/settings/connections'
 LIST_KEYS_CACHE_SECONDS = 60.0
 _FILTER_OPS = ('eq', 'ne', 'contains', 'starts_with', 'regex')
 
@@ -68,7 +71,8 @@ class HostResponse:
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status < 300
+        """Success, a redirect included (the identity callback's 302)."""
+        return 200 <= self.status < 400
 
     @property
     def detail(self) -> typing.Any:
@@ -102,6 +106,27 @@ def _jsonable(value: typing.Any) -> typing.Any:
 #: PluginOption has no secret flag): the scan registers their values.
 #: cloudwatch's external_id guards a role against the confused deputy.
 SECRET_OPTIONS = frozenset({'external_id'})
+
+
+def _bucket_count_error(bucket_count: int) -> dict[str, typing.Any]:
+    """FastAPI's 422 for the host's ``Query(ge=1, le=1440)``."""
+    low = bucket_count < 1
+    return {
+        'detail': [
+            {
+                'type': 'greater_than_equal' if low else 'less_than_equal',
+                'loc': ['query', 'bucket_count'],
+                'msg': 'Input should be '
+                + (
+                    'greater than or equal to 1'
+                    if low
+                    else 'less than or equal to 1440'
+                ),
+                'input': str(bucket_count),
+                'ctx': {'ge': 1} if low else {'le': 1440},
+            }
+        ]
+    }
 
 
 def _stamp_environment(result: LogResult, environment: str | None) -> None:
@@ -514,9 +539,7 @@ class Host:
         host only logs it); over one its error is the answer.
         """
         if not 1 <= bucket_count <= 1440:
-            return HostResponse(
-                422, {'detail': 'bucket_count must be 1..1440'}
-            )
+            return HostResponse(422, _bucket_count_error(bucket_count))
         if not self.manifest.supports_histogram:
             return HostResponse(200, [], result=[])
         envs: list[str | None] = list(environments or []) or [None]
@@ -608,7 +631,11 @@ class Host:
         scan = current_scan()
         if scan is not None:
             scan.add(request.code_verifier)
-        response.body = {'authorization_url': url, 'state': state}
+        response.body = {
+            'authorization_url': url,
+            'state': state,
+            'polling': _jsonable(getattr(request, 'polling', None)),
+        }
         return response
 
     async def exchange_code(
@@ -616,8 +643,10 @@ class Host:
     ) -> HostResponse:
         """The callback: verify state, hand back the stored verifier.
 
-        A ValueError from the plugin (a refused or expired code) is a 400
-        with its text, as the host's callback answers.
+        Success is the host's 302 to the connections page (no body; the
+        plugin's ``(profile, credentials)`` in ``result``). A ValueError
+        from the plugin (a refused or expired code) is a 400 with its
+        text, as the host's callback answers.
         """
         redirect_uri = redirect_uri or self.redirect_uri()
         if (
@@ -639,8 +668,11 @@ class Host:
             redirect_uri=redirect_uri,
             code_verifier=verifier,
             wrap=False,
-            convert=lambda pair: {'profile': _jsonable(pair[0])},
         )
+        if response.ok:
+            response.status = 302
+            response.body = None
+            response.headers['Location'] = CONNECTIONS_PAGE
         if isinstance(response.error, ValueError):
             response.status = 400
             response.body = {'detail': f'Invalid state: {response.error}'}
