@@ -484,3 +484,114 @@ def test_identity_calls_agree(imbi: Imbi, secret_scan: SecretScan) -> None:
             secret_scan.add(token)
         assert real == model
         assert done.headers['location'] == m_done.headers['Location']
+
+
+def test_deployment_write_calls_agree(
+    imbi: Imbi, secret_scan: SecretScan
+) -> None:
+    """Deploy, run status, an unknown environment, an unknown commit,
+    promote twice: the host's POST /deployments and the model's
+    ``deploy``/``promote``, against the same GitHub stand-in (the
+    model's promote meets the tag and release the host's created)."""
+    from imbi_plugin_github_actions.plugin import GitHubActionsPlugin
+    from imbi_plugin_testing.fakes.github import GitHubFake
+    from imbi_plugin_testing.fakes.github import actions as gh_actions
+
+    fake = GitHubFake()
+    fake.add_user('octocat')
+    token = fake.issue_token('octocat', ['repo']).value
+    secret_scan.add(token)
+    repo = fake.add_repository(
+        'acme', 'billing-api', collaborators={'octocat': 'admin'}
+    )
+    git = gh_actions.seed(fake, repo)
+    config = {'workflow': 'deploy.yml'}
+    with fake.serve() as url:
+        options = {'api_url': url}
+        project_options = {'repository': 'acme/billing-api'}
+        credentials = {'token': token}
+        imbi.graph.assign(
+            'plugin-gha',
+            'github-actions',
+            'deployment',
+            credentials=credentials,
+            plugin_options=options,
+            project_options=project_options,
+        )
+        imbi.graph.env_payloads = {'production': config}
+        host = Host(
+            GitHubActionsPlugin,
+            plugin_options=options,
+            project_options=project_options,
+            credentials=credentials,
+            project=PROJECT,
+            environments=imbi.graph.environments,
+            plugin_id='plugin-gha',
+        )
+        head = git.resolve('main')
+        assert head is not None
+        unknown = 'f' * 40
+
+        def deploy(environment: str, committish: str) -> Call:
+            return Call(
+                f'deploy {committish[:7]} to {environment}',
+                'POST',
+                '/deployments',
+                {},
+                lambda h: h.deploy(
+                    environment,
+                    committish,
+                    environment_config=config
+                    if environment == 'production'
+                    else None,
+                ),
+                body={
+                    'action': 'deploy',
+                    'environment': environment,
+                    'committish': committish,
+                },
+            )
+
+        promote = Call(
+            'promote',
+            'POST',
+            '/deployments',
+            {},
+            lambda h: h.promote(
+                'staging',
+                'production',
+                head,
+                'v2.0.0',
+                release_name='Release v2.0.0',
+                environment_config=config,
+            ),
+            body={
+                'action': 'promote',
+                'from_environment': 'staging',
+                'to_environment': 'production',
+                'from_committish': head,
+                'tag': 'v2.0.0',
+                'release_name': 'Release v2.0.0',
+            },
+        )
+        calls = [
+            deploy('production', head),
+            deploy('qa', head),
+            deploy('production', unknown),
+            promote,
+            promote,
+        ]
+        assert _compare(imbi, host, calls) == []
+        # Deploy and promote both ways: two runs each, the second
+        # promote finding the tag and release in place.
+        assert len(git.runs) == 6
+        assert list(git.releases) == ['v2.0.0']
+        run_id = str(min(git.runs))
+        status = Call(
+            'run status',
+            'GET',
+            f'/deployments/runs/{run_id}',
+            {},
+            lambda h: h.deployment('get_deployment_status', run_id=run_id),
+        )
+        assert _compare(imbi, host, [status]) == []

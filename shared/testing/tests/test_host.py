@@ -673,3 +673,95 @@ def test_redirect_uri_from_imbi_api_url(
         .redirect_uri('p1')
         .endswith('/me/identities/p1/callback')
     )
+
+
+class _Promotable(tiny.TinyDeploy):
+    """create_tag fails, create_release works, trigger as told."""
+
+    trigger_fails: typing.ClassVar[bool] = False
+
+    async def create_tag(
+        self,
+        ctx: typing.Any,
+        credentials: dict[str, str],
+        sha: str,
+        tag: str,
+        message: str,
+    ) -> typing.Any:
+        raise RuntimeError('tag refused: internals')
+
+    async def create_release(
+        self,
+        ctx: typing.Any,
+        credentials: dict[str, str],
+        tag: str,
+        name: str,
+        body_markdown: str,
+        prerelease: bool = False,
+    ) -> typing.Any:
+        from imbi_common.plugins.base import ReleaseInfo
+
+        return ReleaseInfo(id='9', tag=tag, url=f'https://r.example/{tag}')
+
+    async def trigger_deployment(
+        self,
+        ctx: typing.Any,
+        credentials: dict[str, str],
+        ref_or_sha: str,
+        inputs: dict[str, str] | None = None,
+    ) -> typing.Any:
+        if self.trigger_fails:
+            raise ValueError('no workflow')
+        return await super().trigger_deployment(
+            ctx, credentials, ref_or_sha, inputs
+        )
+
+
+async def test_deploy_and_promote_answer_as_the_hosts_route() -> None:
+    tiny.TinyDeploy.seen = []
+    host = Host(
+        tiny.TinyDeploy,
+        credentials={'token': 'stored-token'},
+        environments={'production'},
+        plugin_id='plugin-tiny',
+    )
+    deployed = await host.deploy('production', 'abc1234')
+    assert deployed.status == 202
+    assert deployed.body['run']['run_id'] == '1'
+    assert deployed.body['plugin_id'] == 'plugin-tiny'
+    assert deployed.body['recorded'] is False
+    assert (await host.deploy('qa', 'abc1234')).body == {
+        'detail': "Environment 'qa' not found"
+    }
+    assert (await host.promote('staging', 'qa', 'abc1234', 'v1')).status == 404
+    # No create_tag: the host refuses the promote.
+    refused = await host.promote('staging', 'production', 'abc1234', 'v1')
+    assert refused.status == 400
+    assert 'does not support creating tags' in refused.body['detail']
+
+    promotable = Host(_Promotable, credentials={'token': 'stored-token'})
+    promoted = await promotable.promote(
+        'staging', 'production', 'abc1234', 'v1', environment_config={'w': 1}
+    )
+    assert promoted.status == 202
+    assert promoted.body['recorded'] is True
+    assert promoted.body['tag'] == 'v1'
+    assert promoted.body['release_url'] == 'https://r.example/v1'
+    # The step and the exception class, never the exception's text.
+    assert promoted.body['warning'] == (
+        'create_tag failed (RuntimeError); see server logs.'
+    )
+    assert tiny.TinyDeploy.seen[-1] == ('v1', {'w': '1'})
+    _Promotable.trigger_fails = True
+    try:
+        failed = await promotable.promote(
+            'staging', 'production', 'abc1234', 'v1'
+        )
+    finally:
+        _Promotable.trigger_fails = False
+    assert failed.status == 202
+    assert failed.body['recorded'] is False
+    assert failed.body['run']['run_id'] == ''
+    assert failed.body['warning'].endswith(
+        'trigger_deployment failed (ValueError); see server logs.'
+    )
