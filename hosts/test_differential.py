@@ -595,3 +595,68 @@ def test_deployment_write_calls_agree(
             lambda h: h.deployment('get_deployment_status', run_id=run_id),
         )
         assert _compare(imbi, host, [status]) == []
+
+
+def test_lifecycle_calls_agree(imbi: Imbi, secret_scan: SecretScan) -> None:
+    """Archive, unarchive, a refused token: the host's own
+    ``dispatch_lifecycle`` (as its archive routes call it) and the
+    model's ``lifecycle`` give the same status and message."""
+    from imbi_api.plugins.lifecycle_dispatch import dispatch_lifecycle
+    from imbi_plugin_archiver.plugin import ArchiverPlugin
+    from imbi_plugin_testing.fakes.github import GitHubFake
+
+    fake = GitHubFake()
+    fake.add_user('alice', orgs=['acme'])
+    token = fake.issue_token('alice', ['repo']).value
+    secret_scan.add(token)
+    refused = 'ghp_not-a-known-token-000000000000000'
+    secret_scan.add(refused)
+    fake.add_repository(
+        'acme', 'billing-api', collaborators={'alice': 'admin'}
+    )
+    with fake.serve() as url:
+        links = {'github-repository': f'{url}/acme/billing-api'}
+        options = {'api_url': url}
+        imbi.graph.links = links
+        imbi.graph.assign(
+            'plugin-archiver',
+            'archiver',
+            'lifecycle',
+            credentials={'token': token},
+            plugin_options=options,
+        )
+        auth = imbi.run(imbi.current_user)
+
+        def real(event: str) -> tuple[str, str | None]:
+            (result,) = imbi.run(
+                dispatch_lifecycle,
+                imbi.graph,
+                PROJECT['project_id'],
+                PROJECT['org_slug'],
+                event,
+                auth,
+            )
+            return result.status, result.message
+
+        def model(
+            event: typing.Literal['archived', 'unarchived'], secret: str
+        ) -> tuple[str, str | None]:
+            host = Host(
+                ArchiverPlugin,
+                plugin_options=options,
+                credentials={'token': secret},
+                project=PROJECT,
+            )
+            result = asyncio.run(host.lifecycle(event, project_links=links))
+            return result.status, result.message
+
+        got = [real('archived'), real('archived'), real('unarchived')]
+        expected = [
+            model('archived', token),
+            model('archived', token),
+            model('unarchived', token),
+        ]
+        imbi.graph.store_credentials('plugin-archiver', {'token': refused})
+        got.append(real('archived'))
+        expected.append(model('archived', refused))
+        assert got == expected

@@ -362,7 +362,12 @@ async def test_auth_failure_refreshes_a_bound_identity_once() -> None:
         ('ok', 'archived', 'ok', 'archived'),
         ('raise', 'archived', 'failed', 'RuntimeError: GitHub is down'),
         ('not-implemented', 'archived', 'failed', 'NotImplementedError: '),
-        ('ok', 'unarchived', 'skipped', 'NotImplementedError: '),
+        (
+            'ok',
+            'unarchived',
+            'skipped',
+            'Plugin does not implement on_project_unarchived',
+        ),
     ],
 )
 async def test_lifecycle_results(

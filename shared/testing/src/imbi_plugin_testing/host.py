@@ -975,9 +975,16 @@ class Host:
                 method, ctx=ctx, credentials=creds
             )
         except NotImplementedError as exc:
-            status = 'skipped' if event == 'unarchived' else 'failed'
+            # The unarchive hook is optional: imbi-api skips it with this
+            # message (2.11 when the plugin inherits the stub, 2.5 on any
+            # NotImplementedError); a missing archive hook is a failure.
+            if event == 'unarchived':
+                return LifecycleResult(
+                    status='skipped',
+                    message=f'Plugin does not implement {method}',
+                )
             return LifecycleResult(
-                status=status, message=f'NotImplementedError: {exc}'
+                status='failed', message=f'NotImplementedError: {exc}'
             )
         except Exception as exc:
             return LifecycleResult(
