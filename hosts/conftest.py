@@ -91,6 +91,17 @@ class GraphStandIn:
         self.links: dict[str, str] = {}
         #: Parameters of every IdentityConnection the host saved.
         self.connections: list[dict[str, typing.Any]] = []
+        #: The project's Release nodes, as the host created them.
+        self.releases: list[dict[str, typing.Any]] = []
+        #: DEPLOYED_TO edges: (release id, environment) -> the events
+        #: as the JSON text the host writes.
+        self.deployed: dict[tuple[str, str], str] = {}
+        #: The project's DEPLOYED_IN environments, in sort order.
+        self.deployed_in: list[str] = []
+        #: User nodes the host merged (the login flow), by e-mail.
+        self.users: dict[str, typing.Any] = {}
+        #: TokenMetadata the host wrote, per principal.
+        self.token_pairs: list[str] = []
 
     def assign(
         self,
@@ -142,8 +153,10 @@ class GraphStandIn:
         client_id: str,
         client_secret: str,
         options: dict[str, typing.Any],
+        login: bool = False,
     ) -> None:
-        """An identity plugin node linked to a ServiceApplication."""
+        """An identity plugin node linked to a ServiceApplication;
+        ``login``: also a login provider (``used_as_login``)."""
         from imbi_common.auth.encryption import TokenEncryption
 
         encrypt = TokenEncryption.get_instance().encrypt
@@ -152,6 +165,7 @@ class GraphStandIn:
             'options': json.dumps(options),
             'plugin_configuration': None,
             'application': (client_id, encrypt(client_secret)),
+            'login': login,
         }
 
     def _edges(self, tab: str, src: str) -> list[dict[str, typing.Any]]:
@@ -172,6 +186,82 @@ class GraphStandIn:
             for a in self.assignments
             if a.tab == tab and a.src == src
         ]
+
+    def _release(
+        self, params: dict[str, typing.Any]
+    ) -> dict[str, typing.Any] | None:
+        if 'release_id' in params:
+            wanted = {'id': params['release_id']}
+        else:
+            wanted = {
+                'committish': params['committish'],
+                'tag': params.get('tag') or '',
+            }
+        for release in self.releases:
+            found = {**release, 'tag': release.get('tag') or ''}
+            if all(found[key] == value for key, value in wanted.items()):
+                return release
+        return None
+
+    def _releases(
+        self, text: str, params: dict[str, typing.Any]
+    ) -> list[dict[str, typing.Any]]:
+        """Release nodes and their DEPLOYED_TO edges (promote, resync)."""
+        if params.get('project_id') != PROJECT_ID:
+            return []
+        release = self._release(params)
+        if 'CREATE (p)-[:HAS_RELEASE]->(:Release' in text:
+            if release is None:
+                self.releases.append(
+                    {
+                        key: params[key]
+                        for key in ('id', 'tag', 'committish', 'title')
+                    }
+                )
+            return []
+        if release is None:
+            return []
+        if 'RETURN r.id AS rid' in text:
+            return [{'rid': release['id']}]
+        if 'AS release' in text:
+            return [{'release': json.dumps(release)}]
+        env = params.get('env_slug')
+        if env not in self.environments:
+            return []
+        key = (release['id'], env)
+        if 'OPTIONAL MATCH (r)-[d:DEPLOYED_TO]->(e)' in text:
+            return [
+                {
+                    'env': {'slug': env, 'name': env.title()},
+                    'deployments': self.deployed.get(key),
+                }
+            ]
+        if 'SET d.deployments' in text and key not in self.deployed:
+            return []
+        if 'SET d.deployments' in text or 'CREATE (r)-[d:DEPLOYED_TO' in text:
+            self.deployed[key] = params['deployments']
+            return [{'deployments': params['deployments']}]
+        self.unknown.append(text)
+        raise AssertionError(f'the graph stand-in does not know: {text}')
+
+    async def match(
+        self,
+        node_type: type[T],
+        params: dict[str, typing.Any] | None = None,
+        order_by: str | None = None,
+    ) -> list[T]:
+        """Only the login flow's User lookup by e-mail."""
+        assert node_type.__name__ == 'User', node_type
+        assert set(params or {}) == {'email'}, params
+        found = self.users.get((params or {})['email'])
+        return [found] if found is not None else []
+
+    async def merge(self, node: T, match_on: list[str] | None = None) -> T:
+        """Only the login flow's User upsert on e-mail."""
+        assert type(node).__name__ == 'User'
+        assert match_on == ['email']
+        self.users[node.email] = node  # type: ignore[attr-defined]
+        return node
 
     async def execute(
         self,
@@ -201,8 +291,17 @@ class GraphStandIn:
             if params.get('env_slug') not in self.environments:
                 return []
             return [{'can_deploy': True, 'can_promote': True}]
-        if 'RETURN r.id AS rid' in text:
-            return []  # no Release node for the deployed commit
+        if ':HAS_RELEASE' in text or ':DEPLOYED_TO' in text:
+            return self._releases(text, params)
+        if 'AS siblings' in text and ':EXISTS_IN' in text:
+            return []  # 2.11 resync: no third-party service, no siblings
+        if 'RETURN o.tag_formats AS org_formats' in text:
+            return [{'org_formats': None, 'pt_formats': []}]  # 2.11
+        if ':DEPLOYED_IN]->(e:Environment)' in text:
+            return [
+                {'slug': slug, 'sort_order': order}
+                for order, slug in enumerate(self.deployed_in)
+            ]
         if 'AS plugins' in text and ':EXISTS_IN' in text:
             return [{'plugins': []}]  # 2.11: no third-party service
         if 'RETURN p.links AS links' in text:
@@ -227,6 +326,26 @@ class GraphStandIn:
                         }
                     ]
             return []
+        if 'RETURN p{{.*}} AS plugin' in text and 'used_as_login' in text:
+            for plugin_id, plugin in self.plugins.items():
+                if plugin['slug'] == params.get('slug') and plugin.get(
+                    'login'
+                ):
+                    row = {
+                        'id': plugin_id,
+                        'plugin_slug': plugin['slug'],
+                        'login_capable': True,
+                        'used_as_login': True,
+                    }
+                    return [{'plugin': json.dumps(row)}]
+            return []
+        if 'OPTIONAL MATCH (u)-[m:MEMBER_OF]->() RETURN count(m)' in text:
+            return [{'edges': 1}]  # already a member of an organization
+        if 'CREATE (at:TokenMetadata' in text:
+            if params.get('principal_id') not in self.users:
+                return [{'principal_count': 0}]
+            self.token_pairs.append(params['principal_id'])
+            return [{'principal_count': 1}]
         if 'RETURN a.client_id AS client_id' in text:
             found = self.plugins.get(params.get('plugin_id', ''), {})
             if 'application' not in found:

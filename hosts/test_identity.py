@@ -1,6 +1,7 @@
 """github (identity) through imbi-api's own /me/identities routes."""
 
 import collections.abc
+import os
 import typing
 import urllib.parse
 
@@ -13,6 +14,8 @@ Imbi = typing.Any
 PLUGIN_ID = 'plugin-github'
 #: What the host builds from IMBI_API_URL.
 CALLBACK = f'https://imbi.example.com/api/me/identities/{PLUGIN_ID}/callback'
+#: The host's login callback (``settings.oauth_callback_url``): by slug.
+LOGIN_CALLBACK = 'https://imbi.example.com/api/auth/oauth/github/callback'
 
 
 @pytest.fixture
@@ -32,7 +35,7 @@ def github(
             }
         ],
     )
-    app = fake.add_oauth_app(callback_urls=[CALLBACK])
+    app = fake.add_oauth_app(callback_urls=[CALLBACK, LOGIN_CALLBACK])
     secret_scan.add(app.client_secret)
     with fake.serve() as url:
         imbi.graph.add_identity_plugin(
@@ -41,6 +44,7 @@ def github(
             client_id=app.client_id,
             client_secret=app.client_secret,
             options={'github_url': url, 'api_url': url},
+            login=True,
         )
         yield imbi, fake
 
@@ -105,3 +109,77 @@ def test_a_used_code_is_the_hosts_400(
     again = imbi.client.get(path, params=query, follow_redirects=False)
     assert again.status_code == 400
     assert again.json()['detail'].startswith('Invalid state: ')
+
+
+def _login(imbi: Imbi, fake: GitHubFake) -> typing.Any:
+    """``GET /auth/oauth/github`` to GitHub's consent and back to the
+    host's login callback; the host's answer to the callback."""
+    started = imbi.client.get(
+        '/api/auth/oauth/github',
+        params={'redirect_uri': '/dashboard'},
+        follow_redirects=False,
+    )
+    assert started.is_redirect, started.text
+    authorize = started.headers['location']
+    params = dict(
+        urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize).query)
+    )
+    assert params['redirect_uri'] == LOGIN_CALLBACK
+    assert params['code_challenge_method'] == 'S256'
+    callback = fake_oauth.approve(fake, authorize, 'octocat')
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback).query))
+    return imbi.client.get(
+        '/api/auth/oauth/github/callback',
+        params=query,
+        follow_redirects=False,
+    )
+
+
+def _session(answer: typing.Any, secret_scan: SecretScan) -> dict[str, str]:
+    """The tokens the host issued (registered as secrets: no log record
+    may hold them). 2.5 puts both in the redirect's fragment; 2.11 the
+    refresh token only in an HttpOnly cookie."""
+    assert answer.status_code == 307, answer.text
+    target, _, fragment = answer.headers['location'].partition('#')
+    assert target == '/dashboard'
+    found = dict(urllib.parse.parse_qsl(fragment))
+    if 'refresh_token' not in found:
+        found['refresh_token'] = answer.cookies['imbi_refresh_token']
+    secret_scan.add(found['access_token'], found['refresh_token'])
+    return found
+
+
+def test_login_through_the_identity_plugin(
+    github: tuple[Imbi, GitHubFake], secret_scan: SecretScan
+) -> None:
+    """The host's login route runs the plugin's authorization URL and
+    code exchange, creates the user from the plugin's verified e-mail,
+    saves the connection and issues its own session; a second login
+    finds the same user by that e-mail."""
+    import jwt
+
+    imbi, fake = github
+    first = _session(_login(imbi, fake), secret_scan)
+    for token in fake.tokens:
+        secret_scan.add(token)
+    assert first['token_type'] == 'bearer'
+    claims = jwt.decode(
+        first['access_token'],
+        os.environ['IMBI_AUTH_JWT_SECRET'],
+        algorithms=['HS256'],
+    )
+    assert claims['sub'] == 'octocat@example.com'
+    (user,) = imbi.graph.users.values()
+    assert user.display_name == 'The Octocat'
+    assert not user.is_admin
+    (saved,) = imbi.graph.connections
+    assert saved['user_id'] == user.id
+    assert saved['subject'] == '1000'
+    assert imbi.graph.token_pairs == ['octocat@example.com']
+    second = _session(_login(imbi, fake), secret_scan)
+    for token in fake.tokens:
+        secret_scan.add(token)
+    assert second['access_token'] != first['access_token']
+    assert list(imbi.graph.users.values()) == [user]
+    assert [c['user_id'] for c in imbi.graph.connections] == [user.id] * 2
+    assert imbi.graph.token_pairs == ['octocat@example.com'] * 2

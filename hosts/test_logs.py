@@ -12,7 +12,9 @@ from imbi_plugin_testing.standin import Fault
 
 Imbi = typing.Any
 SECOND = 1_000_000_000
-USER = '918273'
+# Long enough not to turn up inside a nanosecond timestamp by chance
+# (the scan registers it: it is a credential).
+USER = '918273645501732'
 PASSWORD = 'glc_host-check-5f1e9a7c2b'
 TEMPLATE = '{service_name="${project_slug}", env="${environment}"}'
 

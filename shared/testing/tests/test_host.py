@@ -214,9 +214,13 @@ async def test_histogram_sums_identical_buckets(
     assert response.status == 200
     assert [b['count'] for b in response.body] == [5, 1]
     assert response.body[0]['levels'] == {'error': 3}
-    assert (await host.histogram(Host.log_query(), bucket_count=0)).status == (
-        422
-    )
+    # FastAPI's own 422 for the host's Query(ge=1, le=1440).
+    too_few = await host.histogram(Host.log_query(), bucket_count=0)
+    assert too_few.status == 422
+    assert too_few.body['detail'][0]['loc'] == ['query', 'bucket_count']
+    assert too_few.body['detail'][0]['ctx'] == {'ge': 1}
+    too_many = await host.histogram(Host.log_query(), bucket_count=1441)
+    assert too_many.body['detail'][0]['ctx'] == {'le': 1440}
     # Over several environments the host drops a failing one silently;
     # over one, its error is the answer.
     logs.failing = {'staging'}
@@ -269,7 +273,10 @@ async def test_identity_flow_swaps_state_and_returns_verifier() -> None:
     done = await host.exchange_code(
         'the-code', 'https://imbi.example/cb', state
     )
-    assert done.status == 200
+    # The host's callback redirects to the connections page.
+    assert done.status == 302
+    assert done.headers['Location'] == '/settings/connections'
+    assert done.body is None
     assert done.result[0].raw_claims == {'v': 'verifier-e/cb'}
     again = await host.exchange_code('the-code', 'https://x/cb', state)
     assert again.status == 400  # state used once
@@ -355,7 +362,12 @@ async def test_auth_failure_refreshes_a_bound_identity_once() -> None:
         ('ok', 'archived', 'ok', 'archived'),
         ('raise', 'archived', 'failed', 'RuntimeError: GitHub is down'),
         ('not-implemented', 'archived', 'failed', 'NotImplementedError: '),
-        ('ok', 'unarchived', 'skipped', 'NotImplementedError: '),
+        (
+            'ok',
+            'unarchived',
+            'skipped',
+            'Plugin does not implement on_project_unarchived',
+        ),
     ],
 )
 async def test_lifecycle_results(
@@ -665,4 +677,96 @@ def test_redirect_uri_from_imbi_api_url(
         Host(tiny.TinyLogs)
         .redirect_uri('p1')
         .endswith('/me/identities/p1/callback')
+    )
+
+
+class _Promotable(tiny.TinyDeploy):
+    """create_tag fails, create_release works, trigger as told."""
+
+    trigger_fails: typing.ClassVar[bool] = False
+
+    async def create_tag(
+        self,
+        ctx: typing.Any,
+        credentials: dict[str, str],
+        sha: str,
+        tag: str,
+        message: str,
+    ) -> typing.Any:
+        raise RuntimeError('tag refused: internals')
+
+    async def create_release(
+        self,
+        ctx: typing.Any,
+        credentials: dict[str, str],
+        tag: str,
+        name: str,
+        body_markdown: str,
+        prerelease: bool = False,
+    ) -> typing.Any:
+        from imbi_common.plugins.base import ReleaseInfo
+
+        return ReleaseInfo(id='9', tag=tag, url=f'https://r.example/{tag}')
+
+    async def trigger_deployment(
+        self,
+        ctx: typing.Any,
+        credentials: dict[str, str],
+        ref_or_sha: str,
+        inputs: dict[str, str] | None = None,
+    ) -> typing.Any:
+        if self.trigger_fails:
+            raise ValueError('no workflow')
+        return await super().trigger_deployment(
+            ctx, credentials, ref_or_sha, inputs
+        )
+
+
+async def test_deploy_and_promote_answer_as_the_hosts_route() -> None:
+    tiny.TinyDeploy.seen = []
+    host = Host(
+        tiny.TinyDeploy,
+        credentials={'token': 'stored-token'},
+        environments={'production'},
+        plugin_id='plugin-tiny',
+    )
+    deployed = await host.deploy('production', 'abc1234')
+    assert deployed.status == 202
+    assert deployed.body['run']['run_id'] == '1'
+    assert deployed.body['plugin_id'] == 'plugin-tiny'
+    assert deployed.body['recorded'] is False
+    assert (await host.deploy('qa', 'abc1234')).body == {
+        'detail': "Environment 'qa' not found"
+    }
+    assert (await host.promote('staging', 'qa', 'abc1234', 'v1')).status == 404
+    # No create_tag: the host refuses the promote.
+    refused = await host.promote('staging', 'production', 'abc1234', 'v1')
+    assert refused.status == 400
+    assert 'does not support creating tags' in refused.body['detail']
+
+    promotable = Host(_Promotable, credentials={'token': 'stored-token'})
+    promoted = await promotable.promote(
+        'staging', 'production', 'abc1234', 'v1', environment_config={'w': 1}
+    )
+    assert promoted.status == 202
+    assert promoted.body['recorded'] is True
+    assert promoted.body['tag'] == 'v1'
+    assert promoted.body['release_url'] == 'https://r.example/v1'
+    # The step and the exception class, never the exception's text.
+    assert promoted.body['warning'] == (
+        'create_tag failed (RuntimeError); see server logs.'
+    )
+    assert tiny.TinyDeploy.seen[-1] == ('v1', {'w': '1'})
+    _Promotable.trigger_fails = True
+    try:
+        failed = await promotable.promote(
+            'staging', 'production', 'abc1234', 'v1'
+        )
+    finally:
+        _Promotable.trigger_fails = False
+    assert failed.status == 202
+    assert failed.body['recorded'] is False
+    assert failed.body['run']['run_id'] == ''
+    assert failed.body['warning'].endswith(
+        'trigger_deployment failed (ValueError); see server logs.'
     )

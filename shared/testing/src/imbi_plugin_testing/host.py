@@ -47,6 +47,9 @@ DEFAULT_API_URL = 'https://imbi.example.com/api'
 #: Starlette's answer to an unhandled exception: the text reaches only
 #: the server log.
 INTERNAL_ERROR = 'Internal Server Error'
+#: Where the host's identity callback sends the browser once the
+#: connection is saved (a 302, no body).
+CONNECTIONS_PAGE = '/settings/connections'
 LIST_KEYS_CACHE_SECONDS = 60.0
 _FILTER_OPS = ('eq', 'ne', 'contains', 'starts_with', 'regex')
 
@@ -68,7 +71,8 @@ class HostResponse:
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status < 300
+        """Success, a redirect included (the identity callback's 302)."""
+        return 200 <= self.status < 400
 
     @property
     def detail(self) -> typing.Any:
@@ -102,6 +106,32 @@ def _jsonable(value: typing.Any) -> typing.Any:
 #: PluginOption has no secret flag): the scan registers their values.
 #: cloudwatch's external_id guards a role against the confused deputy.
 SECRET_OPTIONS = frozenset({'external_id'})
+
+
+def _bucket_count_error(bucket_count: int) -> dict[str, typing.Any]:
+    """FastAPI's 422 for the host's ``Query(ge=1, le=1440)``."""
+    low = bucket_count < 1
+    return {
+        'detail': [
+            {
+                'type': 'greater_than_equal' if low else 'less_than_equal',
+                'loc': ['query', 'bucket_count'],
+                'msg': 'Input should be '
+                + (
+                    'greater than or equal to 1'
+                    if low
+                    else 'less than or equal to 1440'
+                ),
+                'input': str(bucket_count),
+                'ctx': {'ge': 1} if low else {'le': 1440},
+            }
+        ]
+    }
+
+
+def _promote_warning(step: str, exc: BaseException) -> str:
+    """The host's sanitized warning for a failed promote step."""
+    return f'{step} failed ({type(exc).__name__}); see server logs.'
 
 
 def _stamp_environment(result: LogResult, environment: str | None) -> None:
@@ -150,8 +180,14 @@ class Host:
         read_secrets: bool = True,
         project: dict[str, typing.Any] | None = None,
         public_credentials: collections.abc.Collection[str] = (),
+        environments: collections.abc.Collection[str] | None = None,
+        plugin_id: str = 'plugin-id',
     ) -> None:
         self.plugin = plugin
+        #: The organization's environments (``None``: any); ``deploy``
+        #: and ``promote`` answer 404 for another, as the host does.
+        self.environments = None if environments is None else set(environments)
+        self.plugin_id = plugin_id
         self.manifest = plugin.manifest  # type: ignore[attr-defined]
         self.plugin_options = dict(plugin_options or {})
         self.project_type_options = dict(project_type_options or {})
@@ -514,9 +550,7 @@ class Host:
         host only logs it); over one its error is the answer.
         """
         if not 1 <= bucket_count <= 1440:
-            return HostResponse(
-                422, {'detail': 'bucket_count must be 1..1440'}
-            )
+            return HostResponse(422, _bucket_count_error(bucket_count))
         if not self.manifest.supports_histogram:
             return HostResponse(200, [], result=[])
         envs: list[str | None] = list(environments or []) or [None]
@@ -608,7 +642,11 @@ class Host:
         scan = current_scan()
         if scan is not None:
             scan.add(request.code_verifier)
-        response.body = {'authorization_url': url, 'state': state}
+        response.body = {
+            'authorization_url': url,
+            'state': state,
+            'polling': _jsonable(getattr(request, 'polling', None)),
+        }
         return response
 
     async def exchange_code(
@@ -616,8 +654,10 @@ class Host:
     ) -> HostResponse:
         """The callback: verify state, hand back the stored verifier.
 
-        A ValueError from the plugin (a refused or expired code) is a 400
-        with its text, as the host's callback answers.
+        Success is the host's 302 to the connections page (no body; the
+        plugin's ``(profile, credentials)`` in ``result``). A ValueError
+        from the plugin (a refused or expired code) is a 400 with its
+        text, as the host's callback answers.
         """
         redirect_uri = redirect_uri or self.redirect_uri()
         if (
@@ -639,8 +679,11 @@ class Host:
             redirect_uri=redirect_uri,
             code_verifier=verifier,
             wrap=False,
-            convert=lambda pair: {'profile': _jsonable(pair[0])},
         )
+        if response.ok:
+            response.status = 302
+            response.body = None
+            response.headers['Location'] = CONNECTIONS_PAGE
         if isinstance(response.error, ValueError):
             response.status = 400
             response.body = {'detail': f'Invalid state: {response.error}'}
@@ -767,6 +810,147 @@ class Host:
             inputs=self.deployment_inputs(config, inputs),
         )
 
+    def _unknown_environment(self, environment: str) -> HostResponse | None:
+        if self.environments is None or environment in self.environments:
+            return None
+        return HostResponse(
+            404, {'detail': f'Environment {environment!r} not found'}
+        )
+
+    def _triggered(
+        self,
+        run: typing.Any,
+        *,
+        recorded: bool = False,
+        release_url: str | None = None,
+        tag: str | None = None,
+        warnings: collections.abc.Sequence[str] = (),
+    ) -> dict[str, typing.Any]:
+        """The host's DeploymentTriggerResponse."""
+        return {
+            'run': _jsonable(run),
+            'plugin_id': self.plugin_id,
+            'plugin_slug': self.manifest.slug,
+            'recorded': recorded,
+            'release_url': release_url,
+            'tag': tag,
+            'warning': '; '.join(warnings) or None,
+        }
+
+    async def deploy(
+        self,
+        environment: str,
+        committish: str,
+        *,
+        ref_label: str | None = None,
+        inputs: dict[str, str] | None = None,
+        environment_config: dict[str, typing.Any] | None = None,
+        project_links: dict[str, str] | None = None,
+    ) -> HostResponse:
+        """``POST .../deployments`` with ``action='deploy'``: 404 for an
+        unknown environment, the plugin's error as the host maps it,
+        else 202 with the run wrapped (``recorded`` is false: no Release
+        node here)."""
+        unknown = self._unknown_environment(environment)
+        if unknown is not None:
+            return unknown
+        response = await self.trigger_deployment(
+            ref_label or committish,
+            inputs,
+            environment=environment,
+            environment_config=environment_config,
+            project_links=project_links,
+        )
+        if response.ok:
+            response.status = 202
+            response.body = self._triggered(response.result)
+        return response
+
+    async def promote(
+        self,
+        from_environment: str,
+        to_environment: str,
+        from_committish: str,
+        tag: str,
+        *,
+        release_name: str | None = None,
+        release_notes_markdown: str = '',
+        prerelease: bool = False,
+        environment_config: dict[str, typing.Any] | None = None,
+    ) -> HostResponse:
+        """``action='promote'``: create_tag, create_release, then
+        trigger_deployment at the tag. A failing step is a warning
+        naming the step and the exception class, never a failed answer;
+        a plugin without create_tag is a 400. The Release is recorded
+        (``recorded`` true) unless the trigger failed."""
+        del from_environment  # the host only logs and audits it
+        unknown = self._unknown_environment(to_environment)
+        if unknown is not None:
+            return unknown
+        config = dict(environment_config or {})
+        warnings: list[str] = []
+        fields: dict[str, typing.Any] = {
+            'environment': to_environment,
+            'environment_config': config,
+        }
+        tagged = await self.deployment(
+            'create_tag',
+            **fields,
+            sha=from_committish,
+            tag=tag,
+            message=release_name or tag,
+        )
+        if isinstance(tagged.error, NotImplementedError):
+            return HostResponse(
+                400,
+                {
+                    'detail': f'Plugin {self.manifest.slug!r} does not '
+                    'support creating tags; promote is not available.'
+                },
+                error=tagged.error,
+            )
+        if tagged.error is not None:
+            warnings.append(_promote_warning('create_tag', tagged.error))
+        released = await self.deployment(
+            'create_release',
+            **fields,
+            tag=tag,
+            name=release_name or tag,
+            body_markdown=release_notes_markdown,
+            prerelease=prerelease,
+        )
+        release = released.result if released.ok else None
+        if released.error is not None and not isinstance(
+            released.error, NotImplementedError
+        ):
+            warnings.append(_promote_warning('create_release', released.error))
+        release_url = (
+            (release.html_url or release.url) if release is not None else None
+        )
+        run = await self.deployment(
+            'trigger_deployment',
+            **fields,
+            ref_or_sha=tag,
+            inputs=self.deployment_inputs(config, None) or None,
+        )
+        if run.error is not None:
+            warnings.append(_promote_warning('trigger_deployment', run.error))
+            from imbi_common.plugins.base import DeploymentRun
+
+            queued = DeploymentRun(run_id='', status='queued')
+            body = self._triggered(
+                queued, release_url=release_url, tag=tag, warnings=warnings
+            )
+            return HostResponse(202, body, result=queued, error=run.error)
+        body = self._triggered(
+            run.result,
+            recorded=True,
+            release_url=release_url,
+            tag=tag,
+            warnings=warnings,
+        )
+        return HostResponse(202, body, result=run.result)
+
     # -- lifecycle -----------------------------------------------------------
 
     async def lifecycle(
@@ -791,9 +975,16 @@ class Host:
                 method, ctx=ctx, credentials=creds
             )
         except NotImplementedError as exc:
-            status = 'skipped' if event == 'unarchived' else 'failed'
+            # The unarchive hook is optional: imbi-api skips it with this
+            # message (2.11 when the plugin inherits the stub, 2.5 on any
+            # NotImplementedError); a missing archive hook is a failure.
+            if event == 'unarchived':
+                return LifecycleResult(
+                    status='skipped',
+                    message=f'Plugin does not implement {method}',
+                )
             return LifecycleResult(
-                status=status, message=f'NotImplementedError: {exc}'
+                status='failed', message=f'NotImplementedError: {exc}'
             )
         except Exception as exc:
             return LifecycleResult(
