@@ -28,3 +28,15 @@ async def test_githubs_own_404_is_a_gone_repository(world: World) -> None:
     world.fake.inject(status=404, body={'message': 'Not Found'}, times=None)
     result = await world.archive()
     assert result.status == 'skipped'
+
+
+_DEEP = b'[' * 100_000 + b']' * 100_000
+
+
+def test_a_body_nested_too_deep_to_decode_is_not_the_upstreams() -> None:
+    # json raises RecursionError, not ValueError, on such a body: it
+    # must read as "not the upstream", never escape as an unhandled error.
+    import httpx
+    from imbi_plugin_archiver import client as _client
+
+    assert _client._from_github(httpx.Response(404, content=_DEEP)) is False

@@ -317,3 +317,15 @@ def test_plain_http_when_allowed_or_loopback(
     values: dict[str, typing.Any],
 ) -> None:
     assert read(**values).api_url == values['api_url']
+
+
+_DEEP = b'[' * 100_000 + b']' * 100_000
+
+
+def test_a_body_nested_too_deep_to_decode_is_not_the_upstreams() -> None:
+    # json raises RecursionError, not ValueError, on such a body: it
+    # must read as "not the upstream", never escape as an unhandled error.
+    import httpx
+    from imbi_plugin_github_actions import client as _client
+
+    assert _client.from_github(httpx.Response(404, content=_DEEP)) is False

@@ -33,3 +33,18 @@ async def test_a_404_that_is_not_the_imbi_api(
     )
     assert isinstance(response.error, PluginUnavailableError)
     assert 'check imbi_url' in str(response.error)
+
+
+_DEEP = b'[' * 100_000 + b']' * 100_000
+
+
+def test_a_body_nested_too_deep_to_decode_is_not_the_upstreams() -> None:
+    # json raises RecursionError, not ValueError, on such a body: it
+    # must read as "not the upstream", never escape as an unhandled error.
+    import httpx
+    from imbi_plugin_sonarqube import client as _client
+
+    assert (
+        _client._has_key(httpx.Response(404, content=_DEEP), 'errors', list)
+        is False
+    )

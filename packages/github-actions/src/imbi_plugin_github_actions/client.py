@@ -99,7 +99,8 @@ def from_github(response: httpx.Response) -> bool:
     """Whether an error answer has GitHub's shape (a JSON ``message``)."""
     try:
         body = response.json()
-    except ValueError:
+    except ValueError, RecursionError:
+        # A body nested too deep to decode is no upstream of ours.
         return False
     return isinstance(body, dict) and isinstance(body.get('message'), str)
 

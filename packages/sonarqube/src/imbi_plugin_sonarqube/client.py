@@ -462,7 +462,8 @@ def _has_key(response: httpx.Response, key: str, kind: type) -> bool:
     """Whether the answer is a JSON object holding ``key``, a ``kind``."""
     try:
         body = response.json()
-    except ValueError:
+    except ValueError, RecursionError:
+        # A body nested too deep to decode is no upstream of ours.
         return False
     return (
         isinstance(body, dict) and key in body and isinstance(body[key], kind)
