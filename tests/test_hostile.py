@@ -45,7 +45,7 @@ CAPS = {
     'github-actions': 'imbi_plugin_github_actions.client',
     'github': 'imbi_plugin_github_identity.client',
     'loki': 'imbi_plugin_loki.client',
-    'sonarqube': 'imbi_plugin_sonarqube.client',
+    'sonarqube': 'imbi_plugin_sonarqube_sync.client',
     'vault': 'imbi_plugin_vault.transport',
 }
 #: How much memory a call over the cap may take, in caps.

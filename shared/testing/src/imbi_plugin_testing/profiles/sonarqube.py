@@ -149,7 +149,7 @@ class SonarQubeHost(Host):
     """A Host that knows the stand-in it was configured against."""
 
     def __init__(self, fake: SonarQubeAndImbi, **kwargs: typing.Any) -> None:
-        from imbi_plugin_sonarqube.plugin import SonarQubePlugin
+        from imbi_plugin_sonarqube_sync.plugin import SonarQubePlugin
 
         super().__init__(SonarQubePlugin, **kwargs)
         self.fake = fake
@@ -250,7 +250,7 @@ async def _no_imbi_url(host: Host) -> HostResponse:
 
 
 def _contract() -> ContractSpec:
-    from imbi_plugin_sonarqube.plugin import SonarQubePlugin
+    from imbi_plugin_sonarqube_sync.plugin import SonarQubePlugin
 
     async def call(
         plugin: typing.Any,
@@ -263,7 +263,7 @@ def _contract() -> ContractSpec:
 
     return ContractSpec(
         plugin=SonarQubePlugin,
-        readme=pathlib.Path('packages/sonarqube/README.md'),
+        readme=pathlib.Path('packages/sonarqube-sync/README.md'),
         credentials={
             'api_token': 'squ_contract0000000000000000000000000000',
             'imbi_api_key': 'ik_contract_secret000000000000',

@@ -61,7 +61,7 @@ def _stand_ins() -> tuple[SonarQubeFake, ImbiApiFake]:
 
 
 async def run(steps: Steps) -> None:
-    from imbi_plugin_sonarqube.plugin import SonarQubePlugin
+    from imbi_plugin_sonarqube_sync.plugin import SonarQubePlugin
 
     sonarqube, imbi = _stand_ins()
     with sonarqube.serve() as sonar_url, imbi.serve() as imbi_url:

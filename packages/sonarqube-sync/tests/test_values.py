@@ -1,8 +1,8 @@
 """Typing measure values, and which branch a payload selects."""
 
 import pytest
-from imbi_plugin_sonarqube import analysis, values
-from imbi_plugin_sonarqube.config import UpdateProjectConfig
+from imbi_plugin_sonarqube_sync import analysis, values
+from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 import logging
 
 import pytest
-from imbi_plugin_sonarqube import options
-from imbi_plugin_sonarqube.plugin import MANIFEST
+from imbi_plugin_sonarqube_sync import options
+from imbi_plugin_sonarqube_sync.plugin import MANIFEST
 from imbi_plugin_testing import Fault
 from sonarqube_helpers import KEY, World
 

@@ -42,7 +42,7 @@ def test_a_body_nested_too_deep_to_decode_is_not_the_upstreams() -> None:
     # json raises RecursionError, not ValueError, on such a body: it
     # must read as "not the upstream", never escape as an unhandled error.
     import httpx
-    from imbi_plugin_sonarqube import client as _client
+    from imbi_plugin_sonarqube_sync import client as _client
 
     assert (
         _client._has_key(httpx.Response(404, content=_DEEP), 'errors', list)

@@ -11,9 +11,9 @@ import typing
 import pydantic
 import pytest
 from imbi_common.plugins import LoadResult, PluginContext, WebhookActionPlugin
-from imbi_plugin_sonarqube import actions
-from imbi_plugin_sonarqube.config import UpdateProjectConfig
-from imbi_plugin_sonarqube.plugin import ACTION, MANIFEST, SonarQubePlugin
+from imbi_plugin_sonarqube_sync import actions
+from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
+from imbi_plugin_sonarqube_sync.plugin import ACTION, MANIFEST, SonarQubePlugin
 from imbi_plugin_testing import ContractSpec, check_plugin_contract_async
 from imbi_plugin_testing.scenarios import Steps
 from imbi_plugin_testing.scenarios import sonarqube as scenario
@@ -71,7 +71,7 @@ def test_action_catalog() -> None:
 def test_loading_imports_no_upstream_client() -> None:
     code = (
         'import sys, json\n'
-        'from imbi_plugin_sonarqube.plugin import SonarQubePlugin\n'
+        'from imbi_plugin_sonarqube_sync.plugin import SonarQubePlugin\n'
         'try:\n'
         '    SonarQubePlugin.actions()\n'
         'except NotImplementedError:\n'

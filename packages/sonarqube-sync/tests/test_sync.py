@@ -126,7 +126,7 @@ async def test_skipped_deliveries_touch_nothing(
 ) -> None:
     payload = world.sonarqube.webhook_payload(KEY, **delivery)
     before = dict(world.project())
-    with caplog.at_level(logging.INFO, logger='imbi_plugin_sonarqube'):
+    with caplog.at_level(logging.INFO, logger='imbi_plugin_sonarqube_sync'):
         response = await world.call(
             style, payload, {**CONFIG, **config_update}
         )

@@ -6,10 +6,10 @@ import typing
 import pydantic
 import pytest
 from imbi_common.plugins import PluginCredentialsMissing
-from imbi_plugin_sonarqube import config as config_module
-from imbi_plugin_sonarqube import options
-from imbi_plugin_sonarqube.config import UpdateProjectConfig
-from imbi_plugin_sonarqube.plugin import MANIFEST
+from imbi_plugin_sonarqube_sync import config as config_module
+from imbi_plugin_sonarqube_sync import options
+from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
+from imbi_plugin_sonarqube_sync.plugin import MANIFEST
 from sonarqube_helpers import CONFIG, KEY, World
 
 BAD_CONFIGS: list[tuple[typing.Any, str]] = [
@@ -344,7 +344,7 @@ def test_metric_key_check_is_linear(key: str) -> None:
 
     script = (
         'import sys\n'
-        'from imbi_plugin_sonarqube import config\n'
+        'from imbi_plugin_sonarqube_sync import config\n'
         'key = sys.stdin.read()\n'
         "try:\n    config.parse({'metrics': {key: '/x'}})\n"
         'except ValueError as exc:\n    print(len(str(exc)))\n'

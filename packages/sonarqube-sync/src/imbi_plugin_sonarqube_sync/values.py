@@ -14,7 +14,7 @@ import typing
 import urllib.parse
 
 if typing.TYPE_CHECKING:
-    from imbi_plugin_sonarqube.config import UpdateProjectConfig
+    from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
 
 _INT_TYPES = frozenset({'INT', 'WORK_DUR', 'MILLISEC'})
 _FLOAT_TYPES = frozenset({'FLOAT', 'PERCENT'})

@@ -6,8 +6,8 @@ import time
 import pytest
 from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 from imbi_common.plugins.errors import PluginAuthenticationFailed
-from imbi_plugin_sonarqube import actions, client
-from imbi_plugin_sonarqube.config import UpdateProjectConfig
+from imbi_plugin_sonarqube_sync import actions, client
+from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
 from imbi_plugin_testing import Fault
 from sonarqube_helpers import CONFIG, KEY, ORG, PROJECT_ID, World
 

@@ -21,10 +21,10 @@ import httpx
 from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 from imbi_common.plugins.errors import PluginAuthenticationFailed
 
-from imbi_plugin_sonarqube.values import Measure
+from imbi_plugin_sonarqube_sync.values import Measure
 
 if typing.TYPE_CHECKING:
-    from imbi_plugin_sonarqube.options import Options, Secrets
+    from imbi_plugin_sonarqube_sync.options import Options, Secrets
 
 #: No single request waits longer than this, whatever the budget.
 REQUEST_TIMEOUT_CAP = 10.0
@@ -453,7 +453,7 @@ async def connect(
     deadline = asyncio.get_running_loop().time() + options.timeout_seconds
     async with httpx.AsyncClient(
         follow_redirects=False,
-        headers={'User-Agent': 'imbi-plugin-sonarqube'},
+        headers={'User-Agent': 'imbi-plugin-sonarqube-sync'},
     ) as http:
         yield Upstreams(http, options, secrets, deadline)
 

@@ -15,8 +15,8 @@ import typing
 
 from imbi_common.plugins import PluginContext, PluginTimeoutError
 
-from imbi_plugin_sonarqube import analysis, options, plugin, values
-from imbi_plugin_sonarqube import config as action_config_module
+from imbi_plugin_sonarqube_sync import analysis, options, plugin, values
+from imbi_plugin_sonarqube_sync import config as action_config_module
 
 LOGGER = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ async def _sync(
     key: str,
     target: analysis.Target,
 ) -> None:
-    from imbi_plugin_sonarqube import client
+    from imbi_plugin_sonarqube_sync import client
 
     async with client.connect(opts, secrets) as upstreams:
         measures = await upstreams.measures(

@@ -2,7 +2,7 @@
 
 Loads on imbi-common 2.3.0 through 2.11.x: ``run_action`` is the abstract
 method up to 2.5.0, the classmethod ``actions()`` from 2.5.1 on. Both
-lead to :mod:`imbi_plugin_sonarqube.actions`.
+lead to :mod:`imbi_plugin_sonarqube_sync.actions`.
 """
 
 import typing
@@ -121,9 +121,9 @@ class SonarQubePlugin(WebhookActionPlugin):
                     'project with one JSON Patch.'
                 ),
                 callable=(
-                    'imbi_plugin_sonarqube.actions:update_project_from_webhook'
+                    'imbi_plugin_sonarqube_sync.actions:update_project_from_webhook'
                 ),
-                config_model='imbi_plugin_sonarqube.config:UpdateProjectConfig',
+                config_model='imbi_plugin_sonarqube_sync.config:UpdateProjectConfig',
             )
         ]
 
@@ -141,7 +141,7 @@ class SonarQubePlugin(WebhookActionPlugin):
             raise ValueError(
                 f'sonarqube has no action {action!r}; it offers {ACTION!r}'
             )
-        from imbi_plugin_sonarqube import actions
+        from imbi_plugin_sonarqube_sync import actions
 
         await actions.run(
             ctx, credentials, external_identifier, action_config, payload

@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 from imbi_common.plugins import PluginUnavailableError
-from imbi_plugin_sonarqube import client
+from imbi_plugin_sonarqube_sync import client
 
 URL = 'https://upstream.example/some/path'
 

@@ -11,7 +11,7 @@ import json
 import typing
 
 if typing.TYPE_CHECKING:
-    from imbi_plugin_sonarqube.config import UpdateProjectConfig
+    from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
 
 
 @dataclasses.dataclass(frozen=True)

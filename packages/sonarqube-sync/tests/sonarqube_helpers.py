@@ -5,9 +5,9 @@ import json
 import typing
 
 from imbi_common.plugins import base as plugin_base
-from imbi_plugin_sonarqube import actions
-from imbi_plugin_sonarqube.config import UpdateProjectConfig
-from imbi_plugin_sonarqube.plugin import ACTION, SonarQubePlugin
+from imbi_plugin_sonarqube_sync import actions
+from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
+from imbi_plugin_sonarqube_sync.plugin import ACTION, SonarQubePlugin
 from imbi_plugin_testing import Host, HostResponse, SecretScan
 from imbi_plugin_testing.fakes.imbi_api import ImbiApiFake
 from imbi_plugin_testing.fakes.sonarqube import SonarQubeFake
