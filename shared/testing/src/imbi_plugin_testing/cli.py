@@ -14,14 +14,14 @@ import typing
 import pydantic
 import rich.console
 import rich.table
-from imbi_common.plugins import (
+
+from imbi_plugin_testing._host import (
     LoadResult,
     PluginContext,
     PluginCredentialsMissing,
     list_plugins,
     load_plugins,
 )
-
 from imbi_plugin_testing.host import Host, HostResponse
 from imbi_plugin_testing.scenarios import (
     StepFailed,
@@ -375,7 +375,7 @@ def plugin_methods(handler_cls: type) -> list[str]:
 
 def _entry(slug: str) -> typing.Any:
     _load()
-    from imbi_common.plugins import PluginNotFoundError, get_plugin
+    from imbi_plugin_testing._host import PluginNotFoundError, get_plugin
 
     try:
         return get_plugin(slug)

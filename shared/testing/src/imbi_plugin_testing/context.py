@@ -8,7 +8,7 @@ and project type slugs, and webhook contexts carry what the gateway sets.
 
 import typing
 
-from imbi_common.plugins import PluginContext
+from imbi_plugin_testing._host import PluginContext
 
 ContextKind = typing.Literal[
     'configuration',

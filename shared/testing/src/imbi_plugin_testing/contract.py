@@ -4,10 +4,13 @@
 listing every rule broken:
 
 - the class loads through the real registry with no error and no skip;
-- class and ``plugin_type`` agree, ``api_version == 1``;
+- v1: class and ``plugin_type`` agree, ``api_version == 1``; v3: a
+  ``Plugin`` subclass with ``api_version == 2`` and exactly one
+  capability whose handler the registry accepts;
 - option, credential and data type names are unique, and every option and
   credential name is documented in the package README (as `name`);
-- ``supports_histogram`` is true exactly when ``histogram`` is overridden;
+- ``supports_histogram`` (v3: the capability hint) is true exactly when
+  ``histogram`` is overridden;
 - data types named like secrets are flagged ``secret=True``;
 - with each required credential removed or empty (and each extra
   incomplete set the spec lists) the call raises
@@ -25,19 +28,18 @@ import re
 import time
 import typing
 
-from imbi_common.plugins import (
-    ConfigurationPlugin,
-    IdentityPlugin,
-    LogsPlugin,
+from imbi_plugin_testing import _host
+from imbi_plugin_testing import context as contexts
+from imbi_plugin_testing._host import (
     PluginContext,
     PluginCredentialsMissing,
-    PluginManifest,
     PluginTimeoutError,
-    WebhookActionPlugin,
 )
-from imbi_common.plugins import base as plugin_base
-
-from imbi_plugin_testing import context as contexts
+from imbi_plugin_testing.generation import (
+    ManifestView,
+    handler_of,
+    is_v3_plugin,
+)
 from imbi_plugin_testing.registry import installed
 from imbi_plugin_testing.secrets import current_scan
 from imbi_plugin_testing.standin import StallServer
@@ -47,13 +49,15 @@ Call = collections.abc.Callable[
     collections.abc.Awaitable[typing.Any],
 ]
 
-_BASES: dict[str, type] = {
-    'configuration': ConfigurationPlugin,
-    'logs': LogsPlugin,
-    'identity': IdentityPlugin,
-    'deployment': plugin_base.DeploymentPlugin,
-    'lifecycle': plugin_base.LifecyclePlugin,
-    'webhook': WebhookActionPlugin,
+#: v1 plugin_type -> the base class's name (looked up in the installed
+#: imbi-common: v3 releases have none of them).
+_BASES: dict[str, str] = {
+    'configuration': 'ConfigurationPlugin',
+    'logs': 'LogsPlugin',
+    'identity': 'IdentityPlugin',
+    'deployment': 'DeploymentPlugin',
+    'lifecycle': 'LifecyclePlugin',
+    'webhook': 'WebhookActionPlugin',
 }
 _SECRET_NAME = re.compile(
     r'secret|password|passphrase|token|private|credential|key',
@@ -92,29 +96,39 @@ class ContractSpec:
     budget_seconds: int = 1
 
 
-def _manifest(spec: ContractSpec) -> PluginManifest:
-    manifest: PluginManifest = getattr(spec.plugin, 'manifest')  # noqa: B009
-    return manifest
+def _generation_failures(cls: type, manifest: typing.Any) -> list[str]:
+    failures: list[str] = []
+    if is_v3_plugin(cls):
+        if manifest.api_version != 2:
+            failures.append(f'api_version is {manifest.api_version}, not 2')
+        if len(manifest.capabilities) != 1:
+            failures.append(
+                f'{len(manifest.capabilities)} capabilities, expected one'
+            )
+        return failures
+    base = _host.optional(_BASES[manifest.plugin_type])
+    if base is None or not issubclass(cls, base):
+        failures.append(
+            f'plugin_type {manifest.plugin_type!r} but the class does not '
+            f'subclass {_BASES[manifest.plugin_type]}'
+        )
+    if manifest.api_version != 1:
+        failures.append(f'api_version is {manifest.api_version}, not 1')
+    return failures
 
 
 def _static_failures(spec: ContractSpec) -> list[str]:
     cls = spec.plugin
-    failures: list[str] = []
     manifest = getattr(cls, 'manifest', None)
     if manifest is None:
         return ['class has no manifest attribute']
-    base = _BASES[manifest.plugin_type]
-    if not issubclass(cls, base):
-        failures.append(
-            f'plugin_type {manifest.plugin_type!r} but the class does not '
-            f'subclass {base.__name__}'
-        )
-    if manifest.api_version != 1:
-        failures.append(f'api_version is {manifest.api_version}, not 1')
+    failures = _generation_failures(cls, manifest)
+    view = ManifestView(cls)
+    handler = handler_of(cls)
     for what, names in (
-        ('option', [o.name for o in manifest.options]),
-        ('credential', [c.name for c in manifest.credentials]),
-        ('data type', [d.name for d in manifest.data_types]),
+        ('option', [o.name for o in view.options]),
+        ('credential', [c.name for c in view.credentials]),
+        ('data type', [d.name for d in view.data_types]),
     ):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -126,20 +140,23 @@ def _static_failures(spec: ContractSpec) -> list[str]:
     )
     if not readme:
         failures.append(f'README not found at {spec.readme}')
-    for name in [o.name for o in manifest.options] + [
-        c.name for c in manifest.credentials
+    for name in [o.name for o in view.options] + [
+        c.name for c in view.credentials
     ]:
         if readme and f'`{name}`' not in readme:
             failures.append(f'{name!r} is not documented in the README')
-    overridden = issubclass(cls, LogsPlugin) and (
-        cls.histogram is not LogsPlugin.histogram
+    logs_base = _host.optional('LogsCapability' if view.v3 else 'LogsPlugin')
+    overridden = (
+        logs_base is not None
+        and issubclass(handler, logs_base)
+        and getattr(handler, 'histogram', None) is not logs_base.histogram
     )
-    if manifest.supports_histogram != overridden:
+    if view.supports_histogram != overridden:
         failures.append(
-            f'supports_histogram is {manifest.supports_histogram} but '
+            f'supports_histogram is {view.supports_histogram} but '
             f'histogram is {"" if overridden else "not "}overridden'
         )
-    for data_type in manifest.data_types:
+    for data_type in view.data_types:
         if _SECRET_NAME.search(data_type.name) and not data_type.secret:
             failures.append(
                 f'data type {data_type.name!r} looks secret but is not '
@@ -150,7 +167,7 @@ def _static_failures(spec: ContractSpec) -> list[str]:
 
 def _incomplete_credentials(spec: ContractSpec) -> list[dict[str, str]]:
     cases = []
-    for field in _manifest(spec).credentials:
+    for field in ManifestView(spec.plugin).credentials:
         if not field.required:
             continue
         removed = dict(spec.credentials)
@@ -173,8 +190,9 @@ async def _call_once(
     ctx = contexts.make_context(
         spec.context_kind, options=options, **spec.context_fields
     )
-    instance = spec.plugin()
-    class_state = dict(vars(spec.plugin))
+    handler = handler_of(spec.plugin)
+    instance = handler()
+    class_state = dict(vars(handler))
     error: BaseException | None = None
     try:
         # The host's own limit: a plugin that ignores its budget is cut
@@ -195,7 +213,7 @@ async def _call_once(
         )
     changed = sorted(
         name
-        for name, value in vars(spec.plugin).items()
+        for name, value in vars(handler).items()
         if class_state.get(name, _ABSENT) is not value
     )
     if changed:
@@ -214,7 +232,9 @@ async def check_plugin_contract_async(spec: ContractSpec) -> None:
                 f'registry did not load it: errors={result.errors} '
                 f'skipped={result.skipped}'
             )
-    if 'timeout_seconds' not in {o.name for o in _manifest(spec).options}:
+    if 'timeout_seconds' not in {
+        o.name for o in ManifestView(spec.plugin).options
+    }:
         failures.append('no timeout_seconds option')
 
     for index, creds in enumerate(_incomplete_credentials(spec)):

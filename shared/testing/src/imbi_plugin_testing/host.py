@@ -23,9 +23,14 @@ import typing
 import urllib.parse
 
 import pydantic
-from imbi_common.plugins import (
+
+from imbi_plugin_testing import _host
+from imbi_plugin_testing import _host as plugin_errors
+from imbi_plugin_testing import context as contexts
+from imbi_plugin_testing._host import (
     ConfigValue,
     CursorExpiredError,
+    LifecycleResult,
     LogFilter,
     LogHistogramBucket,
     LogQuery,
@@ -33,9 +38,7 @@ from imbi_common.plugins import (
     PluginContext,
     PluginCredentialsMissing,
 )
-from imbi_common.plugins import errors as plugin_errors
-
-from imbi_plugin_testing import context as contexts
+from imbi_plugin_testing.generation import ManifestView, handler_of
 from imbi_plugin_testing.secrets import current_scan
 
 LOGGER = logging.getLogger(__name__)
@@ -51,6 +54,19 @@ INTERNAL_ERROR = 'Internal Server Error'
 #: connection is saved (a 302, no body).
 CONNECTIONS_PAGE = '/settings/connections'
 LIST_KEYS_CACHE_SECONDS = 60.0
+#: Calls a v3 host refuses (503) when the Integration's credential blob
+#: decrypts to an empty dict (configuration and logs routes).
+BLOB_METHODS = frozenset(
+    {
+        'list_keys',
+        'get_values',
+        'set_value',
+        'delete_key',
+        'search',
+        'histogram',
+        'schema',
+    }
+)
 _FILTER_OPS = ('eq', 'ne', 'contains', 'starts_with', 'regex')
 
 
@@ -189,6 +205,13 @@ class Host:
         self.environments = None if environments is None else set(environments)
         self.plugin_id = plugin_id
         self.manifest = plugin.manifest  # type: ignore[attr-defined]
+        #: The manifest as the host reads it, in either generation.
+        self.view = ManifestView(plugin)
+        #: A v3 plugin: the host instantiates its capability's handler,
+        #: splits options into Integration and capability options and
+        #: applies the 2.41 hosts' rules (host-v3.md section 3).
+        self.v3 = self.view.v3
+        self.handler = handler_of(plugin)
         self.plugin_options = dict(plugin_options or {})
         self.project_type_options = dict(project_type_options or {})
         self.project_options = dict(project_options or {})
@@ -221,7 +244,7 @@ class Host:
 
     def _oauth(self) -> bool:
         """OAuth clients' ids are public (they travel in URLs)."""
-        return self.manifest.auth_type in ('oauth2', 'oidc')
+        return self.view.auth_type in ('oauth2', 'oidc')
 
     def options(self) -> dict[str, typing.Any]:
         """Plugin < project type < project; PluginOption.default unused."""
@@ -242,6 +265,8 @@ class Host:
         values = {} if kind == 'identity' else dict(self.project)
         values.update(fields)
         options = values.pop('options', None)
+        if self.v3 and options is None:
+            return self._context_v3(kind, values)
         if options is None:
             options = (
                 dict(self.plugin_options)
@@ -259,8 +284,69 @@ class Host:
             )
         return contexts.make_context(kind, options=options, **values)
 
+    def option_layers(
+        self,
+    ) -> tuple[dict[str, typing.Any], dict[str, typing.Any]]:
+        """v3: (Integration options, capability options).
+
+        ``plugin_options`` holds what an admin saved on the Integration:
+        names the manifest declares at Integration level go to
+        ``integration_options``, the rest to the capability's options,
+        which the project type's and the project's ``USES`` edges
+        override (imbi-api 2.41 ``resolve_capability``).
+        """
+        names = {o.name for o in self.view.integration_options}
+        integration = {
+            k: v for k, v in self.plugin_options.items() if k in names
+        }
+        capability = {
+            k: v for k, v in self.plugin_options.items() if k not in names
+        }
+        capability.update(self.project_type_options)
+        capability.update(self.project_options)
+        return integration, capability
+
+    def _context_v3(
+        self, kind: contexts.ContextKind, values: dict[str, typing.Any]
+    ) -> PluginContext:
+        """The ctx of a 2.41 host: ``assignment_options`` is the
+        capability options (not merged with the Integration's); identity
+        flows and the gateway leave it empty."""
+        integration, capability = self.option_layers()
+        if kind == 'identity':
+            # No project, so no USES edge: the Integration's own layers.
+            names = {o.name for o in self.view.integration_options}
+            capability = {
+                k: v for k, v in self.plugin_options.items() if k not in names
+            }
+        scan = current_scan()
+        if scan is not None:
+            scan.add(
+                *(
+                    value
+                    for name, value in {**integration, **capability}.items()
+                    if name in SECRET_OPTIONS and isinstance(value, str)
+                )
+            )
+        assignment = {} if kind in ('identity', 'webhook') else capability
+        values.setdefault('integration_options', integration)
+        values.setdefault('capability_options', dict(capability))
+        return contexts.make_context(kind, options=assignment, **values)
+
+    def empty_blob(self, method: str) -> HostResponse | None:
+        """v3: configuration and logs answer 503 when the Integration's
+        decrypted credentials are empty, even if no field is required."""
+        if self.v3 and method in BLOB_METHODS and not self.credentials:
+            return HostResponse(
+                503,
+                {
+                    'detail': 'Integration has no credentials configured',
+                },
+            )
+        return None
+
     def new_instance(self) -> typing.Any:
-        instance = self.plugin()
+        instance = self.handler()
         self.instances.append(instance)
         return instance
 
@@ -301,6 +387,9 @@ class Host:
         **kwargs: typing.Any,
     ) -> HostResponse:
         """Call and map the outcome to the host's HTTP answer."""
+        refused = self.empty_blob(method)
+        if refused is not None:
+            return refused
         started = time.monotonic()
         try:
             result = await self._with_identity_retry(
@@ -354,6 +443,20 @@ class Host:
                 {'detail': {'error': 'cursor_expired', 'message': str(exc)}},
                 error=exc,
             )
+        installation_missing = _host.optional('PluginInstallationMissing')
+        if installation_missing is not None and isinstance(
+            exc, installation_missing
+        ):
+            return HostResponse(
+                403,
+                {
+                    'detail': {
+                        'error': 'app_not_installed',
+                        'message': str(exc),
+                    }
+                },
+                error=exc,
+            )
         if isinstance(exc, plugin_errors.IdentityAuthorizationPending):
             return HostResponse(202, {'detail': str(exc)}, error=exc)
         if isinstance(exc, plugin_errors.IdentityAuthorizationExpired):
@@ -401,8 +504,7 @@ class Host:
     ) -> HostResponse:
         """PUT /{key:path} with a ConfigValue body."""
         secret = any(
-            dt.name == data_type and dt.secret
-            for dt in self.manifest.data_types
+            dt.name == data_type and dt.secret for dt in self.view.data_types
         )
         response = await self.respond(
             'set_value',
@@ -469,6 +571,9 @@ class Host:
         """Search as imbi-api does: no ``environments`` means one call
         with ``ctx.environment`` None (the request named none)."""
         envs: list[str | None] = list(environments or []) or [None]
+        refused = self.empty_blob('search')
+        if refused is not None:
+            return refused
         if query.cursor is not None and len(envs) > 1:
             return HostResponse(
                 400,
@@ -551,7 +656,7 @@ class Host:
         """
         if not 1 <= bucket_count <= 1440:
             return HostResponse(422, _bucket_count_error(bucket_count))
-        if not self.manifest.supports_histogram:
+        if not self.view.supports_histogram:
             return HostResponse(200, [], result=[])
         envs: list[str | None] = list(environments or []) or [None]
         # The host builds LogQuery(start, end, filters): no levels, no
@@ -619,7 +724,7 @@ class Host:
             ctx=self.context('identity'),
             credentials=self.credentials,
             redirect_uri=redirect_uri,
-            scopes=scopes or self.manifest.default_scopes or None,
+            scopes=scopes or self.view.default_scopes or None,
             wrap=False,
         )
         if not response.ok:
@@ -728,9 +833,15 @@ class Host:
         """Deployment/lifecycle credentials as the host builds them."""
         if self.identity_token:
             return {'access_token': self.identity_token}
+        app = bool(
+            self.v3
+            and self.credentials.get('app_id')
+            and self.credentials.get('private_key')
+        )
         if not (
             self.credentials.get('access_token')
             or self.credentials.get('token')
+            or app
         ):
             raise PluginCredentialsMissing(
                 'no identity bound and no access_token or token stored'
@@ -753,7 +864,7 @@ class Host:
         """
         if (
             method == 'list_recent_deployments'
-            and not self.manifest.supports_deployment_sync
+            and not self.view.supports_deployment_sync
         ):
             return HostResponse(400, {'detail': 'deployment sync unsupported'})
         try:
@@ -830,7 +941,7 @@ class Host:
         return {
             'run': _jsonable(run),
             'plugin_id': self.plugin_id,
-            'plugin_slug': self.manifest.slug,
+            'plugin_slug': self.view.slug,
             'recorded': recorded,
             'release_url': release_url,
             'tag': tag,
@@ -904,7 +1015,7 @@ class Host:
             return HostResponse(
                 400,
                 {
-                    'detail': f'Plugin {self.manifest.slug!r} does not '
+                    'detail': f'Plugin {self.view.slug!r} does not '
                     'support creating tags; promote is not available.'
                 },
                 error=tagged.error,
@@ -935,7 +1046,7 @@ class Host:
         )
         if run.error is not None:
             warnings.append(_promote_warning('trigger_deployment', run.error))
-            from imbi_common.plugins.base import DeploymentRun
+            from imbi_plugin_testing._host import DeploymentRun
 
             queued = DeploymentRun(run_id='', status='queued')
             body = self._triggered(
@@ -961,9 +1072,11 @@ class Host:
         ctx: PluginContext | None = None,
     ) -> typing.Any:
         """Dispatch a lifecycle event; always a LifecycleResult."""
-        from imbi_common.plugins.base import LifecycleResult
-
         method = f'on_project_{event}'
+        if self.v3:
+            skipped = self._lifecycle_v3_skip(event, method)
+            if skipped is not None:
+                return skipped
         if ctx is None:
             fields = {}
             if project_links is not None:
@@ -995,6 +1108,25 @@ class Host:
             scan.record_text('LifecycleResult', repr(result))
         self._apply_link_writeback(ctx)
         return result
+
+    def _lifecycle_v3_skip(self, event: str, method: str) -> typing.Any:
+        """imbi-api 2.41's dispatch before any call: a hook that is still
+        ``LifecycleCapability``'s own method (compared by identity) is
+        ``skipped`` (``failed`` for archived), and an empty credential
+        blob fails the hook."""
+        base = _host.api().LifecycleCapability
+        own = getattr(self.handler, method, None)
+        if own is None or own is getattr(base, method, None):
+            status = 'failed' if event == 'archived' else 'skipped'
+            return LifecycleResult(
+                status=status,
+                message=f'Plugin does not implement {method}',
+            )
+        if not self.credentials and not self.identity_token:
+            return LifecycleResult(
+                status='failed', message='Integration has no credentials'
+            )
+        return None
 
     def _apply_link_writeback(self, ctx: PluginContext) -> None:
         """Rewrite the stored project link, as 2.11 hosts do."""
@@ -1048,7 +1180,7 @@ class Host:
                 payload_keyword,
             )
         slug, _, action = handler.partition(':')
-        if slug != self.manifest.slug:
+        if slug != self.view.slug:
             return HostResponse(404, {'detail': f'no plugin {slug!r}'})
         return await self.respond(
             'run_action',
@@ -1059,6 +1191,13 @@ class Host:
             action_config=config_text,
             payload=payload,
         )
+
+    def webhook_event(self, payload: typing.Any) -> dict[str, typing.Any]:
+        """The ``event`` mapping imbi-gateway passes (2.11: only
+        ``payload`` is read by our action; 2.41 adds the rest)."""
+        if not self.v3:
+            return {'payload': payload}
+        return _event(self.view.slug, payload)
 
     async def _dispatch_catalog(
         self,
@@ -1071,14 +1210,14 @@ class Host:
         service_endpoint: str | None,
         payload_keyword: str,
     ) -> HostResponse:
-        if slug != self.manifest.slug:
+        if slug != self.view.slug:
             return HostResponse(404, {'detail': f'no plugin {slug!r}'})
         if self.manifest.credentials and not self.credentials:
             return HostResponse(
                 204, {'detail': 'rule skipped: no credentials stored'}
             )
         try:
-            descriptors = self.plugin.actions()  # type: ignore[attr-defined]
+            descriptors = self.handler.actions()  # type: ignore[attr-defined]
         except Exception as exc:  # a gateway logs it and moves on
             return self.error_response(exc)
         descriptor = next((d for d in descriptors if d.name == action), None)
@@ -1088,13 +1227,19 @@ class Host:
             config = descriptor.config_model.model_validate_json(config_text)
         except pydantic.ValidationError as exc:
             return HostResponse(422, {'detail': str(exc)}, error=exc)
-        ctx = self.context(
-            'webhook',
-            options={
-                'service_slug': service_slug,
-                'service_endpoint': service_endpoint,
-            },
-        )
+        if self.v3:
+            # imbi-gateway 2.41: options from the Integration behind the
+            # webhook, no assignment_options, the body inside event=.
+            ctx = self.context('webhook')
+            payload_keyword = 'event'
+        else:
+            ctx = self.context(
+                'webhook',
+                options={
+                    'service_slug': service_slug,
+                    'service_endpoint': service_endpoint,
+                },
+            )
         self.calls.append(f'{slug}#{action}')
         started = time.monotonic()
         try:
@@ -1106,7 +1251,7 @@ class Host:
                 **{
                     payload_keyword: payload
                     if payload_keyword == 'payload'
-                    else {'payload': payload}
+                    else self.webhook_event(payload)
                 },
             )
         except Exception as exc:
@@ -1118,6 +1263,17 @@ class Host:
             response.elapsed = time.monotonic() - started
             return response
         return HostResponse(204, elapsed=time.monotonic() - started)
+
+
+def _event(plugin_slug: str, payload: typing.Any) -> dict[str, typing.Any]:
+    return {
+        'type': 'webhook',
+        'integration': plugin_slug,
+        'attributed_to': None,
+        'metadata': {'headers': {'content-type': 'application/json'}},
+        'payload': payload,
+        'signature_verified': True,
+    }
 
 
 def sum_histograms(

@@ -1,4 +1,11 @@
-"""Make the real ``load_plugins()`` see given classes as installed."""
+"""Make the real ``load_plugins()`` see given classes as installed.
+
+v1 registries (imbi-common 2.3-2.11) read entry points, so those are
+faked; v3 registries (2.12+) import top-level ``imbi_plugin_*`` modules
+(and, from 2.17, ``imbi.plugins.*``) and read ``PLUGIN``, so their two
+discovery functions are made to find exactly one shim module per class.
+Either way the registry's own validation runs unchanged.
+"""
 
 import collections.abc
 import contextlib
@@ -8,7 +15,8 @@ import sys
 import types
 import unittest.mock
 
-from imbi_common.plugins import LoadResult, load_plugins
+from imbi_plugin_testing import _host
+from imbi_plugin_testing._host import LoadResult, generation
 
 _GROUP = 'imbi.plugins'
 _counter = itertools.count()
@@ -76,6 +84,57 @@ def entry_points_listing(
 
 
 @contextlib.contextmanager
+def convention_listing(
+    *plugin_classes: type,
+) -> collections.abc.Iterator[list[str]]:
+    """v3: the registry's discovery finds one shim module per class.
+
+    Each shim is a module holding ``PLUGIN`` (the class), as an
+    ``imbi_plugin_*`` package does; nothing else installed is scanned.
+    """
+    registry = _host.api().registry
+    names = []
+    for cls in plugin_classes:
+        name = f'_imbi_plugin_testing_installed_{next(_counter)}'
+        module = types.ModuleType(name)
+        setattr(module, 'PLUGIN', cls)  # noqa: B010
+        sys.modules[name] = module
+        names.append(name)
+    patches = [
+        unittest.mock.patch.object(
+            registry,
+            '_discover_convention',
+            return_value={name: name for name in names},
+        )
+    ]
+    if hasattr(registry, '_discover_first_party'):
+        patches.append(
+            unittest.mock.patch.object(
+                registry, '_discover_first_party', return_value={}
+            )
+        )
+    try:
+        with contextlib.ExitStack() as stack:
+            for patch in patches:
+                stack.enter_context(patch)
+            yield names
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
+
+
+@contextlib.contextmanager
+def listing(*plugin_classes: type) -> collections.abc.Iterator[None]:
+    """The generation's discovery faked to find exactly these classes."""
+    if generation() == 3:
+        with convention_listing(*plugin_classes):
+            yield
+    else:
+        with entry_points_listing(*plugin_classes):
+            yield
+
+
+@contextlib.contextmanager
 def installed(
     *plugin_classes: type,
     distribution: str | None = None,
@@ -87,12 +146,17 @@ def installed(
     ``importlib.metadata.entry_points`` faked to list exactly these
     classes, yields its ``LoadResult`` and empties the registry after.
     """
+    load_plugins = _host.api().load_plugins
     try:
-        with entry_points_listing(
-            *plugin_classes, distribution=distribution, version=version
-        ):
-            result = load_plugins()
+        if generation() == 3:
+            with convention_listing(*plugin_classes):
+                result = load_plugins()
+        else:
+            with entry_points_listing(
+                *plugin_classes, distribution=distribution, version=version
+            ):
+                result = load_plugins()
         yield result
     finally:
-        with entry_points_listing():
+        with listing():
             load_plugins()

@@ -59,7 +59,9 @@ def _links(api_url: str, full_name: str) -> dict[str, str]:
 
 
 def _host(fake: StandIn, url: str, budget: int) -> Host:
-    from imbi_plugin_archiver.plugin import ArchiverPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    ArchiverPlugin = plugin_under_test('imbi_plugin_archiver')
 
     return Host(
         ArchiverPlugin,
@@ -82,7 +84,9 @@ def _linked(host: Host, full_name: str) -> Host:
 
 
 def _contract() -> ContractSpec:
-    from imbi_plugin_archiver.plugin import ArchiverPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    ArchiverPlugin = plugin_under_test('imbi_plugin_archiver')
 
     return ContractSpec(
         plugin=ArchiverPlugin,

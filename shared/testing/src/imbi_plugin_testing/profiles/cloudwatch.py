@@ -18,8 +18,7 @@ import datetime
 import pathlib
 import typing
 
-from imbi_common.plugins import LogQuery
-
+from imbi_plugin_testing._host import LogQuery
 from imbi_plugin_testing.contract import ContractSpec
 from imbi_plugin_testing.fakes.cloudwatch import (
     ACCOUNT,
@@ -69,7 +68,9 @@ def _fake() -> StandIn:
 
 
 def _host(fake: StandIn, url: str, budget: int) -> Host:
-    from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    CloudWatchPlugin = plugin_under_test('imbi_plugin_cloudwatch')
 
     return Host(
         CloudWatchPlugin,
@@ -160,7 +161,9 @@ def _tampered(host: Host) -> str:
 
 
 def _contract() -> ContractSpec:
-    from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    CloudWatchPlugin = plugin_under_test('imbi_plugin_cloudwatch')
 
     scan = current_scan()
     if scan is not None:

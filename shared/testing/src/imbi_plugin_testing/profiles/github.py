@@ -107,7 +107,9 @@ class _GitHubHost(Host):
 
 
 def _plugin() -> type:
-    from imbi_plugin_github_identity.plugin import GitHubIdentityPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    GitHubIdentityPlugin = plugin_under_test('imbi_plugin_github_identity')
 
     return GitHubIdentityPlugin
 

@@ -69,7 +69,9 @@ def _head_sha() -> str:
 
 
 def _host(fake: StandIn, url: str, budget: int) -> Host:
-    from imbi_plugin_github_actions.plugin import GitHubActionsPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    GitHubActionsPlugin = plugin_under_test('imbi_plugin_github_actions')
 
     return Host(
         GitHubActionsPlugin,
@@ -84,7 +86,9 @@ def _host(fake: StandIn, url: str, budget: int) -> Host:
 
 
 def _contract() -> ContractSpec:
-    from imbi_plugin_github_actions.plugin import GitHubActionsPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    GitHubActionsPlugin = plugin_under_test('imbi_plugin_github_actions')
 
     return ContractSpec(
         plugin=GitHubActionsPlugin,

@@ -15,8 +15,7 @@ import pathlib
 import time
 import typing
 
-from imbi_common.plugins import LogQuery
-
+from imbi_plugin_testing._host import LogQuery
 from imbi_plugin_testing.contract import ContractSpec
 from imbi_plugin_testing.fakes.loki import LokiFake
 from imbi_plugin_testing.host import Host, HostResponse
@@ -56,7 +55,9 @@ def _fake() -> StandIn:
 
 
 def _host(fake: StandIn, url: str, budget: int) -> Host:
-    from imbi_plugin_loki.plugin import LokiPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    LokiPlugin = plugin_under_test('imbi_plugin_loki')
 
     return Host(
         LokiPlugin,
@@ -77,7 +78,9 @@ async def _search_contract(
 
 
 def _contract() -> ContractSpec:
-    from imbi_plugin_loki.plugin import LokiPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    LokiPlugin = plugin_under_test('imbi_plugin_loki')
 
     scan = current_scan()
     if scan is not None:

@@ -149,7 +149,9 @@ class SonarQubeHost(Host):
     """A Host that knows the stand-in it was configured against."""
 
     def __init__(self, fake: SonarQubeAndImbi, **kwargs: typing.Any) -> None:
-        from imbi_plugin_sonarqube_sync.plugin import SonarQubePlugin
+        from imbi_plugin_testing.generation import plugin_under_test
+
+        SonarQubePlugin = plugin_under_test('imbi_plugin_sonarqube_sync')
 
         super().__init__(SonarQubePlugin, **kwargs)
         self.fake = fake
@@ -250,7 +252,9 @@ async def _no_imbi_url(host: Host) -> HostResponse:
 
 
 def _contract() -> ContractSpec:
-    from imbi_plugin_sonarqube_sync.plugin import SonarQubePlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    SonarQubePlugin = plugin_under_test('imbi_plugin_sonarqube_sync')
 
     async def call(
         plugin: typing.Any,

@@ -20,7 +20,9 @@ def _fake() -> StandIn:
 
 
 def _host(fake: StandIn, url: str, budget: int) -> Host:
-    from imbi_plugin_vault.plugin import VaultPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    VaultPlugin = plugin_under_test('imbi_plugin_vault')
 
     return Host(
         VaultPlugin,
@@ -35,7 +37,9 @@ def _host(fake: StandIn, url: str, budget: int) -> Host:
 
 
 def _contract() -> ContractSpec:
-    from imbi_plugin_vault.plugin import VaultPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    VaultPlugin = plugin_under_test('imbi_plugin_vault')
 
     return ContractSpec(
         plugin=VaultPlugin,

@@ -20,7 +20,9 @@ LINK = 'github-repository'
 
 
 async def run(steps: Steps) -> None:
-    from imbi_plugin_archiver.plugin import ArchiverPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    ArchiverPlugin = plugin_under_test('imbi_plugin_archiver')
 
     fake = GitHubFake()
     fake.add_user('alice', orgs=['acme', 'acme-archive'])

@@ -4,8 +4,7 @@ import asyncio
 import datetime
 import typing
 
-from imbi_common.plugins import LogQuery
-
+from imbi_plugin_testing._host import LogQuery
 from imbi_plugin_testing.fakes.cloudwatch import CloudWatchFake
 from imbi_plugin_testing.host import Host
 from imbi_plugin_testing.scenarios import Steps
@@ -33,7 +32,9 @@ def _seed(fake: CloudWatchFake, end: datetime.datetime) -> None:
 
 
 async def run(steps: Steps) -> None:
-    from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    CloudWatchPlugin = plugin_under_test('imbi_plugin_cloudwatch')
 
     fake = CloudWatchFake()
     fake.polls_scheduled = fake.polls_running = 1

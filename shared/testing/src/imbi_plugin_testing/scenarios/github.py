@@ -66,7 +66,9 @@ async def _sign_in(
 
 
 async def run(steps: Steps) -> None:
-    from imbi_plugin_github_identity.plugin import GitHubIdentityPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    GitHubIdentityPlugin = plugin_under_test('imbi_plugin_github_identity')
 
     fake = GitHubFake()
     user = fake.add_user(

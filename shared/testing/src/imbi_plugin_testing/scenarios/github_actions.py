@@ -14,7 +14,9 @@ from imbi_plugin_testing.scenarios import Steps
 
 
 async def run(steps: Steps) -> None:
-    from imbi_plugin_github_actions.plugin import GitHubActionsPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    GitHubActionsPlugin = plugin_under_test('imbi_plugin_github_actions')
 
     fake = GitHubFake()
     fake.add_user('alice')

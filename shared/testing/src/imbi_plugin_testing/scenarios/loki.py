@@ -51,7 +51,9 @@ def _seed(fake: LokiFake) -> int:
 
 
 async def run(steps: Steps) -> None:
-    from imbi_plugin_loki.plugin import LokiPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    LokiPlugin = plugin_under_test('imbi_plugin_loki')
 
     fake = LokiFake()
     password = 'glc_' + secrets.token_urlsafe(24)

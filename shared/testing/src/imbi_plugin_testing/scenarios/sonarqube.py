@@ -10,8 +10,7 @@ action catalog) and an analysis token (refused).
 import json
 import typing
 
-from imbi_common.plugins import base as plugin_base
-
+from imbi_plugin_testing import _host as plugin_base
 from imbi_plugin_testing.fakes.imbi_api import ImbiApiFake
 from imbi_plugin_testing.fakes.sonarqube import SonarQubeFake
 from imbi_plugin_testing.host import Host
@@ -61,7 +60,9 @@ def _stand_ins() -> tuple[SonarQubeFake, ImbiApiFake]:
 
 
 async def run(steps: Steps) -> None:
-    from imbi_plugin_sonarqube_sync.plugin import SonarQubePlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    SonarQubePlugin = plugin_under_test('imbi_plugin_sonarqube_sync')
 
     sonarqube, imbi = _stand_ins()
     with sonarqube.serve() as sonar_url, imbi.serve() as imbi_url:

@@ -17,7 +17,9 @@ FOLDER = 'aweber/billing-api'
 
 
 async def run(steps: Steps) -> None:
-    from imbi_plugin_vault.plugin import VaultPlugin
+    from imbi_plugin_testing.generation import plugin_under_test
+
+    VaultPlugin = plugin_under_test('imbi_plugin_vault')
 
     fake = VaultFake()
     fake.mount('secret', 2)
