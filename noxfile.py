@@ -716,3 +716,18 @@ def bench(session: nox.Session) -> None:
         session.run('python', str(script), env=env)
     if results.exists():
         session.log(results.read_text())
+
+
+@nox.session(python=PYTHON, default=False)
+def bench_v3(session: nox.Session) -> None:
+    """Host start-up on the newest v3 imbi-common (not run by default).
+
+    All seven plugins loaded by the v3 registry against none, in fresh
+    processes, byte-compiled as an installed host has them.
+    """
+    install(session, *PACKAGES, imbi_common=V3_NEWEST)
+    session.run(
+        'python',
+        str(ROOT / 'benchmarks' / 'bench_startup.py'),
+        env={'UV_COMPILE_BYTECODE': '1', 'PYTHONDONTWRITEBYTECODE': ''},
+    )
