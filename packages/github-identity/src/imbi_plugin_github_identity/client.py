@@ -14,9 +14,13 @@ import typing
 import urllib.parse
 
 import httpx
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 
+from imbi_plugin_github_identity import _host
+from imbi_plugin_github_identity._host import (
+    PluginAuthenticationFailed,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
 from imbi_plugin_github_identity.options import Options
 
 LOGGER = logging.getLogger(__name__)
@@ -36,6 +40,19 @@ SECONDARY_DEFAULT_WAIT = 60.0
 #: Time left after a rate-limit wait for the retried request itself.
 WAIT_MARGIN_SECONDS = 0.5
 MAX_ORG_PAGES = 10
+
+#: What "GitHub did not do it" is raised as: on v3 hosts a rate limit
+#: is PluginRateLimited, which is no PluginUnavailableError.
+UNAVAILABLE: tuple[type[Exception], ...] = tuple(
+    cls
+    for cls in (PluginUnavailableError, _host.optional('PluginRateLimited'))
+    if cls is not None
+)
+_CHECK_FAILED: tuple[type[Exception], ...] = (
+    *UNAVAILABLE,
+    PluginTimeoutError,
+    TimeoutError,
+)
 
 #: Token endpoint errors caused by the caller's code or redirect_uri.
 INPUT_ERRORS = frozenset(
@@ -365,7 +382,7 @@ class GitHubClient:
                 response = await self._rest_get(
                     f'{self.options.api_url}/user', token
                 )
-        except PluginUnavailableError, PluginTimeoutError, TimeoutError:
+        except _CHECK_FAILED:
             return False
         return response.status_code == 401
 
@@ -410,13 +427,16 @@ class GitHubClient:
                 if limited < MAX_RETRIES and await self._wait(limit.wait):
                     limited += 1
                     continue
-                retry_at = time.strftime(
-                    '%Y-%m-%dT%H:%M:%SZ',
-                    time.gmtime(time.time() + limit.wait),
+                retry_at = time.time() + limit.wait
+                when = time.strftime(
+                    '%Y-%m-%dT%H:%M:%SZ', time.gmtime(retry_at)
                 )
-                raise PluginUnavailableError(
+                # PluginRateLimited on v3 hosts (their queues back off
+                # until retry_at), PluginUnavailableError on v1.
+                raise _host.rate_limited(
+                    retry_at,
                     f'GitHub {limit.kind} rate limit exceeded; retry after '
-                    f'{retry_at} ({limit.wait:.0f} s)'
+                    f'{when} ({limit.wait:.0f} s)',
                 )
             if response.status_code >= 500:
                 if retry and await self._backoff(failures):

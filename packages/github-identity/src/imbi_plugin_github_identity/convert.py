@@ -4,7 +4,7 @@ import collections.abc
 import datetime
 import typing
 
-from imbi_common.plugins import (
+from imbi_plugin_github_identity._host import (
     IdentityCredentials,
     IdentityProfile,
     PluginUnavailableError,

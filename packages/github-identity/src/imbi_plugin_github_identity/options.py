@@ -1,7 +1,8 @@
 """The plugin options, read once per call with the manifest's defaults.
 
 The host never applies ``PluginOption.default`` and may hand values over
-as str or int, so every option is coerced and validated here.
+as str or int, so every option is coerced and validated here. Where the
+options come from depends on the host: see :func:`raw`.
 """
 
 import collections.abc
@@ -11,8 +12,11 @@ import re
 import typing
 import urllib.parse
 
-DEFAULT_GITHUB_URL = 'https://github.com'
-DEFAULT_TIMEOUT_SECONDS = 8
+from imbi_plugin_github_identity import spec
+
+DEFAULT_GITHUB_URL = spec.DEFAULT_GITHUB_URL
+DEFAULT_TIMEOUT_SECONDS = spec.DEFAULT_TIMEOUT_SECONDS
+_DEFAULTS = spec.defaults()
 #: The same upper bound in every plugin (root README, shared options).
 MAX_TIMEOUT_SECONDS = 300
 _TRUE = {'true', '1', 'yes', 'on'}
@@ -32,15 +36,32 @@ class Options:
     timeout_seconds: int
 
 
+def raw(ctx: typing.Any) -> dict[str, typing.Any]:
+    """The options the host passed, whichever host it is.
+
+    v1 hosts put every option in ``assignment_options``; v3 hosts pass
+    the Integration's options and the capability's apart, and their
+    identity flows leave ``assignment_options`` empty. Later layers win.
+    ``ctx`` itself is never copied or changed.
+    """
+    return {
+        **(getattr(ctx, 'integration_options', None) or {}),
+        **(getattr(ctx, 'capability_options', None) or {}),
+        **(getattr(ctx, 'assignment_options', None) or {}),
+    }
+
+
 def read_options(raw: collections.abc.Mapping[str, typing.Any]) -> Options:
     """Options with defaults applied; ValueError names a bad option."""
     github_url = _url(raw, 'github_url', DEFAULT_GITHUB_URL)
     return Options(
         github_url=github_url,
         api_url=_url(raw, 'api_url', derive_api_url(github_url)),
-        use_pkce=_boolean(raw, 'use_pkce', True),
-        allow_signup=_boolean(raw, 'allow_signup', False),
-        include_organizations=_boolean(raw, 'include_organizations', True),
+        use_pkce=_boolean(raw, 'use_pkce', _DEFAULTS['use_pkce']),
+        allow_signup=_boolean(raw, 'allow_signup', _DEFAULTS['allow_signup']),
+        include_organizations=_boolean(
+            raw, 'include_organizations', _DEFAULTS['include_organizations']
+        ),
         timeout_seconds=_timeout(raw),
     )
 
@@ -112,7 +133,9 @@ def _url(
     if (
         parts.scheme == 'http'
         and not _loopback(parts.hostname or '')
-        and not _boolean(raw, 'allow_plain_http', False)
+        and not _boolean(
+            raw, 'allow_plain_http', _DEFAULTS['allow_plain_http']
+        )
     ):
         # The client secret, codes and tokens would cross the network in
         # clear. Loopback never leaves the machine.

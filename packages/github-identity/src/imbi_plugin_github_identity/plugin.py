@@ -1,328 +1,39 @@
-"""The GitHub identity plugin: manifest and handler.
+"""The v1 entry point (imbi-common 2.3-2.11): manifest and plugin class.
 
-Module top level imports only imbi_common, the stdlib and this package's
+Only v1 hosts import this module (entry point ``imbi.plugins``), so it
+takes the v1 classes from ``imbi_common.plugins`` directly. Module top
+level imports only imbi_common, the stdlib and this package's
 stdlib-only modules; httpx comes in with ``client`` on the first call.
 """
 
-import asyncio
-import collections.abc
-import datetime
-import logging
-import secrets
-import time
-import typing
-import urllib.parse
-
 from imbi_common.plugins import (
-    AuthorizationRequest,
     CredentialField,
-    IdentityCredentials,
     IdentityPlugin,
-    IdentityProfile,
-    PluginContext,
-    PluginCredentialsMissing,
     PluginManifest,
     PluginOption,
-    PluginTimeoutError,
-    PluginUnavailableError,
 )
 
-from imbi_plugin_github_identity import convert, pkce
-from imbi_plugin_github_identity.options import (
-    DEFAULT_GITHUB_URL,
-    DEFAULT_TIMEOUT_SECONDS,
-    Options,
-    is_http_url,
-    read_options,
-)
+from imbi_plugin_github_identity import spec
+from imbi_plugin_github_identity.handler import GitHubIdentityHandler
 
-if typing.TYPE_CHECKING:
-    from imbi_plugin_github_identity.client import GitHubClient
-
-LOGGER = logging.getLogger(__name__)
-DEFAULT_SCOPES = ['read:user', 'user:email']
-_NO_WHITESPACE = frozenset(' \t\r\n,')
+DEFAULT_SCOPES = list(spec.DEFAULT_SCOPES)
 
 MANIFEST = PluginManifest(
-    slug='github',
-    name='GitHub',
-    description=(
-        'Sign in with GitHub or GitHub Enterprise Server through an OAuth '
-        'App or a GitHub App.'
-    ),
+    slug=spec.SLUG_V1,
+    name=spec.NAME,
+    description=spec.DESCRIPTION,
     plugin_type='identity',
-    auth_type='oauth2',
+    auth_type=spec.AUTH_TYPE,
     api_version=1,
-    login_capable=True,
+    login_capable=spec.LOGIN_CAPABLE,
     default_scopes=DEFAULT_SCOPES,
-    widget_text=(
-        'Connect your GitHub account so Imbi can act as you on GitHub '
-        'and show your GitHub identity.'
-    ),
-    options=[
-        PluginOption(
-            name='github_url',
-            label='GitHub URL',
-            description='Web host: https://github.com or your GitHub '
-            'Enterprise Server, e.g. https://github.example.com.',
-            type='string',
-            default=DEFAULT_GITHUB_URL,
-        ),
-        PluginOption(
-            name='api_url',
-            label='API URL',
-            description='REST base; derived from github_url when empty '
-            '(https://api.github.com, or <github_url>/api/v3).',
-            type='string',
-        ),
-        PluginOption(
-            name='use_pkce',
-            label='Use PKCE',
-            description='Send an S256 code challenge (RFC 7636).',
-            type='boolean',
-            default=True,
-        ),
-        PluginOption(
-            name='allow_signup',
-            label='Allow sign-up',
-            description='Offer to create a GitHub account on the '
-            'authorize page.',
-            type='boolean',
-            default=False,
-        ),
-        PluginOption(
-            name='include_organizations',
-            label='Include organizations',
-            description='Fill groups with organization logins when the '
-            'token may read them (scope read:org, or a GitHub App).',
-            type='boolean',
-            default=True,
-        ),
-        PluginOption(
-            name='allow_plain_http',
-            label='Allow plain http',
-            type='boolean',
-            default=False,
-            description='Use http:// github_url or api_url (loopback '
-            'addresses are always allowed)',
-        ),
-        PluginOption(
-            name='timeout_seconds',
-            label='Timeout (seconds)',
-            description='Budget of one whole call.',
-            type='integer',
-            default=DEFAULT_TIMEOUT_SECONDS,
-        ),
-    ],
-    credentials=[
-        CredentialField(
-            name='client_id',
-            label='Client ID',
-            description='Client ID of the OAuth App or GitHub App.',
-        ),
-        CredentialField(
-            name='client_secret',
-            label='Client secret',
-            description='A client secret of the same app.',
-        ),
-    ],
+    widget_text=spec.WIDGET_TEXT,
+    options=[PluginOption(**option) for option in spec.options()],
+    credentials=[CredentialField(**field) for field in spec.v1_credentials()],
 )
 
 
-class GitHubIdentityPlugin(IdentityPlugin):
+class GitHubIdentityPlugin(GitHubIdentityHandler, IdentityPlugin):
     """OAuth 2.0 web flow against github.com or GitHub Enterprise Server."""
 
     manifest = MANIFEST
-
-    async def authorization_request(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        redirect_uri: str,
-        scopes: list[str] | None = None,
-    ) -> AuthorizationRequest:
-        client_id = _credential(credentials, 'client_id')
-        options = read_options(ctx.assignment_options)
-        _check_redirect_uri(redirect_uri)
-        wanted = list(scopes) if scopes else list(DEFAULT_SCOPES)
-        for scope in wanted:
-            if not scope or _NO_WHITESPACE & set(scope):
-                raise ValueError(f'invalid OAuth scope {scope!r}')
-        state = secrets.token_urlsafe(32)
-        query = {
-            'client_id': client_id,
-            'redirect_uri': redirect_uri,
-            'scope': ' '.join(wanted),
-            'state': state,
-            'allow_signup': 'true' if options.allow_signup else 'false',
-        }
-        verifier = None
-        if options.use_pkce:
-            verifier = pkce.new_verifier()
-            query['code_challenge'] = pkce.challenge(verifier)
-            query['code_challenge_method'] = 'S256'
-        url = (
-            f'{options.github_url}/login/oauth/authorize?'
-            + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
-        )
-        return AuthorizationRequest(
-            authorization_url=url, state=state, code_verifier=verifier
-        )
-
-    async def exchange_code(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        code: str,
-        redirect_uri: str,
-        code_verifier: str | None = None,
-    ) -> tuple[IdentityProfile, IdentityCredentials]:
-        client_id, client_secret = _credentials(credentials)
-        options = read_options(ctx.assignment_options)
-        if not isinstance(code, str) or not code.strip():
-            raise ValueError('the authorization code is empty')
-        _check_redirect_uri(redirect_uri)
-        if code_verifier is not None and not pkce.is_valid_verifier(
-            code_verifier
-        ):
-            raise ValueError(
-                'code_verifier must be 43..128 characters of '
-                '[A-Za-z0-9-._~] (RFC 7636)'
-            )
-
-        async def work(
-            client: GitHubClient,
-        ) -> tuple[IdentityProfile, IdentityCredentials]:
-            body = await client.exchange_code(
-                code.strip(), redirect_uri, code_verifier
-            )
-            creds = _credentials_from(body)
-            return await _profile(client, options, creds), creds
-
-        return await _call(options, client_id, client_secret, work)
-
-    async def refresh(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        refresh_token: str,
-    ) -> IdentityCredentials:
-        client_id, client_secret = _credentials(credentials)
-        options = read_options(ctx.assignment_options)
-        if not isinstance(refresh_token, str) or not refresh_token.strip():
-            raise ValueError('the refresh token is empty')
-
-        async def work(client: GitHubClient) -> IdentityCredentials:
-            body = await client.refresh(refresh_token.strip())
-            return _credentials_from(body)
-
-        return await _call(options, client_id, client_secret, work)
-
-    async def revoke(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        token: str,
-    ) -> None:
-        """Best effort: failures are logged (without the token)."""
-        client_id, client_secret = _credentials(credentials)
-        options = read_options(ctx.assignment_options)
-        if not isinstance(token, str) or not token.strip():
-            raise ValueError('the token to revoke is empty')
-
-        async def work(client: GitHubClient) -> None:
-            try:
-                await client.revoke(token.strip())
-            except PluginUnavailableError as exc:
-                LOGGER.warning('Revoking a GitHub token failed: %s', exc)
-
-        await _call(options, client_id, client_secret, work)
-
-
-def _credential(credentials: dict[str, str], name: str) -> str:
-    value = credentials.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise PluginCredentialsMissing(f'credential {name!r} is missing')
-    return value.strip()
-
-
-def _credentials(credentials: dict[str, str]) -> tuple[str, str]:
-    return (
-        _credential(credentials, 'client_id'),
-        _credential(credentials, 'client_secret'),
-    )
-
-
-def _check_redirect_uri(redirect_uri: str) -> None:
-    if not isinstance(redirect_uri, str) or not is_http_url(redirect_uri):
-        raise ValueError(
-            f'redirect_uri must be an absolute http(s) URL, got '
-            f'{redirect_uri!r}'
-        )
-
-
-def _credentials_from(
-    body: collections.abc.Mapping[str, typing.Any],
-) -> IdentityCredentials:
-    return convert.build_credentials(body, datetime.datetime.now(datetime.UTC))
-
-
-async def _profile(
-    client: GitHubClient, options: Options, creds: IdentityCredentials
-) -> IdentityProfile:
-    """/user, plus /user/emails and /user/orgs when the token may read
-    them (asked concurrently: they are independent)."""
-    token = creds.access_token
-    try:
-        async with asyncio.TaskGroup() as group:
-            user = group.create_task(client.get('/user', token))
-            emails = (
-                group.create_task(
-                    client.get(
-                        '/user/emails?per_page=100', token, optional=True
-                    )
-                )
-                if convert.may_read(creds.scopes, convert.EMAIL_SCOPES)
-                else None
-            )
-            orgs = (
-                group.create_task(
-                    client.get_all('/user/orgs', token, optional=True)
-                )
-                if options.include_organizations
-                and convert.may_read(creds.scopes, convert.ORG_SCOPES)
-                else None
-            )
-    except ExceptionGroup as failed:
-        # The first failure is the answer; the group wrapper is noise to
-        # the host's error mapping.
-        raise failed.exceptions[0] from None
-    return convert.build_profile(
-        user.result(),
-        emails.result() if emails else None,
-        orgs.result() if orgs else None,
-    )
-
-
-async def _call[T](
-    options: Options,
-    client_id: str,
-    client_secret: str,
-    work: collections.abc.Callable[
-        [GitHubClient], collections.abc.Awaitable[T]
-    ],
-) -> T:
-    """Run ``work`` with a fresh client inside the call's budget."""
-    from imbi_plugin_github_identity.client import GitHubClient
-
-    budget = options.timeout_seconds
-    try:
-        async with asyncio.timeout(budget):
-            async with GitHubClient(
-                options, client_id, client_secret, time.monotonic() + budget
-            ) as client:
-                return await work(client)
-    except TimeoutError:
-        raise PluginTimeoutError(
-            f'GitHub call exceeded its {budget} s budget'
-        ) from None
