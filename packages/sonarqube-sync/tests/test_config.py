@@ -9,7 +9,6 @@ from imbi_common.plugins import PluginCredentialsMissing
 from imbi_plugin_sonarqube_sync import config as config_module
 from imbi_plugin_sonarqube_sync import options
 from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
-from imbi_plugin_sonarqube_sync.plugin import MANIFEST
 from sonarqube_helpers import CONFIG, KEY, World
 
 BAD_CONFIGS: list[tuple[typing.Any, str]] = [
@@ -252,7 +251,6 @@ async def test_bad_imbi_url_credential_is_never_echoed(world: World) -> None:
 def test_bad_service_endpoint_is_named_not_echoed() -> None:
     with pytest.raises(ValueError, match='sonarqube_url') as caught:
         options.read(
-            MANIFEST,
             {
                 'imbi_url': 'https://imbi.example',
                 'service_endpoint': (
@@ -381,6 +379,6 @@ def test_metric_key_check_is_linear(key: str) -> None:
     ],
 )
 def test_plain_http_when_allowed_or_loopback(given: dict[str, str]) -> None:
-    read = options.read(MANIFEST, given, {})
+    read = options.read(given, {})
     assert read.sonarqube_url == given['sonarqube_url']
     assert read.imbi_url == given['imbi_url']

@@ -4,7 +4,6 @@ import logging
 
 import pytest
 from imbi_plugin_sonarqube_sync import options
-from imbi_plugin_sonarqube_sync.plugin import MANIFEST
 from imbi_plugin_testing import Fault
 from sonarqube_helpers import KEY, World
 
@@ -20,7 +19,7 @@ def test_the_scan_watches_both_tokens(world: World) -> None:
 
 
 def test_credentials_stay_out_of_reprs(world: World) -> None:
-    secrets = options.require_credentials(MANIFEST, world.credentials())
+    secrets = options.require_credentials(world.credentials())
     assert world.tokens.api_token not in repr(secrets)
     assert world.tokens.imbi_api_key not in repr(secrets)
 

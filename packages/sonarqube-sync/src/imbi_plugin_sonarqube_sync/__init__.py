@@ -1,1 +1,21 @@
-"""Imbi webhook plugin that writes SonarQube measures onto Imbi projects."""
+"""Imbi webhook plugin that writes SonarQube measures onto Imbi projects.
+
+v1 hosts load ``imbi_plugin_sonarqube_sync.plugin:SonarQubePlugin``
+through the ``imbi.plugins`` entry point; v3 hosts import this package
+and read ``PLUGIN``. Stdlib only: importing it imports no host code.
+"""
+
+import typing
+
+
+def __getattr__(name: str) -> typing.Any:
+    # v3 registries (imbi-common 2.12+) import every imbi_plugin_* module
+    # and read PLUGIN; v1 hosts never ask, so they import no v3 code.
+    if name == 'PLUGIN':
+        from imbi_plugin_sonarqube_sync import _host
+
+        if _host.generation() == 3:
+            from imbi_plugin_sonarqube_sync import _v3
+
+            return _v3.PLUGIN
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -13,10 +13,9 @@ import logging
 import re
 import typing
 
-from imbi_common.plugins import PluginContext, PluginTimeoutError
-
-from imbi_plugin_sonarqube_sync import analysis, options, plugin, values
+from imbi_plugin_sonarqube_sync import analysis, options, values
 from imbi_plugin_sonarqube_sync import config as action_config_module
+from imbi_plugin_sonarqube_sync._host import PluginContext, PluginTimeoutError
 
 LOGGER = logging.getLogger(__name__)
 
@@ -39,8 +38,9 @@ async def update_project_from_webhook(
     """Sync the project's SonarQube measures onto the Imbi project.
 
     Takes the body as ``payload=`` (imbi-gateway 1.3) or inside
-    ``event=`` (imbi-common 2.11: ``event['payload']``); keywords a
-    later gateway adds are accepted and ignored.
+    ``event=`` (imbi-common 2.11 and the v3 gateways:
+    ``event['payload']``); keywords a later gateway adds are accepted
+    and ignored.
     """
     body = payload if payload is not None else _event_payload(event)
     await run(ctx, credentials, external_identifier, action_config, body)
@@ -60,10 +60,9 @@ async def run(
     payload: object,
 ) -> None:
     """Validate everything, pick the branch, read SonarQube, patch Imbi."""
-    manifest = plugin.MANIFEST
-    secrets = options.require_credentials(manifest, credentials)
+    secrets = options.require_credentials(credentials)
     config = action_config_module.parse(action_config)
-    opts = options.read(manifest, ctx.assignment_options, credentials)
+    opts = options.read(options.raw(ctx), credentials)
     key = (external_identifier or '').strip()
     if not key:
         raise ValueError(

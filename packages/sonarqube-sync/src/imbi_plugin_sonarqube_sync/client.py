@@ -14,13 +14,18 @@ import collections.abc
 import contextlib
 import math
 import random
+import time
 import typing
 import urllib.parse
 
 import httpx
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 
+from imbi_plugin_sonarqube_sync import _host
+from imbi_plugin_sonarqube_sync._host import (
+    PluginAuthenticationFailed,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
 from imbi_plugin_sonarqube_sync.values import Measure
 
 if typing.TYPE_CHECKING:
@@ -36,6 +41,8 @@ MAX_RESPONSE_BYTES = 2 * 2**20
 #: What a request may be retried after: ``read`` any transient failure
 #: (5xx, 429, connection), ``write`` only a 429.
 RetryOn = typing.Literal['read', 'write']
+#: When to try again after a 429 that names no Retry-After.
+RATE_LIMIT_WAIT = 60.0
 _BACKOFF = (0.05, 0.25)
 _MESSAGE_LIMIT = 300
 _METRICS_NOT_FOUND = 'The following metric keys are not found:'
@@ -351,10 +358,16 @@ class Upstreams:
                 when = f'; retry after {math.ceil(retry_after)}s'
             elif rate_limited:
                 when = '; retry later (no Retry-After given)'
-            raise PluginUnavailableError(
+            message = (
                 f'{upstream} answered HTTP {status}: '
                 f'{self._upstream_message(response)}{when}'
             )
+            if rate_limited:
+                # PluginRateLimited on v3 hosts, PluginUnavailableError
+                # on v1 ones.
+                wait = RATE_LIMIT_WAIT if retry_after is None else retry_after
+                raise _host.rate_limited(time.time() + wait, message)
+            raise PluginUnavailableError(message)
 
     async def _pause(self, retry_after: float | None) -> bool:
         """Wait before a retry; False when the wait does not fit."""

@@ -1,7 +1,8 @@
 """The plugin's options and credentials, typed, with the manifest defaults.
 
 The host never applies ``PluginOption.default`` and hands options over as
-str or int, so every read goes through :func:`read`.
+str or int, so every read goes through :func:`read`; where the options
+come from depends on the host, see :func:`raw`.
 """
 
 import dataclasses
@@ -10,7 +11,8 @@ import re
 import typing
 import urllib.parse
 
-from imbi_common.plugins import PluginCredentialsMissing, PluginManifest
+from imbi_plugin_sonarqube_sync import spec
+from imbi_plugin_sonarqube_sync._host import PluginCredentialsMissing
 
 AuthScheme = typing.Literal['bearer', 'basic']
 _AUTH_SCHEMES: tuple[AuthScheme, ...] = ('bearer', 'basic')
@@ -40,15 +42,28 @@ class Secrets:
     imbi_api_key: str = dataclasses.field(repr=False)
 
 
+def raw(ctx: typing.Any) -> dict[str, typing.Any]:
+    """The options the host passed, whichever host it is.
+
+    v1 hosts put every option in ``assignment_options``; v3 hosts pass
+    the Integration's options and the capability's apart, and the v3
+    gateway leaves ``assignment_options`` empty. Later layers win.
+    ``ctx`` itself is never copied or changed.
+    """
+    return {
+        **(getattr(ctx, 'integration_options', None) or {}),
+        **(getattr(ctx, 'capability_options', None) or {}),
+        **(getattr(ctx, 'assignment_options', None) or {}),
+    }
+
+
 def require_credentials(
-    manifest: PluginManifest, credentials: typing.Mapping[str, typing.Any]
+    credentials: typing.Mapping[str, typing.Any],
 ) -> Secrets:
     """The required credentials, or PluginCredentialsMissing naming one."""
-    for field in manifest.credentials:
-        if field.required and not _text(credentials.get(field.name)):
-            raise PluginCredentialsMissing(
-                f'credential {field.name!r} is missing'
-            )
+    for name in spec.required_credentials():
+        if not _text(credentials.get(name)):
+            raise PluginCredentialsMissing(f'credential {name!r} is missing')
     return Secrets(
         api_token=_text(credentials['api_token']),
         imbi_api_key=_text(credentials['imbi_api_key']),
@@ -56,8 +71,7 @@ def require_credentials(
 
 
 def read(
-    manifest: PluginManifest,
-    assignment_options: typing.Mapping[str, typing.Any],
+    given: typing.Mapping[str, typing.Any],
     credentials: typing.Mapping[str, typing.Any],
 ) -> Options:
     """Typed options: manifest defaults applied, values validated.
@@ -66,13 +80,13 @@ def read(
     ``sonarqube_url`` to the gateway's ``service_endpoint``; a bad or
     missing value raises ValueError naming the option.
     """
-    defaults = {o.name: o.default for o in manifest.options}
+    defaults = spec.defaults()
 
     def value(name: str) -> typing.Any:
-        given = assignment_options.get(name)
-        if given is None or given == '':
+        set_to = given.get(name)
+        if set_to is None or set_to == '':
             return defaults.get(name)
-        return given
+        return set_to
 
     imbi_url, imbi_source = value('imbi_url'), 'the imbi_url option'
     if not imbi_url:
@@ -86,7 +100,7 @@ def read(
     sonarqube_url = value('sonarqube_url')
     sonarqube_source = 'the sonarqube_url option'
     if not sonarqube_url:
-        sonarqube_url = assignment_options.get('service_endpoint')
+        sonarqube_url = given.get('service_endpoint')
         sonarqube_source = "the gateway's service_endpoint"
     if not sonarqube_url:
         raise ValueError(
