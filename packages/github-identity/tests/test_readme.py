@@ -3,7 +3,7 @@
 import json
 
 from github_identity_helpers import README
-from imbi_plugin_github_identity.plugin import DEFAULT_SCOPES, MANIFEST
+from imbi_plugin_github_identity import spec
 
 
 def _section(title: str) -> str:
@@ -25,25 +25,22 @@ def test_option_defaults_match_the_manifest() -> None:
     # The host shows the manifest's default; a default cell that the
     # manifest does not have (api_url: "derived") misleads.
     defaults = {row[0]: row[3] for row in _table_rows(_section('Options'))}
-    for option in MANIFEST.options:
+    for option in spec.options():
+        default = option.get('default')
         expected = (
             ''
-            if option.default is None
+            if default is None
             else '`'
-            + (
-                option.default
-                if isinstance(option.default, str)
-                else json.dumps(option.default)
-            )
+            + (default if isinstance(default, str) else json.dumps(default))
             + '`'
         )
-        assert defaults.pop(f'`{option.name}`') == expected, option.name
+        assert defaults.pop(f'`{option["name"]}`') == expected, option
     assert not defaults
 
 
 def test_permissions_name_the_scopes_and_app_permission() -> None:
     section = _section('Permissions')
-    for scope in [*DEFAULT_SCOPES, 'read:org']:
+    for scope in [*spec.DEFAULT_SCOPES, 'read:org']:
         assert f'`{scope}`' in section, scope
     assert 'Email addresses: Read-only' in section
     for endpoint in ('/user', '/user/emails', '/user/orgs'):
