@@ -4,7 +4,7 @@ import typing
 
 import pytest
 from github_identity_helpers import README, REDIRECT_URI
-from imbi_common.plugins import PluginContext
+from imbi_plugin_github_identity._host import PluginContext
 from imbi_plugin_github_identity.plugin import GitHubIdentityPlugin
 from imbi_plugin_testing import ContractSpec, check_plugin_contract_async
 

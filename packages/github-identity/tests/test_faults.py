@@ -5,8 +5,18 @@ import time
 
 import pytest
 from github_identity_helpers import GitHub
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
-from imbi_common.plugins.errors import PluginAuthenticationFailed
+from imbi_plugin_github_identity import _host
+from imbi_plugin_github_identity._host import (
+    PluginAuthenticationFailed,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
+
+#: What a rate limit outlasting the budget raises: PluginRateLimited
+#: where the host has it (v3), else PluginUnavailableError (v1).
+RATE_LIMITED: type[Exception] = (
+    _host.optional('PluginRateLimited') or PluginUnavailableError
+)
 
 
 async def test_a_5xx_on_a_read_is_retried(github: GitHub) -> None:
@@ -125,7 +135,7 @@ async def test_primary_limit_waited_out_within_budget(github: GitHub) -> None:
 
 
 @pytest.mark.parametrize('status', [403, 429])
-async def test_primary_limit_beyond_budget_is_unavailable(
+async def test_primary_limit_beyond_budget_is_rate_limited(
     github: GitHub, status: int
 ) -> None:
     github.fake.primary_status = status
@@ -137,10 +147,14 @@ async def test_primary_limit_beyond_budget_is_unavailable(
         'https://imbi.example.com/api/me/identities/github/callback',
         state,
     )
-    assert isinstance(response.error, PluginUnavailableError)
-    assert 'primary rate limit' in response.detail
-    assert 'retry after' in response.detail
+    assert isinstance(response.error, RATE_LIMITED)
+    assert 'primary rate limit' in str(response.error)
+    assert 'retry after' in str(response.error)
     assert response.elapsed < 1
+    retry_at = getattr(response.error, 'retry_at', None)
+    if retry_at is not None:
+        # v3: the host's queues back off until the reset GitHub named.
+        assert time.time() + 590 <= retry_at <= time.time() + 610
 
 
 async def test_secondary_limit_honours_retry_after(github: GitHub) -> None:
@@ -150,26 +164,26 @@ async def test_secondary_limit_honours_retry_after(github: GitHub) -> None:
     assert response.elapsed >= 1
 
 
-async def test_secondary_limit_without_retry_after_is_unavailable(
+async def test_secondary_limit_without_retry_after_is_rate_limited(
     github: GitHub,
 ) -> None:
     """GitHub then asks for at least a minute: more than the budget."""
     github.fake.limit_secondary(times=1, retry_after=None)
     response = await github.sign_in(github.host())
-    assert isinstance(response.error, PluginUnavailableError)
-    assert 'secondary rate limit' in response.detail
-    assert '(60 s)' in response.detail
+    assert isinstance(response.error, RATE_LIMITED)
+    assert 'secondary rate limit' in str(response.error)
+    assert '(60 s)' in str(response.error)
 
 
 async def test_rate_limits_end_after_two_retries(github: GitHub) -> None:
     github.fake.limit_secondary(times=5, retry_after=0)
     response = await github.sign_in(github.host())
-    assert isinstance(response.error, PluginUnavailableError)
+    assert isinstance(response.error, RATE_LIMITED)
     assert len(github.fake.requests_to('/user$')) == 3
 
 
 async def test_a_bare_429_is_a_secondary_limit(github: GitHub) -> None:
     github.fake.inject(path='/user$', status=429, body={'message': 'Slow'})
     response = await github.sign_in(github.host())
-    assert isinstance(response.error, PluginUnavailableError)
-    assert 'secondary rate limit' in response.detail
+    assert isinstance(response.error, RATE_LIMITED)
+    assert 'secondary rate limit' in str(response.error)

@@ -4,7 +4,7 @@ import typing
 
 import pytest
 from github_identity_helpers import REDIRECT_URI, GitHub
-from imbi_common.plugins import PluginCredentialsMissing
+from imbi_plugin_github_identity._host import PluginCredentialsMissing
 from imbi_plugin_github_identity.plugin import GitHubIdentityPlugin
 from imbi_plugin_testing import make_context
 

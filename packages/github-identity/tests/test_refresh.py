@@ -2,7 +2,7 @@
 
 import httpx
 from github_identity_helpers import GitHub
-from imbi_common.plugins.errors import PluginAuthenticationFailed
+from imbi_plugin_github_identity._host import PluginAuthenticationFailed
 from imbi_plugin_testing import Host
 from imbi_plugin_testing.fakes.github import oauth as fake_oauth
 

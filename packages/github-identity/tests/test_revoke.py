@@ -6,7 +6,7 @@ import typing
 import httpx
 import pytest
 from github_identity_helpers import GitHub
-from imbi_common.plugins import PluginTimeoutError
+from imbi_plugin_github_identity._host import PluginTimeoutError
 from imbi_plugin_testing import Fault, Host
 
 

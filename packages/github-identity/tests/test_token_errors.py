@@ -2,9 +2,11 @@
 
 import pytest
 from github_identity_helpers import REDIRECT_URI, GitHub
-from imbi_common.plugins import PluginUnavailableError
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 from imbi_plugin_github_identity import pkce
+from imbi_plugin_github_identity._host import (
+    PluginAuthenticationFailed,
+    PluginUnavailableError,
+)
 from imbi_plugin_github_identity.plugin import GitHubIdentityPlugin
 from imbi_plugin_testing import make_context
 from imbi_plugin_testing.fakes.github import oauth as fake_oauth
