@@ -4,10 +4,8 @@ import dataclasses
 import json
 import typing
 
-from imbi_common.plugins import base as plugin_base
-from imbi_plugin_sonarqube_sync import actions
+from imbi_plugin_sonarqube_sync import _host, actions, spec
 from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
-from imbi_plugin_sonarqube_sync.plugin import ACTION, SonarQubePlugin
 from imbi_plugin_testing import Host, HostResponse, SecretScan
 from imbi_plugin_testing.fakes.imbi_api import ImbiApiFake
 from imbi_plugin_testing.fakes.sonarqube import SonarQubeFake
@@ -15,7 +13,11 @@ from imbi_plugin_testing.fakes.sonarqube import SonarQubeFake
 KEY = 'aweber:billing-api'
 ORG = 'aweber'
 PROJECT_ID = 'prj-0001'
-HAS_CATALOG = hasattr(plugin_base, 'ActionDescriptor')
+ACTION = spec.ACTION
+HAS_CATALOG = _host.optional('ActionDescriptor') is not None
+V3 = _host.generation() == 3
+#: The slug the installed host knows the plugin by.
+SLUG = spec.SLUG_V3 if V3 else spec.SLUG_V1
 
 CONFIG: dict[str, typing.Any] = {
     'metrics': {
@@ -32,8 +34,12 @@ CONFIG: dict[str, typing.Any] = {
 }
 
 #: The calling styles: run_action ('slug:action') and the action catalog
-#: ('slug#action') with the body as payload= or inside event=.
-STYLES = ('run_action', 'payload', 'event')
+#: ('slug#action') with the body as payload= or inside event=. v3
+#: gateways only ever pass event=.
+STYLES = ('event',) if V3 else ('run_action', 'payload', 'event')
+#: The one style every host of this generation has: tests that are not
+#: about the calling style use it.
+BASIC = 'event' if V3 else 'run_action'
 
 
 @dataclasses.dataclass
@@ -68,7 +74,7 @@ class World:
         **credentials: str,
     ) -> Host:
         host = Host(
-            SonarQubePlugin,
+            plugin_class(),
             plugin_options={
                 'sonarqube_url': self.sonar_url,
                 'imbi_url': self.imbi_url,
@@ -101,7 +107,7 @@ class World:
         config = CONFIG if config is None else config
         if style == 'run_action':
             return await host.dispatch(
-                f'sonarqube:{ACTION}',
+                f'{SLUG}:{ACTION}',
                 external_identifier=key,
                 action_config=config,
                 payload=payload,
@@ -111,7 +117,7 @@ class World:
         )
         if HAS_CATALOG:
             return await host.dispatch(
-                f'sonarqube#{ACTION}',
+                f'{SLUG}#{ACTION}',
                 external_identifier=key,
                 action_config=config,
                 payload=payload,
@@ -158,3 +164,10 @@ class World:
             self.scan.record_exception(exc)
             return Host.error_response(exc)
         return HostResponse(204)
+
+
+def plugin_class() -> typing.Any:
+    """The class the installed host loads (imported on first use)."""
+    from imbi_plugin_sonarqube_sync.plugin import SonarQubePlugin
+
+    return SonarQubePlugin

@@ -5,11 +5,11 @@ import typing
 
 import pydantic
 import pytest
-from imbi_common.plugins import PluginCredentialsMissing
 from imbi_plugin_sonarqube_sync import config as config_module
 from imbi_plugin_sonarqube_sync import options
+from imbi_plugin_sonarqube_sync._host import PluginCredentialsMissing
 from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
-from sonarqube_helpers import CONFIG, KEY, World
+from sonarqube_helpers import BASIC, CONFIG, KEY, World
 
 BAD_CONFIGS: list[tuple[typing.Any, str]] = [
     ('', 'action_config is empty'),
@@ -62,7 +62,7 @@ async def test_bad_action_config_makes_no_request(
 ) -> None:
     text = config if isinstance(config, str) else json.dumps(config)
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), text
+        BASIC, world.sonarqube.webhook_payload(KEY), text
     )
     assert response.status == 500
     assert isinstance(response.error, ValueError)
@@ -149,7 +149,7 @@ async def test_bad_options_make_no_request(
             host.plugin_options.pop(name)
             host.credentials.pop(name, None)
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+        BASIC, world.sonarqube.webhook_payload(KEY), host=host
     )
     assert isinstance(response.error, ValueError), response.error
     assert message in str(response.error)
@@ -220,7 +220,7 @@ async def test_bad_url_is_never_echoed(
     world.scan.add(URL_SECRET, in_locals=False)
     host = world.host({option: value})
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+        BASIC, world.sonarqube.webhook_payload(KEY), host=host
     )
     assert isinstance(response.error, ValueError), response.error
     assert message in str(response.error)
@@ -238,7 +238,7 @@ async def test_bad_imbi_url_credential_is_never_echoed(world: World) -> None:
     host.plugin_options.pop('imbi_url')
     host.credentials['imbi_url'] = f'admin:{URL_SECRET}@imbi.example'
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+        BASIC, world.sonarqube.webhook_payload(KEY), host=host
     )
     assert isinstance(response.error, ValueError), response.error
     text = str(response.error)
@@ -275,7 +275,7 @@ async def test_option_values_as_strings(world: World) -> None:
         }
     )
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+        BASIC, world.sonarqube.webhook_payload(KEY), host=host
     )
     assert response.ok, response.body
 
@@ -291,7 +291,7 @@ async def test_missing_credential_makes_no_request(
     else:
         del host.credentials[missing]
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+        BASIC, world.sonarqube.webhook_payload(KEY), host=host
     )
     assert response.status == 503
     assert isinstance(response.error, PluginCredentialsMissing)
@@ -318,7 +318,7 @@ async def test_missing_identifiers_make_no_request(
     host = world.host()
     host.project.update(project)
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), host=host, key=key
+        BASIC, world.sonarqube.webhook_payload(KEY), host=host, key=key
     )
     assert isinstance(response.error, ValueError)
     assert message in str(response.error)

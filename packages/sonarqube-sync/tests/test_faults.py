@@ -4,12 +4,21 @@ import dataclasses
 import time
 
 import pytest
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
-from imbi_common.plugins.errors import PluginAuthenticationFailed
-from imbi_plugin_sonarqube_sync import actions, client
+from imbi_plugin_sonarqube_sync import _host, actions, client
+from imbi_plugin_sonarqube_sync._host import (
+    PluginAuthenticationFailed,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
 from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
 from imbi_plugin_testing import Fault
-from sonarqube_helpers import CONFIG, KEY, ORG, PROJECT_ID, World
+from sonarqube_helpers import BASIC, CONFIG, KEY, ORG, PROJECT_ID, World
+
+#: A 429 still there after the retry: PluginRateLimited where the host
+#: has it (v3), else PluginUnavailableError (v1).
+RATE_LIMITED: type[Exception] = (
+    _host.optional('PluginRateLimited') or PluginUnavailableError
+)
 
 MEASURES = r'/api/measures/component'
 GATE = r'/api/qualitygates/project_status'
@@ -46,7 +55,7 @@ async def test_analysis_token_is_refused(
 
 async def test_unknown_token_is_refused(world: World) -> None:
     response = await world.call(
-        'run_action',
+        BASIC,
         world.sonarqube.webhook_payload(KEY),
         host=world.host(api_token='squ_' + 'f' * 40),
     )
@@ -60,9 +69,7 @@ async def test_unknown_token_is_refused(world: World) -> None:
 
 async def test_bearer_on_sonarqube_9_9_hints_at_basic(world: World) -> None:
     world.sonarqube.bearer_supported = False
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, PluginAuthenticationFailed)
     assert 'sonarqube_auth=basic' in str(response.error)
 
@@ -71,7 +78,7 @@ async def test_user_without_browse_permission(world: World) -> None:
     token = world.sonarqube.issue_token('other', browse={'another:project'})
     world.scan.add(token)
     response = await world.call(
-        'run_action',
+        BASIC,
         world.sonarqube.webhook_payload(KEY),
         host=world.host(api_token=token),
     )
@@ -95,7 +102,7 @@ async def test_unknown_branch_names_key_and_branch(world: World) -> None:
     payload = world.sonarqube.webhook_payload(KEY, branch='release')
     payload['branch']['name'] = 'hotfix'
     response = await world.call(
-        'run_action', payload, {**CONFIG, 'branches': ['hotfix']}
+        BASIC, payload, {**CONFIG, 'branches': ['hotfix']}
     )
     assert isinstance(response.error, ValueError)
     assert "on branch 'hotfix'" in str(response.error)
@@ -107,9 +114,7 @@ async def test_unknown_branch_on_the_gate_read(world: World) -> None:
         status=404,
         body={'errors': [{'msg': "Branch 'x' in project 'k' not found"}]},
     )
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, ValueError)
     assert "Branch 'x' in project 'k' not found" in str(response.error)
     _assert_untouched(world)
@@ -134,9 +139,7 @@ async def test_bad_request_is_a_value_error(world: World) -> None:
         status=400,
         body={'errors': [{'msg': "The 'branch' parameter is not supported"}]},
     )
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, ValueError)
     assert "'branch' parameter is not supported" in str(response.error)
 
@@ -144,9 +147,7 @@ async def test_bad_request_is_a_value_error(world: World) -> None:
 @pytest.mark.parametrize('path', [MEASURES, GATE])
 async def test_one_5xx_is_retried(world: World, path: str) -> None:
     world.sonarqube.inject(path=path, status=503)
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert response.ok, response.body
     assert len(world.sonarqube.requests_to(path)) == 2
     assert world.project()['sonarqube_bugs'] == 3
@@ -170,7 +171,8 @@ async def test_persistent_failure_is_unavailable(
     # A copy: the parametrized fault is shared and counts down.
     world.sonarqube.inject(dataclasses.replace(fault))
     response = await world.call(style, world.sonarqube.webhook_payload(KEY))
-    assert isinstance(response.error, PluginUnavailableError)
+    expected = RATE_LIMITED if fault.status == 429 else PluginUnavailableError
+    assert isinstance(response.error, expected), response.error
     assert 'SonarQube' in str(response.error)
     assert len(world.sonarqube.requests_to(str(fault.path))) == 2
     _assert_untouched(world)
@@ -180,12 +182,11 @@ async def test_rate_limit_beyond_the_budget_says_when(world: World) -> None:
     world.sonarqube.inject(
         path=MEASURES, status=429, headers={'Retry-After': '120'}
     )
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
-    assert isinstance(response.error, PluginUnavailableError)
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
+    assert isinstance(response.error, RATE_LIMITED)
     assert 'retry after 120s' in str(response.error)
     assert len(world.sonarqube.requests) == 1
+    _assert_retry_at(response.error, 120)
 
 
 async def test_rate_limit_within_the_budget_is_waited_out(
@@ -194,9 +195,7 @@ async def test_rate_limit_within_the_budget_is_waited_out(
     world.sonarqube.inject(
         path=MEASURES, status=429, headers={'Retry-After': '0.2'}
     )
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert response.ok, response.body
 
 
@@ -205,9 +204,7 @@ async def test_malformed_answer_is_unavailable(
     world: World, path: str
 ) -> None:
     world.sonarqube.inject(path=path, malformed=True)
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, PluginUnavailableError)
     assert 'not a JSON object' in str(response.error)
 
@@ -216,9 +213,7 @@ async def test_patch_success_is_judged_by_its_status(world: World) -> None:
     # Imbi's 2xx says the write happened; the patched project it sends
     # back is not read, so a garbled body is no failure.
     world.imbi.inject(path=PATCH, method='PATCH', malformed=True)
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert response.ok, response.body
     assert len(world.imbi.requests_to(PATCH, 'PATCH')) == 1
 
@@ -235,9 +230,7 @@ async def test_unexpected_answer_is_unavailable(
     world: World, path: str, body: dict[str, object], message: str
 ) -> None:
     world.sonarqube.inject(path=path, status=200, body=body)
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, PluginUnavailableError)
     assert message in str(response.error)
 
@@ -249,9 +242,7 @@ async def test_upstream_echoing_the_token_is_redacted(world: World) -> None:
         status=403,
         body={'errors': [{'msg': f'token {token} lacks Browse'}]},
     )
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, PluginAuthenticationFailed)
     assert token not in str(response.error)
     assert '<redacted>' in str(response.error)
@@ -262,7 +253,7 @@ async def test_stalled_sonarqube_hits_the_budget(world: World) -> None:
     host = world.host({'timeout_seconds': 1})
     started = time.monotonic()
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+        BASIC, world.sonarqube.webhook_payload(KEY), host=host
     )
     assert isinstance(response.error, PluginTimeoutError)
     assert 'timeout_seconds=1' in str(response.error)
@@ -293,9 +284,7 @@ async def test_one_slow_request_times_out_inside_the_budget(
     monkeypatch.setattr(client, 'REQUEST_TIMEOUT_CAP', 0.3)
     world.sonarqube.inject(path=MEASURES, latency=2.0)
     started = time.monotonic()
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, PluginTimeoutError)
     assert 'SonarQube did not answer within 0.3s' in str(response.error)
     assert time.monotonic() - started < 1.5
@@ -323,7 +312,7 @@ async def test_imbi_key_without_write_permission(world: World) -> None:
     read_only = world.imbi.issue_api_key(('project:read',))
     world.scan.add(read_only)
     response = await world.call(
-        'run_action',
+        BASIC,
         world.sonarqube.webhook_payload(KEY),
         host=world.host(imbi_api_key=read_only),
     )
@@ -356,7 +345,7 @@ async def test_pointer_imbi_refuses(
 async def test_value_of_the_wrong_type_is_refused(world: World) -> None:
     world.imbi.field_types['/sonarqube_coverage'] = (str,)
     response = await world.call(
-        'run_action',
+        BASIC,
         world.sonarqube.webhook_payload(KEY),
         {'metrics': {'coverage': '/sonarqube_coverage'}},
     )
@@ -371,7 +360,7 @@ async def test_unknown_imbi_project(world: World) -> None:
     host = world.host()
     host.project['project_id'] = 'prj-gone'
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+        BASIC, world.sonarqube.webhook_payload(KEY), host=host
     )
     assert isinstance(response.error, ValueError)
     assert "no project 'prj-gone' in organization 'aweber'" in str(
@@ -393,9 +382,7 @@ async def test_imbi_failure_is_unavailable_and_not_retried(
     world: World, fault: Fault
 ) -> None:
     world.imbi.inject(dataclasses.replace(fault))
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, PluginUnavailableError)
     assert 'Imbi' in str(response.error)
     assert len(world.imbi.requests_to(PATCH)) == 1
@@ -429,10 +416,8 @@ async def test_persistent_imbi_rate_limit_says_when(
     world.imbi.inject(
         path=PATCH, method='PATCH', status=429, headers=headers, times=2
     )
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
-    assert isinstance(response.error, PluginUnavailableError)
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
+    assert isinstance(response.error, RATE_LIMITED)
     assert 'the Imbi API answered HTTP 429' in str(response.error)
     assert when in str(response.error)
     assert len(world.imbi.requests_to(PATCH, 'PATCH')) == 2
@@ -445,12 +430,11 @@ async def test_imbi_rate_limit_beyond_the_budget_says_when(
     world.imbi.inject(
         path=PATCH, method='PATCH', status=429, headers={'Retry-After': '120'}
     )
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
-    assert isinstance(response.error, PluginUnavailableError)
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
+    assert isinstance(response.error, RATE_LIMITED)
     assert 'retry after 120s' in str(response.error)
     assert len(world.imbi.requests_to(PATCH, 'PATCH')) == 1
+    _assert_retry_at(response.error, 120)
 
 
 @pytest.mark.parametrize(
@@ -468,9 +452,7 @@ async def test_imbi_failure_after_a_rate_limit_is_not_retried(
         path=PATCH, method='PATCH', status=429, headers={'Retry-After': '0'}
     )
     world.imbi.inject(dataclasses.replace(second))
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, PluginUnavailableError)
     assert len(world.imbi.requests_to(PATCH, 'PATCH')) == 2
 
@@ -479,7 +461,7 @@ async def test_stalled_imbi_hits_the_budget(world: World) -> None:
     world.imbi.inject(path=PATCH, latency=5.0)
     started = time.monotonic()
     response = await world.call(
-        'run_action',
+        BASIC,
         world.sonarqube.webhook_payload(KEY),
         host=world.host({'timeout_seconds': 1}),
     )
@@ -491,7 +473,7 @@ async def test_stalled_imbi_hits_the_budget(world: World) -> None:
 async def test_unreachable_imbi(world: World) -> None:
     host = world.host({'imbi_url': 'http://127.0.0.1:9'})
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+        BASIC, world.sonarqube.webhook_payload(KEY), host=host
     )
     assert isinstance(response.error, PluginUnavailableError)
     assert 'unreachable' in str(response.error)
@@ -510,18 +492,14 @@ async def test_imbi_error_bodies_of_other_shapes(
     world: World, body: object, message: str
 ) -> None:
     world.imbi.inject(path=PATCH, status=400, body=body)
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, ValueError)
     assert message in str(response.error)
 
 
 async def test_other_sonarqube_status_is_unavailable(world: World) -> None:
     world.sonarqube.inject(path=MEASURES, status=409, body={'errors': []})
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, PluginUnavailableError)
     assert 'HTTP 409' in str(response.error)
     assert len(world.sonarqube.requests) == 1
@@ -534,9 +512,7 @@ async def test_unparsable_retry_after_gets_a_short_backoff(
     world.sonarqube.inject(
         path=MEASURES, status=503, headers={'Retry-After': header}
     )
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert response.ok, response.body
     assert len(world.sonarqube.requests_to(MEASURES)) == 2
 
@@ -559,10 +535,20 @@ async def test_measures_of_odd_shapes_are_ignored(world: World) -> None:
         },
     )
     response = await world.call(
-        'run_action',
+        BASIC,
         world.sonarqube.webhook_payload(KEY),
         {'metrics': {'bugs': '/b', 'coverage': '/c'}},
     )
     assert response.ok, response.body
     assert world.project()['b'] == 4
     assert 'c' not in world.project()
+
+
+def _assert_retry_at(error: BaseException | None, seconds: float) -> None:
+    """v3 hosts get ``retry_at``: when the upstream said to come back."""
+    retry_at = getattr(error, 'retry_at', None)
+    if _host.optional('PluginRateLimited') is None:
+        assert retry_at is None
+        return
+    assert retry_at is not None
+    assert time.time() + seconds - 10 <= retry_at <= time.time() + seconds

@@ -1,8 +1,8 @@
 """A 404 that is not SonarQube's or the Imbi API's is not "no project"."""
 
 import pytest
-from imbi_common.plugins import PluginUnavailableError
-from sonarqube_helpers import KEY, World
+from imbi_plugin_sonarqube_sync._host import PluginUnavailableError
+from sonarqube_helpers import BASIC, KEY, World
 
 HTML = '<html><h1>404 Not Found</h1></html>'
 
@@ -14,9 +14,7 @@ async def test_a_404_that_is_not_sonarqube(
     world: World, body: str | dict[str, object]
 ) -> None:
     world.sonarqube.inject(status=404, body=body, times=None)
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, PluginUnavailableError)
     assert 'check sonarqube_url' in str(response.error)
 
@@ -28,9 +26,7 @@ async def test_a_404_that_is_not_the_imbi_api(
     world: World, body: str | dict[str, object]
 ) -> None:
     world.imbi.inject(status=404, body=body, times=None)
-    response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY)
-    )
+    response = await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     assert isinstance(response.error, PluginUnavailableError)
     assert 'check imbi_url' in str(response.error)
 

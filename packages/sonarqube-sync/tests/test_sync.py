@@ -4,7 +4,7 @@ import json
 import logging
 
 import pytest
-from sonarqube_helpers import CONFIG, KEY, ORG, PROJECT_ID, World
+from sonarqube_helpers import BASIC, CONFIG, KEY, ORG, PROJECT_ID, World
 
 
 def _patches(world: World) -> list[list[dict[str, object]]]:
@@ -50,7 +50,7 @@ async def test_main_branch_analysis_writes_typed_values(
 
 
 async def test_patch_request_shape(world: World) -> None:
-    await world.call('run_action', world.sonarqube.webhook_payload(KEY))
+    await world.call(BASIC, world.sonarqube.webhook_payload(KEY))
     (request,) = world.imbi.requests_to('/projects/', 'PATCH')
     assert request.path == f'/organizations/{ORG}/projects/{PROJECT_ID}'
     assert request.headers['authorization'] == (
@@ -86,7 +86,7 @@ async def test_configured_branch_is_read_with_its_name(
 async def test_main_branch_still_synced_when_listed(world: World) -> None:
     config = {**CONFIG, 'branches': ['main', 'release']}
     payload = world.sonarqube.webhook_payload(KEY)
-    response = await world.call('run_action', payload, config)
+    response = await world.call(BASIC, payload, config)
     assert response.ok
     assert world.project()['sonarqube_coverage'] == 87.4
     assert 'branch=' not in world.sonarqube.requests[0].query
@@ -157,7 +157,7 @@ async def test_issue_change_without_task_id_syncs_main_branch(
 async def test_payload_that_is_no_analysis_syncs_main_branch(
     world: World, payload: object
 ) -> None:
-    response = await world.call('run_action', payload)
+    response = await world.call(BASIC, payload)
     assert response.ok, response.body
     assert world.project()['sonarqube_bugs'] == 3
 
@@ -165,7 +165,7 @@ async def test_payload_that_is_no_analysis_syncs_main_branch(
 async def test_raw_json_body_is_understood(world: World) -> None:
     payload = world.sonarqube.webhook_payload(KEY, branch='release')
     response = await world.call(
-        'run_action',
+        BASIC,
         json.dumps(payload).encode(),
         {**CONFIG, 'branches': ['release']},
     )
@@ -207,7 +207,7 @@ async def test_metric_without_value_is_left_out(world: World) -> None:
         }
     }
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), config
+        BASIC, world.sonarqube.webhook_payload(KEY), config
     )
     assert response.ok
     (patch,) = _patches(world)
@@ -222,7 +222,7 @@ async def test_metric_without_value_is_left_out(world: World) -> None:
 async def test_nothing_to_write_sends_no_patch(world: World) -> None:
     config = {'metrics': {'vulnerabilities': '/sonarqube_vulnerabilities'}}
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), config
+        BASIC, world.sonarqube.webhook_payload(KEY), config
     )
     assert response.ok
     assert len(world.sonarqube.requests) == 1
@@ -251,7 +251,7 @@ async def test_basic_auth_for_sonarqube_9_9(world: World) -> None:
     world.sonarqube.bearer_supported = False
     host = world.host({'sonarqube_auth': 'basic'})
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+        BASIC, world.sonarqube.webhook_payload(KEY), host=host
     )
     assert response.ok, response.body
     header = world.sonarqube.requests[0].headers['authorization']
@@ -267,7 +267,7 @@ async def test_options_fall_back_to_credential_and_service_endpoint(
     host = world.host()
     host.plugin_options = {'service_endpoint': world.sonar_url}
     response = await world.call(
-        'run_action', world.sonarqube.webhook_payload(KEY), host=host
+        BASIC, world.sonarqube.webhook_payload(KEY), host=host
     )
     assert response.ok, response.body
     assert world.project()['sonarqube_bugs'] == 3
