@@ -12,13 +12,6 @@ from imbi_plugin_testing.fakes.github import oauth as fake_oauth
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 from github_identity_helpers import REDIRECT_URI, GitHub
-from imbi_plugin_github_identity import _host
-
-# Until the harness filters by generation itself: test_v1_* run only on
-# v1 hosts, test_v3_* only on v3 hosts.
-collect_ignore_glob = [
-    'test_v3_*.py' if _host.generation() == 1 else 'test_v1_*.py'
-]
 
 
 @pytest.fixture(autouse=True)

@@ -7,11 +7,12 @@ import typing
 import urllib.parse
 
 import httpx
-from imbi_plugin_github_identity.plugin import GitHubIdentityPlugin
 from imbi_plugin_testing import Host, SecretScan
 from imbi_plugin_testing.fakes.github import GitHubFake, OAuthApp
 from imbi_plugin_testing.fakes.github import oauth as fake_oauth
+from imbi_plugin_testing.generation import plugin_under_test
 
+MODULE = 'imbi_plugin_github_identity'
 README = pathlib.Path(__file__).parent.parent / 'README.md'
 REDIRECT_URI = 'https://imbi.example.com/api/me/identities/github/callback'
 
@@ -41,7 +42,7 @@ class GitHub:
             merged['api_url'] = self.url
         merged.update(options)
         host = Host(
-            GitHubIdentityPlugin,
+            plugin_under_test(MODULE),
             plugin_options=merged,
             credentials={
                 'client_id': app.client_id,

@@ -5,8 +5,10 @@ import urllib.parse
 import pytest
 from github_identity_helpers import REDIRECT_URI
 from imbi_plugin_github_identity import pkce
-from imbi_plugin_github_identity.plugin import GitHubIdentityPlugin
 from imbi_plugin_testing import make_context
+from imbi_plugin_testing.generation import handler_under_test
+
+HANDLER = handler_under_test('imbi_plugin_github_identity')
 
 CREDS = {'client_id': 'Ov23liAuthorize'}
 
@@ -17,7 +19,7 @@ async def _request(
     redirect_uri: str = REDIRECT_URI,
 ) -> tuple[urllib.parse.SplitResult, dict[str, str], object]:
     ctx = make_context('identity', options=options or {})
-    request = await GitHubIdentityPlugin().authorization_request(
+    request = await HANDLER().authorization_request(
         ctx, CREDS, redirect_uri, scopes
     )
     parts = urllib.parse.urlsplit(request.authorization_url)

@@ -3,10 +3,10 @@
 import typing
 
 import pytest
-from github_identity_helpers import README, REDIRECT_URI
+from github_identity_helpers import MODULE, README, REDIRECT_URI
 from imbi_plugin_github_identity._host import PluginContext
-from imbi_plugin_github_identity.plugin import GitHubIdentityPlugin
 from imbi_plugin_testing import ContractSpec, check_plugin_contract_async
+from imbi_plugin_testing.generation import plugin_under_test
 
 CREDENTIALS = {'client_id': 'Ov23liContract', 'client_secret': 'c' * 40}
 
@@ -35,7 +35,7 @@ async def _revoke(
 async def test_contract(call: typing.Any) -> None:
     await check_plugin_contract_async(
         ContractSpec(
-            plugin=GitHubIdentityPlugin,
+            plugin=plugin_under_test(MODULE),
             readme=README,
             credentials=CREDENTIALS,
             options=lambda url: {'github_url': url},

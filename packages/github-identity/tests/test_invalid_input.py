@@ -5,8 +5,10 @@ import typing
 import pytest
 from github_identity_helpers import REDIRECT_URI, GitHub
 from imbi_plugin_github_identity._host import PluginCredentialsMissing
-from imbi_plugin_github_identity.plugin import GitHubIdentityPlugin
 from imbi_plugin_testing import make_context
+from imbi_plugin_testing.generation import handler_under_test
+
+HANDLER = handler_under_test('imbi_plugin_github_identity')
 
 
 def _call(
@@ -17,7 +19,7 @@ def _call(
     )
     app = github.oauth_app
     return (
-        GitHubIdentityPlugin(),
+        HANDLER(),
         ctx,
         creds
         if creds is not None

@@ -7,9 +7,11 @@ from imbi_plugin_github_identity._host import (
     PluginAuthenticationFailed,
     PluginUnavailableError,
 )
-from imbi_plugin_github_identity.plugin import GitHubIdentityPlugin
 from imbi_plugin_testing import make_context
 from imbi_plugin_testing.fakes.github import oauth as fake_oauth
+from imbi_plugin_testing.generation import handler_under_test
+
+HANDLER = handler_under_test('imbi_plugin_github_identity')
 
 
 async def test_a_code_works_once(github: GitHub) -> None:
@@ -121,9 +123,7 @@ async def _exchange(
         'client_secret': github.oauth_app.client_secret,
     }
     try:
-        await GitHubIdentityPlugin().exchange_code(
-            ctx, creds, code, REDIRECT_URI, verifier
-        )
+        await HANDLER().exchange_code(ctx, creds, code, REDIRECT_URI, verifier)
     except Exception as exc:
         github.scan.record_exception(exc)
         return exc
