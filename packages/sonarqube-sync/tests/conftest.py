@@ -14,14 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from imbi_plugin_sonarqube_sync import _host
 from sonarqube_helpers import KEY, ORG, PROJECT_ID, STYLES, Tokens, World
-
-# Until the harness filters by generation itself: test_v1_* run only on
-# v1 hosts, test_v3_* only on v3 hosts.
-collect_ignore_glob = [
-    'test_v3_*.py' if _host.generation() == 1 else 'test_v1_*.py'
-]
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,12 @@ from imbi_plugin_sonarqube_sync.config import UpdateProjectConfig
 from imbi_plugin_testing import Host, HostResponse, SecretScan
 from imbi_plugin_testing.fakes.imbi_api import ImbiApiFake
 from imbi_plugin_testing.fakes.sonarqube import SonarQubeFake
+from imbi_plugin_testing.generation import (
+    handler_under_test,
+    plugin_under_test,
+)
 
+MODULE = 'imbi_plugin_sonarqube_sync'
 KEY = 'aweber:billing-api'
 ORG = 'aweber'
 PROJECT_ID = 'prj-0001'
@@ -167,7 +172,10 @@ class World:
 
 
 def plugin_class() -> typing.Any:
-    """The class the installed host loads (imported on first use)."""
-    from imbi_plugin_sonarqube_sync.plugin import SonarQubePlugin
+    """The plugin the installed host loads (v1 class or v3 ``PLUGIN``)."""
+    return plugin_under_test(MODULE)
 
-    return SonarQubePlugin
+
+def handler_class() -> typing.Any:
+    """The class whose ``actions()`` the installed host reads."""
+    return handler_under_test(MODULE)

@@ -1,6 +1,7 @@
 """Invalid input (config, options, credentials) fails before any request."""
 
 import json
+import re
 import typing
 
 import pydantic
@@ -64,10 +65,26 @@ async def test_bad_action_config_makes_no_request(
     response = await world.call(
         BASIC, world.sonarqube.webhook_payload(KEY), text
     )
-    assert response.status == 500
-    assert isinstance(response.error, ValueError)
-    assert message in str(response.error)
+    if BASIC == 'run_action':
+        # The plugin validates the raw JSON string itself.
+        assert response.status == 500
+        assert isinstance(response.error, ValueError)
+        assert message in str(response.error)
+    else:
+        # The gateway validates with the config model and never calls.
+        assert response.status == 422, response.body
     assert world.network_requests() == 0
+
+
+@pytest.mark.parametrize(
+    ('config', 'message'),
+    BAD_CONFIGS,
+    ids=[str(i) for i in range(len(BAD_CONFIGS))],
+)
+def test_bad_action_config_is_named(config: typing.Any, message: str) -> None:
+    text = config if isinstance(config, str) else json.dumps(config)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        config_module.parse(text)
 
 
 @pytest.mark.parametrize(

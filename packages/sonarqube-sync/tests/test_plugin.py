@@ -19,6 +19,7 @@ from sonarqube_helpers import (
     HAS_CATALOG,
     KEY,
     World,
+    handler_class,
     plugin_class,
 )
 
@@ -30,15 +31,15 @@ def test_action_catalog() -> None:
         # imbi-common before 2.5.1 has no ActionDescriptor: only
         # run_action exists there, and actions() says so.
         with pytest.raises(NotImplementedError, match=r'2\.5\.1'):
-            plugin_class().actions()
+            handler_class().actions()
         return
-    (descriptor,) = plugin_class().actions()
+    (descriptor,) = handler_class().actions()
     assert descriptor.name == ACTION
     assert descriptor.callable is actions.update_project_from_webhook
     assert descriptor.config_model is UpdateProjectConfig
     assert UpdateProjectConfig.model_config['extra'] == 'forbid'
     # A fresh list every call, as the base class asks.
-    assert plugin_class().actions() is not plugin_class().actions()
+    assert handler_class().actions() is not handler_class().actions()
 
 
 async def test_catalog_rejects_bad_config_before_the_call(
