@@ -153,6 +153,8 @@ def test_webhook_actions_capability(entry: typing.Any) -> None:
     handler = capability.handler
     assert issubclass(handler, api.WebhookActionsCapability)
     assert issubclass(handler, SonarQubeHandler)
+    # run_action is the v1 (2.3.0-2.5.0) entry: no v3 host calls it.
+    assert not hasattr(handler, 'run_action')
     (descriptor,) = handler.actions()
     assert isinstance(descriptor, api.ActionDescriptor)
     assert descriptor.name == spec.ACTION

@@ -7,14 +7,14 @@ and the action itself (httpx, jsonpointer) on the first call.
 import typing
 
 from imbi_plugin_sonarqube_sync import _host, spec
-from imbi_plugin_sonarqube_sync._host import PluginContext
 
 
 class SonarQubeHandler:
     """Keeps Imbi projects in step with SonarQube analyses.
 
     A plain mixin: ``plugin.SonarQubePlugin`` (v1) and
-    ``_v3.SonarQubeWebhookActions`` (v3) add the host's base class.
+    ``_v3.SonarQubeWebhookActions`` (v3) add the host's base class. The
+    v1-only ``run_action`` entry lives on the v1 class.
     """
 
     @classmethod
@@ -35,24 +35,3 @@ class SonarQubeHandler:
                 config_model=spec.ACTION_CONFIG_MODEL,
             )
         ]
-
-    async def run_action(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        external_identifier: str,
-        action: str,
-        action_config: str,
-        payload: object,
-    ) -> None:
-        """The imbi-common 2.3.0-2.5.0 entry: dispatch on ``action``."""
-        if action != spec.ACTION:
-            raise ValueError(
-                f'sonarqube has no action {action!r}; it offers '
-                f'{spec.ACTION!r}'
-            )
-        from imbi_plugin_sonarqube_sync import actions
-
-        await actions.run(
-            ctx, credentials, external_identifier, action_config, payload
-        )

@@ -9,6 +9,7 @@ up to 2.5.0, the classmethod ``actions()`` from 2.5.1 on. Both lead to
 
 from imbi_common.plugins import (
     CredentialField,
+    PluginContext,
     PluginManifest,
     PluginOption,
     WebhookActionPlugin,
@@ -34,3 +35,24 @@ class SonarQubePlugin(SonarQubeHandler, WebhookActionPlugin):
     """Keeps Imbi projects in step with SonarQube analyses."""
 
     manifest = MANIFEST
+
+    async def run_action(
+        self,
+        ctx: PluginContext,
+        credentials: dict[str, str],
+        external_identifier: str,
+        action: str,
+        action_config: str,
+        payload: object,
+    ) -> None:
+        """The imbi-common 2.3.0-2.5.0 entry: dispatch on ``action``."""
+        if action != spec.ACTION:
+            raise ValueError(
+                f'sonarqube has no action {action!r}; it offers '
+                f'{spec.ACTION!r}'
+            )
+        from imbi_plugin_sonarqube_sync import actions
+
+        await actions.run(
+            ctx, credentials, external_identifier, action_config, payload
+        )
