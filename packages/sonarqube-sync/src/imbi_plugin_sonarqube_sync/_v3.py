@@ -23,7 +23,7 @@ class SonarQubePluginV3(p.Plugin):  # type: ignore[misc,name-defined]
         name=spec.NAME,
         description=spec.DESCRIPTION,
         api_version=2,
-        auth_type='api_token',
+        auth_type=spec.AUTH_TYPE,
         options=[p.PluginOption(**o) for o in spec.INTEGRATION_OPTIONS],
         credentials=[p.CredentialField(**c) for c in spec.CREDENTIALS],
         capabilities=[

@@ -19,6 +19,8 @@ DESCRIPTION = (
     'Imbi project when SonarQube reports a finished analysis.'
 )
 CAPABILITY_LABEL = 'SonarQube analysis sync'
+#: v3 manifests name how the Integration authenticates upstream.
+AUTH_TYPE = 'api_token'
 
 ACTION = 'update_project_from_webhook'
 ACTION_LABEL = 'Update project from SonarQube webhook'
