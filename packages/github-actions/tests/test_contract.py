@@ -79,7 +79,9 @@ def test_entry_point_and_manifest() -> None:
     )
     assert manifest.supports_deployment_sync is True
     assert [(c.name, c.required) for c in manifest.credentials] == [
-        ('token', False)
+        ('token', False),
+        ('app_id', False),
+        ('private_key', False),
     ]
     assert [o.name for o in manifest.options] == [
         'api_url',
