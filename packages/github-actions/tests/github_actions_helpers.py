@@ -61,3 +61,8 @@ class GitHub:
         found = self.git.resolve(ref)
         assert found is not None, ref
         return found
+
+
+def handler() -> type:
+    """The class a host instantiates per call."""
+    return GitHubActionsPlugin
