@@ -97,7 +97,10 @@ def test_entry_point_and_manifest() -> None:
 def test_plugin_module_does_not_import_httpx() -> None:
     code = (
         'import sys, imbi_plugin_github_actions.plugin\n'
-        'bad = [m for m in ("httpx", "imbi_plugin_github_actions.client")'
+        'bad = [m for m in ("httpx", "jwt",'
+        ' "imbi_plugin_github_actions.client",'
+        ' "imbi_plugin_github_actions.app_auth",'
+        ' "imbi_plugin_github_actions._v3")'
         ' if m in sys.modules]\n'
         'assert not bad, bad\n'
     )
