@@ -78,7 +78,7 @@ async def test_non_string_inputs_are_sent_as_strings(github: GitHub) -> None:
 
 
 async def test_direct_call_coerces_input_values(github: GitHub) -> None:
-    from imbi_plugin_github_actions.plugin import GitHubActionsPlugin
+    from github_actions_helpers import handler
     from imbi_plugin_testing import make_context
 
     github.git.workflows[next(iter(github.git.workflows))].inputs.update(
@@ -91,7 +91,7 @@ async def test_direct_call_coerces_input_values(github: GitHub) -> None:
         ),
     )
     mark = github.mark()
-    await GitHubActionsPlugin().trigger_deployment(
+    await handler()().trigger_deployment(
         ctx,
         {'token': github.token.value},
         'main',
