@@ -363,3 +363,24 @@ def test_the_jwt_is_inside_githubs_window(app: apps.GitHubApp) -> None:
         'exp': 1_000_000 + 540,
         'iss': str(app.id),
     }
+
+
+async def test_a_jwt_refused_for_the_token(
+    github: GitHub, app: apps.GitHubApp, secret_scan: SecretScan
+) -> None:
+    github.fake.inject(
+        Fault(
+            path='/access_tokens$',
+            status=401,
+            body={
+                'message': "'Expiration time' claim ('exp') is too far in "
+                'the future',
+            },
+        )
+    )
+    creds = _app_credentials(app)
+    response = await call(github, creds, 'list_workflows')
+    assert isinstance(response.error, _host.PluginAuthenticationFailed)
+    assert 'too far in the future' in str(response.error)
+    assert f'app_id {app.id}' in str(response.error)
+    _scan_exchanged(github, secret_scan)
