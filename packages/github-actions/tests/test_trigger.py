@@ -95,7 +95,7 @@ async def test_direct_call_coerces_input_values(github: GitHub) -> None:
         ctx,
         {'token': github.token.value},
         'main',
-        {'dry_run': True, 'note': None, 'extra': {'a': 1}},  # type: ignore[dict-item]
+        {'dry_run': True, 'note': None, 'extra': {'a': 1}},
     )
     assert dispatches(github, mark)[0]['inputs'] == {
         'dry_run': 'true',

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import typing
 
 import pytest
 from github_actions_helpers import NAME, OWNER, GitHub, handler, plugin
@@ -124,7 +125,7 @@ async def test_options_come_from_both_layers(github: GitHub) -> None:
     """The Integration's api_url, the project's workflow override."""
     host = github.host(workflow='other.yml')
     host.project_options['workflow'] = 'deploy.yml'
-    ctx = host.context('deployment')
+    ctx: typing.Any = host.context('deployment')
     assert ctx.integration_options['api_url'] == github.url
     assert 'api_url' not in ctx.assignment_options
     response = await host.trigger_deployment('main')
