@@ -27,6 +27,11 @@ print(json.dumps({{
     'hints': capability.hints,
     'handler': capability.handler.__name__,
     'v1_module': 'imbi_plugin_github_actions.plugin' in sys.modules,
+    'first_call_modules': sorted(
+        m for m in sys.modules
+        if m.startswith('imbi_plugin_github_actions.')
+        and m.rsplit('.', 1)[1] in ('client', 'operations', 'app_auth')
+    ),
 }}))
 """
 
@@ -53,6 +58,8 @@ def test_the_real_registry_loads_plugin(how: str) -> None:
         'hints': {'supports_deployment_sync': True},
         'handler': 'GitHubActionsCapability',
         'v1_module': False,
+        # httpx, the request code and PyJWT wait for the first call.
+        'first_call_modules': [],
     }
 
 
