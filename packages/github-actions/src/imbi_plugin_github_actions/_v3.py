@@ -5,8 +5,6 @@ the manifest and the capability are built from the host's own classes
 whichever import path (``imbi_common`` or ``imbi.common``) it serves.
 """
 
-import typing
-
 from imbi_plugin_github_actions import _host, spec
 from imbi_plugin_github_actions.handler import GitHubActionsHandler
 
@@ -15,10 +13,6 @@ p = _host.api()
 
 class GitHubActionsCapability(GitHubActionsHandler, p.DeploymentCapability):  # type: ignore[misc,name-defined]
     """The deployment capability: the shared handler on v3's contract."""
-
-
-def _credential(field: dict[str, typing.Any]) -> typing.Any:
-    return p.CredentialField(**field)
 
 
 class GitHubActionsPluginV3(p.Plugin):  # type: ignore[misc,name-defined]
@@ -31,7 +25,7 @@ class GitHubActionsPluginV3(p.Plugin):  # type: ignore[misc,name-defined]
         api_version=2,
         auth_type='api_token',
         options=[p.PluginOption(**o) for o in spec.INTEGRATION_OPTIONS],
-        credentials=[_credential(c) for c in spec.credentials(3)],
+        credentials=[p.CredentialField(**c) for c in spec.credentials(3)],
         capabilities=[
             p.Capability(
                 kind=spec.KIND_V3,
