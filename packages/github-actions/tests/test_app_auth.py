@@ -66,6 +66,8 @@ async def call(
     ctx = make_context(
         'deployment',
         options=github.options(repository=f'{OWNER}/{NAME}', **options),
+        # v3 hosts name the Integration (dropped where the field is absent).
+        integration_slug='github-apps',
     )
     try:
         found = await getattr(handler()(), method)(ctx, credentials, *args)
@@ -255,6 +257,7 @@ async def test_an_app_not_installed_on_the_repository(
         # v3 hosts from imbi-common 2.31: a terminal 403 app_not_installed.
         assert isinstance(response.error, missing)
         assert response.error.owner_repo == f'{OWNER}/{NAME}'
+        assert response.error.integration_slug == 'github-apps'
     else:
         assert isinstance(response.error, _host.PluginAuthenticationFailed)
     assert f'GitHub App {app.id} is not installed on {OWNER}/{NAME}' in str(

@@ -111,7 +111,9 @@ def load(app: AppCredentials) -> AppKey:
     return AppKey(app.app_id, private_key)
 
 
-def _not_installed(gh: GitHub, app_id: str, detail: str) -> Exception:
+def _not_installed(
+    gh: GitHub, app_id: str, detail: str, integration: str | None
+) -> Exception:
     """``PluginInstallationMissing`` where the host has it (imbi-common
     2.31+: a terminal 403 ``app_not_installed``), else
     ``PluginAuthenticationFailed``."""
@@ -123,10 +125,17 @@ def _not_installed(gh: GitHub, app_id: str, detail: str) -> Exception:
     missing = _host.optional('PluginInstallationMissing')
     if missing is None:
         return PluginAuthenticationFailed(message)
-    return typing.cast(Exception, missing(message, owner_repo=gh.full_name))
+    return typing.cast(
+        Exception,
+        missing(
+            message, owner_repo=gh.full_name, integration_slug=integration
+        ),
+    )
 
 
-async def installation_token(gh: GitHub, app: AppKey) -> str:
+async def installation_token(
+    gh: GitHub, app: AppKey, integration: str | None = None
+) -> str:
     """An installation token for ``gh``'s repository, made with the
     App's JWT (two requests, inside the call's budget)."""
     auth_headers = {'Authorization': f'Bearer {app.jwt()}'}
@@ -139,7 +148,7 @@ async def installation_token(gh: GitHub, app: AppKey) -> str:
     if found.status_code == 401:
         raise _rejected(app, found)
     if found.status_code == 404:
-        raise _not_installed(gh, app.app_id, message_of(found))
+        raise _not_installed(gh, app.app_id, message_of(found), integration)
     installation = parse(Installation, gh.body(found))
     made = await gh.request(
         'POST',
@@ -153,7 +162,7 @@ async def installation_token(gh: GitHub, app: AppKey) -> str:
     if made.status_code in (404, 422):
         # 404: uninstalled since the lookup; 422: the installation does
         # not cover this repository.
-        raise _not_installed(gh, app.app_id, message_of(made))
+        raise _not_installed(gh, app.app_id, message_of(made), integration)
     return parse(InstallationToken, gh.body(made)).token
 
 

@@ -206,6 +206,9 @@ class Setup:
     options: plugin_options.Options
     credential: str | AppKey = dataclasses.field(repr=False)
     repository: tuple[str, str]
+    #: v3 hosts name the Integration (``?source=``) in their answer to
+    #: an App that is not installed.
+    integration: str | None = None
 
 
 def _setup(ctx: PluginContext, credentials: dict[str, str]) -> Setup:
@@ -220,7 +223,12 @@ def _setup(ctx: PluginContext, credentials: dict[str, str]) -> Setup:
         return Setup(options, credential, repository)
     from imbi_plugin_github_actions import app_auth
 
-    return Setup(options, app_auth.load(credential), repository)
+    return Setup(
+        options,
+        app_auth.load(credential),
+        repository,
+        getattr(ctx, 'integration_slug', None),
+    )
 
 
 async def _run[T](
@@ -239,6 +247,8 @@ async def _run[T](
             # Inside the budget: the exchange is part of the call.
             from imbi_plugin_github_actions import app_auth
 
-            token = await app_auth.installation_token(gh, token)
+            token = await app_auth.installation_token(
+                gh, token, setup.integration
+            )
         gh.authorize(token)
         return await work(operations.Operations(gh))
