@@ -11,6 +11,7 @@ from github_actions_helpers import NAME, OWNER, GitHub, handler
 from imbi_plugin_github_actions import _host, app_auth, options
 from imbi_plugin_testing import Fault, SecretScan, make_context
 from imbi_plugin_testing.fakes.github import apps
+from imbi_plugin_testing.secrets import current_scan
 
 INSTALLATION = f'/repos/{OWNER}/{NAME}/installation'
 
@@ -72,6 +73,11 @@ async def call(
     try:
         found = await getattr(handler()(), method)(ctx, credentials, *args)
     except Exception as exc:
+        # What a host would log or report (its frames' locals included):
+        # the secret scan reads it.
+        scan = current_scan()
+        assert scan is not None
+        scan.record_exception(exc)
         return Answer(error=exc)
     return Answer(result=found)
 
