@@ -3,12 +3,16 @@
 import dataclasses
 import typing
 
-from imbi_plugin_github_actions.plugin import GitHubActionsPlugin
 from imbi_plugin_testing import Host
 from imbi_plugin_testing.fakes.github import GitHubFake, Repository, Token
 from imbi_plugin_testing.fakes.github import actions as gh_actions
+from imbi_plugin_testing.generation import (
+    handler_under_test,
+    plugin_under_test,
+)
 
 OWNER, NAME = 'acme', 'billing-api'
+MODULE = 'imbi_plugin_github_actions'
 
 
 @dataclasses.dataclass
@@ -39,7 +43,7 @@ class GitHub:
     ) -> Host:
         """A host whose project options name the repository."""
         return Host(
-            GitHubActionsPlugin,
+            plugin(),
             plugin_options=self.options(**overrides),
             project_options=(
                 {'repository': f'{OWNER}/{NAME}'}
@@ -61,3 +65,13 @@ class GitHub:
         found = self.git.resolve(ref)
         assert found is not None, ref
         return found
+
+
+def plugin() -> type:
+    """The plugin a host of the installed generation loads."""
+    return plugin_under_test(MODULE)
+
+
+def handler() -> type:
+    """The class a host instantiates per call."""
+    return handler_under_test(MODULE)

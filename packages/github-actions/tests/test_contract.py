@@ -1,14 +1,11 @@
-"""Contract suite, registry loading, lazy imports and the secret rules."""
+"""Contract suite and the secret rules, on either generation."""
 
 import pathlib
-import subprocess
-import sys
 import typing
 
 import pytest
-from github_actions_helpers import NAME, OWNER, GitHub
-from imbi_common.plugins import PluginContext
-from imbi_plugin_github_actions.plugin import GitHubActionsPlugin
+from github_actions_helpers import NAME, OWNER, GitHub, plugin
+from imbi_plugin_github_actions._host import PluginContext
 from imbi_plugin_testing import (
     ContractSpec,
     SecretScan,
@@ -29,7 +26,7 @@ def spec(
     ],
 ) -> ContractSpec:
     return ContractSpec(
-        plugin=GitHubActionsPlugin,
+        plugin=plugin(),
         readme=README,
         credentials={'token': 'ghp_contract0000000000000000000000000000'},
         options=lambda url: {
@@ -60,46 +57,6 @@ async def test_contract(
 ) -> None:
     secret_scan.add('ghp_contract0000000000000000000000000000')
     await check_plugin_contract_async(spec(call))
-
-
-def test_entry_point_and_manifest() -> None:
-    from importlib.metadata import entry_points
-
-    (ep,) = [
-        e
-        for e in entry_points(group='imbi.plugins')
-        if e.name == 'github-actions'
-    ]
-    assert ep.value == 'imbi_plugin_github_actions.plugin:GitHubActionsPlugin'
-    manifest = GitHubActionsPlugin.manifest
-    assert (manifest.slug, manifest.name, manifest.plugin_type) == (
-        'github-actions',
-        'GitHub Actions',
-        'deployment',
-    )
-    assert manifest.supports_deployment_sync is True
-    assert [(c.name, c.required) for c in manifest.credentials] == [
-        ('token', False)
-    ]
-    assert [o.name for o in manifest.options] == [
-        'api_url',
-        'repository',
-        'workflow',
-        'sha_input',
-        'correlation_input',
-        'timeout_seconds',
-        'allow_plain_http',
-    ]
-
-
-def test_plugin_module_does_not_import_httpx() -> None:
-    code = (
-        'import sys, imbi_plugin_github_actions.plugin\n'
-        'bad = [m for m in ("httpx", "imbi_plugin_github_actions.client")'
-        ' if m in sys.modules]\n'
-        'assert not bad, bad\n'
-    )
-    subprocess.run([sys.executable, '-c', code], check=True)
 
 
 async def test_token_stays_in_the_authorization_header(

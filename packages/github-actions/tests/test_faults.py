@@ -5,17 +5,20 @@ import typing
 
 import httpx
 import pytest
-from github_actions_helpers import NAME, OWNER, GitHub
-from imbi_common.plugins import (
+from github_actions_helpers import NAME, OWNER, GitHub, handler, plugin
+from imbi_plugin_github_actions import _host
+from imbi_plugin_github_actions._host import (
+    PluginAuthenticationFailed,
     PluginCredentialsMissing,
     PluginTimeoutError,
     PluginUnavailableError,
 )
-from imbi_common.plugins.errors import PluginAuthenticationFailed
-from imbi_plugin_github_actions.plugin import GitHubActionsPlugin
 from imbi_plugin_testing import Fault, Host, HostResponse
 
 BRANCHES = '/branches$'
+#: v3 hosts keep the job queued until ``retry_at`` on PluginRateLimited;
+#: v1 hosts know only PluginUnavailableError.
+RATE_LIMITED = _host.optional('PluginRateLimited') or PluginUnavailableError
 
 
 async def list_branches(host: Host) -> HostResponse:
@@ -31,7 +34,7 @@ async def test_bad_token_is_an_authentication_failure(github: GitHub) -> None:
 async def test_identity_token_is_refreshed_once(github: GitHub) -> None:
     fresh = github.fake.issue_token('octocat', ['repo'])
     host = Host(
-        GitHubActionsPlugin,
+        plugin(),
         plugin_options=github.options(repository=f'{OWNER}/{NAME}'),
         identity_token='gho_expired_' + 'y' * 24,
         refresh_identity=lambda: fresh.value,
@@ -67,7 +70,7 @@ async def test_missing_credentials(
     )
     mark = github.mark()
     with pytest.raises(PluginCredentialsMissing, match="'token'"):
-        await GitHubActionsPlugin().list_workflows(ctx, credentials)
+        await handler()().list_workflows(ctx, credentials)
     assert github.since(mark) == []
 
 
@@ -136,7 +139,11 @@ async def test_primary_rate_limit_beyond_the_budget(github: GitHub) -> None:
     github.fake.exhaust_rate_limit(reset_in=600)
     started = time.monotonic()
     response = await list_branches(github.host())
-    assert isinstance(response.error, PluginUnavailableError)
+    assert isinstance(response.error, RATE_LIMITED)
+    retry_at = getattr(response.error, 'retry_at', None)
+    if RATE_LIMITED is not PluginUnavailableError:
+        assert retry_at is not None
+        assert 590 < retry_at - time.time() < 610
     assert 'retry after' in str(response.error)
     assert 'API rate limit exceeded' in str(response.error)
     assert time.monotonic() - started < 1
@@ -157,21 +164,21 @@ async def test_secondary_rate_limit_without_retry_after(
 ) -> None:
     github.fake.limit_secondary(times=1, retry_after=None)
     response = await list_branches(github.host())
-    assert isinstance(response.error, PluginUnavailableError)
+    assert isinstance(response.error, RATE_LIMITED)
     assert 'retry after 60 s' in str(response.error)
 
 
 async def test_too_many_rate_limits(github: GitHub) -> None:
     github.fake.limit_secondary(times=3, retry_after=0)
     response = await github.host().deployment('list_refs', kind='tag')
-    assert isinstance(response.error, PluginUnavailableError)
+    assert isinstance(response.error, RATE_LIMITED)
     assert len(github.fake.requests_to('/tags$')) == 3
 
 
 async def test_bare_429_counts_as_a_rate_limit(github: GitHub) -> None:
     github.fake.inject(Fault(path=BRANCHES, status=429, body='slow down'))
     response = await list_branches(github.host())
-    assert isinstance(response.error, PluginUnavailableError)
+    assert isinstance(response.error, RATE_LIMITED)
     assert 'retry after 60 s' in str(response.error)
 
 
@@ -312,7 +319,7 @@ async def test_rate_limit_wait_counts_against_the_budget(
 ) -> None:
     github.fake.limit_secondary(times=1, retry_after=3)
     response = await list_branches(github.host(timeout_seconds=2))
-    assert isinstance(response.error, PluginUnavailableError)
+    assert isinstance(response.error, RATE_LIMITED)
     assert 'retry after 3 s' in str(response.error)
 
 

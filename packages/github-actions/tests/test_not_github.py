@@ -3,7 +3,7 @@
 
 import pytest
 from github_actions_helpers import GitHub
-from imbi_common.plugins import PluginUnavailableError
+from imbi_plugin_github_actions._host import PluginUnavailableError
 from imbi_plugin_testing import Fault
 
 

@@ -6,8 +6,8 @@ import typing
 import httpx
 import pytest
 from github_actions_helpers import NAME, OWNER, GitHub
-from imbi_common.plugins import PluginUnavailableError
 from imbi_plugin_github_actions import client, operations
+from imbi_plugin_github_actions._host import PluginUnavailableError
 from imbi_plugin_testing import Fault
 
 GRAPHQL_CALLS = [

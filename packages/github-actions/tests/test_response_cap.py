@@ -5,8 +5,8 @@ import gzip
 import httpx
 import pytest
 import respx
-from imbi_common.plugins import PluginUnavailableError
 from imbi_plugin_github_actions import client
+from imbi_plugin_github_actions._host import PluginUnavailableError
 
 URL = 'https://upstream.example/some/path'
 

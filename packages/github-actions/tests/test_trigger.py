@@ -78,7 +78,7 @@ async def test_non_string_inputs_are_sent_as_strings(github: GitHub) -> None:
 
 
 async def test_direct_call_coerces_input_values(github: GitHub) -> None:
-    from imbi_plugin_github_actions.plugin import GitHubActionsPlugin
+    from github_actions_helpers import handler
     from imbi_plugin_testing import make_context
 
     github.git.workflows[next(iter(github.git.workflows))].inputs.update(
@@ -91,11 +91,11 @@ async def test_direct_call_coerces_input_values(github: GitHub) -> None:
         ),
     )
     mark = github.mark()
-    await GitHubActionsPlugin().trigger_deployment(
+    await handler()().trigger_deployment(
         ctx,
         {'token': github.token.value},
         'main',
-        {'dry_run': True, 'note': None, 'extra': {'a': 1}},  # type: ignore[dict-item]
+        {'dry_run': True, 'note': None, 'extra': {'a': 1}},
     )
     assert dispatches(github, mark)[0]['inputs'] == {
         'dry_run': 'true',

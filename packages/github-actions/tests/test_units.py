@@ -6,8 +6,11 @@ import typing
 import httpx
 import pytest
 from github_actions_helpers import GitHub
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 from imbi_plugin_github_actions import client, options, validate
+from imbi_plugin_github_actions._host import (
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
 from imbi_plugin_testing import Fault, StallServer, make_context
 
 

@@ -1,1 +1,20 @@
-"""Imbi deployment plugin for GitHub Actions (github.com and GHES)."""
+"""Imbi deployment plugin for GitHub Actions (github.com and GHES).
+
+v1 hosts load the entry point ``imbi_plugin_github_actions.plugin``; v3
+hosts (imbi-common 2.12+) import this package and read ``PLUGIN``.
+"""
+
+import typing
+
+
+def __getattr__(name: str) -> typing.Any:
+    # v3 registries (imbi-common 2.12+) import every imbi_plugin_* module
+    # and read PLUGIN; v1 hosts never ask, so they import no v3 code.
+    if name == 'PLUGIN':
+        from imbi_plugin_github_actions import _host
+
+        if _host.generation() == 3:
+            from imbi_plugin_github_actions import _v3
+
+            return _v3.PLUGIN
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

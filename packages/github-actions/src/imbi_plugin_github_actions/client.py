@@ -8,7 +8,9 @@ error policy:
 
 - 401 -> ``PluginAuthenticationFailed``;
 - 403 / 429 with rate-limit signs -> wait and retry, else
-  ``PluginUnavailableError`` saying when to retry;
+  ``PluginRateLimited(retry_at)`` where the host has it (v3 hosts keep
+  the job queued until then), ``PluginUnavailableError`` saying when to
+  retry on v1;
 - other 403 -> ``PluginAuthenticationFailed`` naming the permission
   GitHub asks for, when it says;
 - 404 -> ``ValueError`` (repository not found or no access), unless the
@@ -31,9 +33,13 @@ import typing
 
 import httpx
 import pydantic
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 
+from imbi_plugin_github_actions import _host
+from imbi_plugin_github_actions._host import (
+    PluginAuthenticationFailed,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
 from imbi_plugin_github_actions.options import Options
 
 LOGGER = logging.getLogger('imbi_plugin_github_actions')
@@ -214,7 +220,7 @@ class GitHub:
     """An authenticated session with one repository's GitHub."""
 
     def __init__(
-        self, options: Options, token: str, owner: str, name: str
+        self, options: Options, token: str | None, owner: str, name: str
     ) -> None:
         self.options = options
         self.owner = owner
@@ -226,11 +232,17 @@ class GitHub:
             headers={
                 'Accept': 'application/vnd.github+json',
                 'X-GitHub-Api-Version': API_VERSION,
-                'Authorization': f'Bearer {token}',
                 'User-Agent': _USER_AGENT,
             },
             follow_redirects=True,
         )
+        if token is not None:
+            self.authorize(token)
+
+    def authorize(self, token: str) -> None:
+        """Send ``token`` with every request from now on (a GitHub App's
+        installation token is known only once the session is open)."""
+        self._http.headers['Authorization'] = f'Bearer {token}'
 
     async def __aenter__(self) -> GitHub:
         return self
@@ -263,11 +275,16 @@ class GitHub:
         params: dict[str, str | int] | None = None,
         json: typing.Any = None,
         handle: collections.abc.Container[int] = (),
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """One request; 2xx and statuses in ``handle`` are returned."""
+        """One request; 2xx and statuses in ``handle`` are returned.
+
+        ``headers`` override the session's (a GitHub App's JWT in place
+        of the token).
+        """
         retries = 0
         while True:
-            response = await self._send(method, path, params, json)
+            response = await self._send(method, path, params, json, headers)
             retryable = response is None
             if response is not None:
                 status = response.status_code
@@ -293,9 +310,10 @@ class GitHub:
                         )
                         await asyncio.sleep(wait)
                         continue
-                    raise PluginUnavailableError(
+                    raise _host.rate_limited(
+                        time.time() + wait,
                         f'GitHub rate limit reached ({message_of(response)}); '
-                        f'retry after {math.ceil(wait)} s'
+                        f'retry after {math.ceil(wait)} s',
                     )
                 retryable = status in _RETRY_STATUSES
             if method == 'GET' and retryable and retries < MAX_RETRIES:
@@ -320,6 +338,7 @@ class GitHub:
         path: str,
         params: dict[str, str | int] | None,
         body: typing.Any,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response | None:
         """The answer, or None when the connection failed."""
         left = self.remaining()
@@ -335,6 +354,7 @@ class GitHub:
                 path,
                 params=params,
                 json=body,
+                headers=headers,
                 timeout=min(REQUEST_TIMEOUT_SECONDS, left),
             )
         except httpx.TimeoutException:

@@ -15,19 +15,19 @@ import urllib.parse
 import uuid
 
 import httpx
-from imbi_common.plugins import PluginUnavailableError
-from imbi_common.plugins.base import (
+
+from imbi_plugin_github_actions import mapping, models, validate
+from imbi_plugin_github_actions._host import (
     Commit,
     CompareResult,
     DeploymentRun,
+    PluginUnavailableError,
     Ref,
     RefInfo,
     ReleaseInfo,
     RemoteDeployment,
     WorkflowFile,
 )
-
-from imbi_plugin_github_actions import mapping, models, validate
 from imbi_plugin_github_actions.client import (
     GitHub,
     already_exists,

@@ -11,14 +11,13 @@ import re
 import typing
 import urllib.parse
 
-from imbi_common.plugins import PluginContext, PluginCredentialsMissing
+from imbi_plugin_github_actions import spec
+from imbi_plugin_github_actions._host import (
+    PluginContext,
+    PluginCredentialsMissing,
+)
 
-DEFAULTS: dict[str, str | int | bool] = {
-    'api_url': 'https://api.github.com',
-    'sha_input': 'sha',
-    'timeout_seconds': 8,
-    'allow_plain_http': False,
-}
+DEFAULTS: dict[str, typing.Any] = spec.defaults()
 MAX_TIMEOUT_SECONDS = 300
 LINK_KEY = 'github-repository'
 _OWNER = re.compile(r'[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})')
@@ -120,10 +119,26 @@ def _flag(options: dict[str, typing.Any], name: str) -> bool:
     raise ValueError(f'option {name!r} must be true or false')
 
 
+def raw(ctx: PluginContext) -> dict[str, typing.Any]:
+    """The option layers of ``ctx``, as saved (no defaults).
+
+    v3 hosts pass Integration options and capability options apart (and
+    the gateway leaves ``assignment_options`` empty); v1 hosts pass the
+    merged layers in ``assignment_options``. ``ctx`` itself is never
+    copied: hosts read what a plugin writes back from the object they
+    passed.
+    """
+    return {
+        **(getattr(ctx, 'integration_options', None) or {}),
+        **(getattr(ctx, 'capability_options', None) or {}),
+        **(ctx.assignment_options or {}),
+    }
+
+
 def read_options(ctx: PluginContext) -> Options:
     """The options of ``ctx`` with defaults applied; ValueError if bad."""
-    raw = dict(ctx.assignment_options or {})
-    api_url = typing.cast(str, _string(raw, 'api_url')).rstrip('/')
+    layers = raw(ctx)
+    api_url = typing.cast(str, _string(layers, 'api_url')).rstrip('/')
     parts = urllib.parse.urlsplit(api_url)
     if parts.scheme not in ('http', 'https') or not parts.hostname:
         raise ValueError(
@@ -137,7 +152,7 @@ def read_options(ctx: PluginContext) -> Options:
     if (
         parts.scheme == 'http'
         and not _loopback(parts.hostname)
-        and not _flag(raw, 'allow_plain_http')
+        and not _flag(layers, 'allow_plain_http')
     ):
         # The token travels in a header: over plain http anyone on the
         # path reads it. Loopback never leaves the machine.
@@ -146,19 +161,21 @@ def read_options(ctx: PluginContext) -> Options:
             'token unencrypted: use https://, or set option '
             "'allow_plain_http' to true (loopback addresses are allowed)"
         )
-    repository = _string(raw, 'repository')
+    repository = _string(layers, 'repository')
     if repository is not None:
         split_repository(repository, "option 'repository'")
-    workflow = _string(raw, 'workflow')
+    workflow = _string(layers, 'workflow')
     if workflow is not None:
         check_workflow(workflow, "option 'workflow'")
     return Options(
         api_url=api_url,
         repository=repository,
         workflow=workflow,
-        sha_input=typing.cast(str, _input_name(raw, 'sha_input')),
-        correlation_input=_input_name(raw, 'correlation_input'),
-        timeout_seconds=_integer(raw, 'timeout_seconds', MAX_TIMEOUT_SECONDS),
+        sha_input=typing.cast(str, _input_name(layers, 'sha_input')),
+        correlation_input=_input_name(layers, 'correlation_input'),
+        timeout_seconds=_integer(
+            layers, 'timeout_seconds', MAX_TIMEOUT_SECONDS
+        ),
     )
 
 
@@ -177,15 +194,54 @@ def is_workflow_id(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
-def access_token(credentials: dict[str, str]) -> str:
-    """The token to call GitHub with: the user's wins over the stored one."""
+@dataclasses.dataclass(frozen=True)
+class AppCredentials:
+    """A GitHub App's id and private key (PEM text, unchecked yet)."""
+
+    app_id: str
+    private_key: str = dataclasses.field(repr=False)
+
+
+def _text(credentials: dict[str, str], field: str) -> str | None:
+    value = (credentials or {}).get(field)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def credential(credentials: dict[str, str]) -> str | AppCredentials:
+    """What to call GitHub with: a token (the user's wins over the stored
+    one), else a GitHub App's id and key to make an installation token.
+
+    v3 hosts pass ``app_id`` and ``private_key`` on service paths, where
+    no user is acting.
+    """
     for field in ('access_token', 'token'):
-        value = (credentials or {}).get(field)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+        token = _text(credentials, field)
+        if token is not None:
+            return token
+    app_id = _text(credentials, 'app_id')
+    private_key = _text(credentials, 'private_key')
+    if app_id is not None and private_key is not None:
+        if not (app_id.isascii() and app_id.isdigit() and len(app_id) < 21):
+            # Not echoed: an operator who pasted the key into the wrong
+            # field would see it in the error.
+            raise PluginCredentialsMissing(
+                "credential 'app_id' is not a GitHub App id: give the "
+                "App's numeric id (its settings page, 'App ID'), not the "
+                'client id or the name'
+            )
+        return AppCredentials(app_id, private_key)
+    if app_id is not None or private_key is not None:
+        absent = 'private_key' if app_id is not None else 'app_id'
+        raise PluginCredentialsMissing(
+            f'credential {absent!r} is missing: a GitHub App needs both '
+            'app_id and private_key'
+        )
     raise PluginCredentialsMissing(
-        "credential 'token' is missing: store a GitHub token, or bind a "
-        "GitHub identity (its 'access_token')"
+        "credential 'token' is missing: store a GitHub token, or a GitHub "
+        "App's app_id and private_key, or bind a GitHub identity (its "
+        "'access_token')"
     )
 
 

@@ -1,307 +1,37 @@
-"""The GitHub Actions deployment plugin: manifest and handler.
+"""The v1 entry point (``plugin:GitHubActionsPlugin``, group imbi.plugins).
 
-Each method checks credentials, options and its arguments first (no
-request is made for bad input), then runs inside the call's budget.
-httpx and the request code are imported on first use.
+Only v1 hosts (imbi-common 2.3-2.11, entry points ``imbi.plugins``) load
+this module, so it imports ``imbi_common.plugins`` directly; the handler
+and the manifest's content are shared with v3 (``handler.py``,
+``spec.py``).
 """
 
-import collections.abc
-import dataclasses
-import typing
+from imbi_common.plugins import CredentialField, PluginManifest, PluginOption
+from imbi_common.plugins.base import DeploymentPlugin
 
-from imbi_common.plugins import (
-    CredentialField,
-    PluginContext,
-    PluginManifest,
-    PluginOption,
+from imbi_plugin_github_actions import spec
+from imbi_plugin_github_actions.handler import (
+    PLUGIN_KEYS as PLUGIN_KEYS,
 )
-from imbi_common.plugins.base import (
-    Commit,
-    CompareResult,
-    DeploymentPlugin,
-    DeploymentRun,
-    Ref,
-    RefInfo,
-    ReleaseInfo,
-    RemoteDeployment,
-    WorkflowFile,
+from imbi_plugin_github_actions.handler import (
+    CheckStatus as CheckStatus,
+)
+from imbi_plugin_github_actions.handler import GitHubActionsHandler
+from imbi_plugin_github_actions.handler import Setup as Setup
+
+MANIFEST = PluginManifest(
+    slug=spec.SLUG_V1,
+    name=spec.NAME,
+    description=spec.DESCRIPTION,
+    plugin_type='deployment',
+    api_version=1,
+    supports_deployment_sync=True,
+    options=[PluginOption(**option) for option in spec.options()],
+    credentials=[CredentialField(**field) for field in spec.credentials(1)],
 )
 
-from imbi_plugin_github_actions import options as plugin_options
-from imbi_plugin_github_actions import validate
 
-if typing.TYPE_CHECKING:
-    from imbi_plugin_github_actions.operations import Operations
-
-#: environment_config keys that configure the plugin rather than the
-#: workflow; the host merges environment_config into the inputs.
-PLUGIN_KEYS = ('workflow',)
-
-CheckStatus = typing.Literal['pass', 'fail', 'warn', 'unknown']
-
-
-class GitHubActionsPlugin(DeploymentPlugin):
+class GitHubActionsPlugin(GitHubActionsHandler, DeploymentPlugin):
     """Refs, commits, tags, releases and deploys through GitHub Actions."""
 
-    manifest = PluginManifest(
-        slug='github-actions',
-        name='GitHub Actions',
-        description=(
-            'Browse GitHub refs and commits, tag and release, dispatch a '
-            'deployment workflow, follow its run and resync deployments '
-            '(github.com and GitHub Enterprise Server).'
-        ),
-        plugin_type='deployment',
-        api_version=1,
-        supports_deployment_sync=True,
-        options=[
-            PluginOption(
-                name='api_url',
-                label='API URL',
-                description='https://api.github.com, or https://HOST/api/v3 '
-                'for GitHub Enterprise Server',
-                default='https://api.github.com',
-            ),
-            PluginOption(
-                name='repository',
-                label='Repository',
-                description='owner/name; else the project link '
-                'github-repository, else its one link on the GitHub host',
-            ),
-            PluginOption(
-                name='workflow',
-                label='Workflow',
-                description='Deploy workflow file name or id; '
-                "environment_config['workflow'] overrides it",
-            ),
-            PluginOption(
-                name='sha_input',
-                label='SHA input',
-                description='Workflow input that receives a commit SHA '
-                '(SHAs are dispatched on the default branch)',
-                default='sha',
-            ),
-            PluginOption(
-                name='correlation_input',
-                label='Correlation input',
-                description='Workflow input that receives a unique id, '
-                'used to find the run where GitHub cannot return it',
-            ),
-            PluginOption(
-                name='timeout_seconds',
-                label='Timeout (seconds)',
-                description=(
-                    'Budget of one whole call (1..300), retries, waits and '
-                    'pagination included'
-                ),
-                type='integer',
-                default=8,
-            ),
-            PluginOption(
-                name='allow_plain_http',
-                label='Allow plain http',
-                type='boolean',
-                default=False,
-                description='Send the token to an http:// api_url (loopback '
-                'addresses are always allowed)',
-            ),
-        ],
-        credentials=[
-            CredentialField(
-                name='token',
-                label='GitHub token',
-                description='Used when no GitHub identity is bound (PAT or '
-                'GitHub App installation token)',
-                required=False,
-            ),
-        ],
-    )
-
-    async def list_refs(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        kind: typing.Literal['default', 'branch', 'tag', 'all'] = 'all',
-        query: str | None = None,
-    ) -> list[Ref]:
-        setup = _setup(ctx, credentials)
-        checked = validate.kind(kind)
-        if query is not None and not isinstance(query, str):
-            raise ValueError('query must be a string')
-        return await _run(setup, lambda ops: ops.list_refs(checked, query))
-
-    async def list_commits(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        ref: str,
-        limit: int = 25,
-    ) -> list[Commit]:
-        setup = _setup(ctx, credentials)
-        name, count = validate.ref(ref), validate.limit(limit)
-        return await _run(setup, lambda ops: ops.list_commits(name, count))
-
-    async def resolve_committish(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        committish: str,
-    ) -> Commit:
-        setup = _setup(ctx, credentials)
-        name = validate.ref(committish, 'committish')
-        return await _run(setup, lambda ops: ops.resolve(name))
-
-    async def compare(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        base: str,
-        head: str,
-    ) -> CompareResult:
-        setup = _setup(ctx, credentials)
-        left, right = validate.ref(base, 'base'), validate.ref(head, 'head')
-        return await _run(setup, lambda ops: ops.compare(left, right))
-
-    async def trigger_deployment(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        ref_or_sha: str,
-        inputs: dict[str, str] | None = None,
-    ) -> DeploymentRun:
-        setup = _setup(ctx, credentials)
-        ref = validate.ref(ref_or_sha, 'ref_or_sha')
-        config = dict(ctx.environment_config or {})
-        workflow = config.get('workflow') or setup.options.workflow
-        if workflow is None:
-            raise ValueError(
-                'no workflow: set option "workflow" or '
-                "environment_config['workflow']"
-            )
-        if not isinstance(workflow, (str, int)) or isinstance(workflow, bool):
-            raise ValueError("environment_config['workflow'] must be a string")
-        workflow = plugin_options.check_workflow(
-            str(workflow), "environment_config['workflow']"
-        )
-        values = validate.inputs(inputs)
-        for key in PLUGIN_KEYS:
-            if key in config:
-                values.pop(key, None)
-        correlation = setup.options.correlation_input
-        validate.input_count(
-            {**values, correlation: ''} if correlation else values
-        )
-        return await _run(
-            setup, lambda ops: ops.trigger(workflow, ref, values)
-        )
-
-    async def get_deployment_status(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        run_id: str,
-    ) -> DeploymentRun:
-        setup = _setup(ctx, credentials)
-        checked = validate.run_id(run_id)
-        return await _run(setup, lambda ops: ops.run_status(checked))
-
-    async def get_check_status(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        committish: str,
-    ) -> CheckStatus:
-        setup = _setup(ctx, credentials)
-        name = validate.ref(committish, 'committish')
-        return await _run(setup, lambda ops: ops.check_status(name))
-
-    async def create_tag(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        sha: str,
-        tag: str,
-        message: str,
-    ) -> RefInfo:
-        setup = _setup(ctx, credentials)
-        commit, name = validate.sha(sha), validate.tag(tag)
-        if not isinstance(message, str):
-            raise ValueError('message must be a string')
-        text = message or name
-        return await _run(
-            setup, lambda ops: ops.create_tag(commit, name, text)
-        )
-
-    async def create_release(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        tag: str,
-        name: str,
-        body_markdown: str,
-        prerelease: bool = False,
-    ) -> ReleaseInfo:
-        setup = _setup(ctx, credentials)
-        checked = validate.tag(tag)
-        if not isinstance(name, str) or not isinstance(body_markdown, str):
-            raise ValueError('name and body_markdown must be strings')
-        title = name or checked
-        return await _run(
-            setup,
-            lambda ops: ops.create_release(
-                checked, title, body_markdown, bool(prerelease)
-            ),
-        )
-
-    async def list_workflows(
-        self, ctx: PluginContext, credentials: dict[str, str]
-    ) -> list[WorkflowFile]:
-        setup = _setup(ctx, credentials)
-        return await _run(setup, lambda ops: ops.list_workflows())
-
-    async def list_recent_deployments(
-        self,
-        ctx: PluginContext,
-        credentials: dict[str, str],
-        environments: list[str],
-        limit: int = 1,
-    ) -> list[RemoteDeployment]:
-        setup = _setup(ctx, credentials)
-        names = validate.environments(environments)
-        count = validate.limit(limit)
-        if not names:
-            return []
-        return await _run(
-            setup, lambda ops: ops.recent_deployments(names, count)
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class Setup:
-    """What a call needs; the token out of the repr, which error
-    trackers record for the locals of every frame of a traceback."""
-
-    options: plugin_options.Options
-    token: str = dataclasses.field(repr=False)
-    repository: tuple[str, str]
-
-
-def _setup(ctx: PluginContext, credentials: dict[str, str]) -> Setup:
-    """Token, options and repository, or the error, before any request."""
-    token = plugin_options.access_token(credentials)
-    options = plugin_options.read_options(ctx)
-    return Setup(options, token, plugin_options.repository(options, ctx))
-
-
-async def _run[T](
-    setup: Setup,
-    work: collections.abc.Callable[[Operations], collections.abc.Awaitable[T]],
-) -> T:
-    from imbi_plugin_github_actions import client, operations
-
-    options, (owner, name) = setup.options, setup.repository
-    async with (
-        client.budget(options.timeout_seconds),
-        client.GitHub(options, setup.token, owner, name) as gh,
-    ):
-        return await work(operations.Operations(gh))
+    manifest = MANIFEST

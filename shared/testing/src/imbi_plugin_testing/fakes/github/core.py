@@ -30,7 +30,7 @@ DOCS = 'https://docs.github.com/rest'
 RATE_LIMIT_DOCS = (
     'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api'
 )
-_ROUTE_MODULES = ('oauth', 'actions', 'repos')
+_ROUTE_MODULES = ('oauth', 'actions', 'repos', 'apps')
 #: A file every exchange the routes answer is appended to (JSON lines),
 #: for the check against GitHub's OpenAPI description
 #: (scripts/github_openapi.py; ``nox -s github_openapi``).
