@@ -155,8 +155,13 @@ class Profile:
             yield fake, url
 
 
+#: v3 slugs that differ from the v1 slug naming the profile module.
+V3_SLUGS = {'github-identity': 'github', 'sonarqube-sync': 'sonarqube'}
+
+
 def profile_for(slug: str) -> Profile | None:
-    """The profile of ``slug``, or None when it has none."""
+    """The profile of ``slug`` (v1 or v3 slug), or None when it has none."""
+    slug = V3_SLUGS.get(slug, slug)
     name = f'{__name__}.{slug.replace("-", "_")}'
     try:
         module: types.ModuleType = importlib.import_module(name)

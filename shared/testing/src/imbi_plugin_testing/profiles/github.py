@@ -18,6 +18,7 @@ import urllib.parse
 from imbi_plugin_testing.contract import ContractSpec
 from imbi_plugin_testing.fakes.github import GitHubFake
 from imbi_plugin_testing.fakes.github import oauth as fake_oauth
+from imbi_plugin_testing.generation import V3
 from imbi_plugin_testing.host import Host, HostResponse
 from imbi_plugin_testing.profiles import BadInput, Profile, UpstreamCall
 from imbi_plugin_testing.secrets import current_scan
@@ -384,7 +385,7 @@ def _bad_inputs() -> list[BadInput]:
 
 def profile() -> Profile:
     return Profile(
-        slug='github',
+        slug='github-identity' if V3 else 'github',
         folder='github-identity',
         make_fake=_fake,
         make_host=_host,

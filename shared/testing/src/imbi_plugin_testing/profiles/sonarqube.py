@@ -36,6 +36,7 @@ import starlette.routing
 from imbi_plugin_testing.contract import ContractSpec
 from imbi_plugin_testing.fakes.imbi_api import ImbiApiFake
 from imbi_plugin_testing.fakes.sonarqube import SonarQubeFake
+from imbi_plugin_testing.generation import V3
 from imbi_plugin_testing.host import Host, HostResponse
 from imbi_plugin_testing.profiles import (
     BadInput,
@@ -49,7 +50,9 @@ KEY = 'aweber:billing-api'
 ORG = 'aweber'
 PROJECT_ID = 'prj-0001'
 ACTION = 'update_project_from_webhook'
-HANDLER = f'sonarqube:{ACTION}'
+#: The rule's handler: imbi-common <= 2.5.0's ``slug:action`` on v1;
+#: v3 gateways know only the catalog style, under the v3 slug.
+HANDLER = f'sonarqube-sync#{ACTION}' if V3 else f'sonarqube:{ACTION}'
 CONFIG: dict[str, typing.Any] = {
     'metrics': {
         'coverage': '/sonarqube_coverage',
@@ -385,11 +388,21 @@ def _bad_inputs() -> list[BadInput]:
             'ValueError',
             'branch names',
         ),
-        BadInput(
-            'unknown action',
-            lambda host: _deliver(host, handler='sonarqube:delete_project'),
-            'ValueError',
-            'delete_project',
+        # v3 gateways look actions up in the catalog and skip an
+        # unknown one themselves: the plugin is never called.
+        *(
+            []
+            if V3
+            else [
+                BadInput(
+                    'unknown action',
+                    lambda host: _deliver(
+                        host, handler='sonarqube:delete_project'
+                    ),
+                    'ValueError',
+                    'delete_project',
+                )
+            ]
         ),
         BadInput(
             'no imbi_url option or credential',
@@ -444,8 +457,8 @@ def _bad_inputs() -> list[BadInput]:
 
 def profile() -> Profile:
     return Profile(
-        slug='sonarqube',
-        folder='sonarqube',
+        slug='sonarqube-sync' if V3 else 'sonarqube',
+        folder='sonarqube-sync',
         make_fake=_fake,
         make_host=_host,
         calls=_calls(),

@@ -60,9 +60,16 @@ def _stand_ins() -> tuple[SonarQubeFake, ImbiApiFake]:
 
 
 async def run(steps: Steps) -> None:
-    from imbi_plugin_testing.generation import plugin_under_test
+    from imbi_plugin_testing.generation import (
+        V3,
+        ManifestView,
+        plugin_under_test,
+    )
 
     SonarQubePlugin = plugin_under_test('imbi_plugin_sonarqube_sync')
+    slug = ManifestView(SonarQubePlugin).slug
+    # v3 gateways know only the catalog style, under the v3 slug.
+    basic = f'{slug}#{ACTION}' if V3 else f'{slug}:{ACTION}'
 
     sonarqube, imbi = _stand_ins()
     with sonarqube.serve() as sonar_url, imbi.serve() as imbi_url:
@@ -85,7 +92,7 @@ async def run(steps: Steps) -> None:
 
         async def deliver(
             payload: dict[str, typing.Any],
-            handler: str = f'sonarqube:{ACTION}',
+            handler: str = basic,
         ) -> None:
             response = await host.dispatch(
                 handler,
@@ -120,9 +127,9 @@ async def run(steps: Steps) -> None:
 
         async with steps.step('a release-branch analysis is synced'):
             handler = (
-                f'sonarqube#{ACTION}'
+                f'{slug}#{ACTION}'
                 if hasattr(plugin_base, 'ActionDescriptor')
-                else f'sonarqube:{ACTION}'
+                else basic
             )
             await deliver(
                 sonarqube.webhook_payload(KEY, branch='release'), handler
@@ -136,7 +143,7 @@ async def run(steps: Steps) -> None:
                 kind='project_analysis'
             )
             response = await host.dispatch(
-                f'sonarqube:{ACTION}',
+                basic,
                 external_identifier=KEY,
                 action_config=json.dumps(CONFIG),
                 payload=sonarqube.webhook_payload(KEY),
