@@ -82,7 +82,6 @@ def test_manifest_names() -> None:
         'url',
         'mount_path',
         'kv_version',
-        'path_template',
         'namespace',
         'delete_mode',
         'max_concurrency',
@@ -90,6 +89,9 @@ def test_manifest_names() -> None:
         'verify_tls',
         'redirect_hosts',
         'allow_plain_http',
+        # Last since the v3 split: the capability option after the
+        # Integration's.
+        'path_template',
     ]
     required = {o.name for o in manifest.options if o.required}
     assert required == {'url'}

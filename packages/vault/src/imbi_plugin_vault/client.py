@@ -17,15 +17,19 @@ import dataclasses
 import datetime
 import functools
 import logging
+import math
 import random
+import time
 import typing
 import urllib.parse
 
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
-from imbi_common.plugins.errors import PluginAuthenticationFailed
-
+from imbi_plugin_vault import _host, layout, transport
 from imbi_plugin_vault import keys as key_rules
-from imbi_plugin_vault import layout, transport
+from imbi_plugin_vault._host import (
+    PluginAuthenticationFailed,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
 from imbi_plugin_vault.options import VaultOptions
 
 LOGGER = logging.getLogger(__name__)
@@ -33,6 +37,9 @@ LOGGER = logging.getLogger(__name__)
 #: Retries of a rate-limited (429) request, the first after this delay.
 MAX_RETRIES = 2
 BACKOFF_SECONDS = 0.25
+#: The furthest ``retry_at`` a rate limit reports (an endless
+#: Retry-After included).
+MAX_RETRY_AT_SECONDS = 3600.0
 #: How long past the deadline a request in flight may take to notice it.
 DRAIN_GRACE = 0.25
 _CAS_MISMATCH = 'check-and-set parameter did not match'
@@ -291,9 +298,8 @@ class VaultClient:
             delay = BACKOFF_SECONDS * 2**attempt
             delay += random.uniform(0, delay)  # noqa: S311 - jitter
         if delay >= self.deadline.remaining():
-            raise PluginUnavailableError(
-                f'Vault rate limit reached for {operation} on '
-                f'{self._where(path)}; retry in {max(delay, 1):.0f} s'
+            raise _rate_limited(
+                delay, f'{operation} on {self._where(path)}'
             ) from exc
         LOGGER.debug(
             'Vault rate limited %s on %s; retrying in %.2f s',
@@ -349,10 +355,7 @@ class VaultClient:
         ):
             return _CasMismatch()
         if exc.status == 429:
-            return PluginUnavailableError(
-                f'Vault rate limit reached for {operation} on {where}; '
-                f'retry in {max(exc.retry_after or 1, 1):.0f} s'
-            )
+            return _rate_limited(exc.retry_after, f'{operation} on {where}')
         if 400 <= exc.status < 500 and exc.status not in _TRANSIENT_4XX:
             # Too large, too many custom_metadata keys, a check-and-set
             # the key's settings require: retrying cannot help.
@@ -720,6 +723,24 @@ class VaultClient:
 
         with contextlib.suppress(_Missing):
             self._call(operation, path, request)
+
+
+def _rate_limited(delay: float | None, what: str) -> Exception:
+    """The host's rate-limit error: retry ``delay`` seconds from now.
+
+    ``PluginRateLimited(retry_at)`` on v3 hosts (their queues back off
+    until then), ``PluginUnavailableError`` on v1. A wait of less than
+    a second, or none at all, is a second; an endless one (``inf``)
+    an hour: Vault quotas count in seconds, and a host must get a time
+    it can schedule.
+    """
+    wait = max(delay or 0.0, 1.0)
+    if not math.isfinite(wait):
+        wait = MAX_RETRY_AT_SECONDS
+    return _host.rate_limited(
+        time.time() + wait,
+        f'Vault rate limit reached for {what}; retry in {wait:.0f} s',
+    )
 
 
 def _valid(key: str) -> bool:

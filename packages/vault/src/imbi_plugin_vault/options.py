@@ -11,25 +11,15 @@ import re
 import typing
 import urllib.parse
 
-from imbi_common.plugins import (
-    PluginContext,
-    expand_template,
-    validate_template,
-)
+from imbi_plugin_vault import keys, spec
+from imbi_plugin_vault._host import expand_template, validate_template
 
-from imbi_plugin_vault import keys
+if typing.TYPE_CHECKING:
+    from imbi_plugin_vault._host import PluginContext
 
-DEFAULTS: dict[str, str | int | bool] = {
-    'mount_path': 'secret',
-    'path_template': '${org_slug}/${project_slug}',
-    'delete_mode': 'soft',
-    'max_concurrency': 8,
-    'timeout_seconds': 8,
-    'verify_tls': True,
-    'allow_plain_http': False,
-}
-KV_VERSIONS = ('1', '2')
-DELETE_MODES = ('soft', 'destroy')
+DEFAULTS = spec.defaults()
+KV_VERSIONS = spec.KV_VERSIONS
+DELETE_MODES = spec.DELETE_MODES
 MAX_CONCURRENCY = 64
 MAX_TIMEOUT_SECONDS = 300
 _VARIABLE = re.compile(r'\$\{([^}]+)\}')
@@ -202,9 +192,24 @@ def _mount_path(options: dict[str, typing.Any]) -> str:
     return mount
 
 
+def raw(ctx: PluginContext) -> dict[str, typing.Any]:
+    """Every option layer of ``ctx`` as one dict, the narrowest last.
+
+    v1 hosts merge all options into ``assignment_options``; v3 hosts
+    pass the Integration's options and the capability's (layered per
+    project type and project) apart, and set ``assignment_options`` to
+    the capability's. ``ctx`` itself is never changed.
+    """
+    return {
+        **(getattr(ctx, 'integration_options', None) or {}),
+        **(getattr(ctx, 'capability_options', None) or {}),
+        **(ctx.assignment_options or {}),
+    }
+
+
 def read_options(ctx: PluginContext) -> VaultOptions:
     """The options of ``ctx``, defaults applied; ValueError names one."""
-    options = dict(ctx.assignment_options or {})
+    options = raw(ctx)
     template = _string(options, 'path_template')
     try:
         validate_template(template)
@@ -243,15 +248,21 @@ def read_options(ctx: PluginContext) -> VaultOptions:
     )
 
 
-def project_folder(options: VaultOptions, ctx: PluginContext) -> str:
-    """The folder under the mount holding this project's keys."""
-    variables: dict[str, str | None] = {
+def _variables(
+    ctx: PluginContext, environment: str | None
+) -> dict[str, str | None]:
+    return {
         'project_slug': ctx.project_slug,
         'org_slug': ctx.org_slug,
         'team_slug': ctx.team_slug,
-        'environment': ctx.environment,
+        'environment': environment,
         'project_id': ctx.project_id,
     }
+
+
+def project_folder(options: VaultOptions, ctx: PluginContext) -> str:
+    """The folder under the mount holding this project's keys."""
+    variables = _variables(ctx, ctx.environment)
     # Variables a newer imbi-common allows but PluginContext lacks
     # (project_type_slug on 2.11) have no value and are rejected here.
     for name in _VARIABLE.findall(options.path_template):
@@ -273,3 +284,42 @@ def project_folder(options: VaultOptions, ctx: PluginContext) -> str:
             f"option 'path_template' expands to an invalid folder: {exc}"
         ) from None
     return folder
+
+
+#: What ``describe_prefix`` shows for a folder that varies per
+#: environment: the placeholder imbi-api itself passes.
+ENVIRONMENT_PLACEHOLDER = '${environment}'
+
+
+def describe_prefix(ctx: PluginContext) -> str | None:
+    """Where the project's keys live: ``[namespace/]mount/folder``.
+
+    No request is made. Without an environment (or with imbi-api's
+    literal ``${environment}``) the folder keeps ``${environment}``, the
+    segment that varies per environment. None when the options cannot
+    say where the keys are (an invalid mount or template, a variable
+    empty for this project): the calls themselves report why.
+    """
+    options = raw(ctx)
+    try:
+        mount = _mount_path(options)
+        template = _string(options, 'path_template')
+        validate_template(template)
+        namespace = _raw(options, 'namespace')
+        if namespace is not None and not isinstance(namespace, str):
+            raise ValueError("option 'namespace' must be a string")
+    except ValueError:
+        return None
+    variables = _variables(
+        ctx, ctx.environment or ENVIRONMENT_PLACEHOLDER
+    )
+    if any(not variables.get(name) for name in _VARIABLE.findall(template)):
+        return None
+    folder = expand_template(template, variables).strip('/')
+    try:
+        keys.validate_path(folder)
+    except ValueError:
+        return None
+    # Vault also takes a namespace as the first segments of a path.
+    namespace = namespace.strip('/') if namespace else None
+    return '/'.join(filter(None, [namespace, mount, folder]))
