@@ -2,18 +2,27 @@
 
 import collections.abc
 import dataclasses
+import time
 import typing
 
 import pytest
 from imbi_plugin_testing import Host, SecretScan
 from imbi_plugin_testing.fakes.vault import VaultFake
-from imbi_plugin_vault.plugin import VaultPlugin
+from imbi_plugin_testing.generation import plugin_under_test
+from imbi_plugin_vault import _host
 
 #: The project folder of the default context (aweber/billing-api).
 FOLDER = 'aweber/billing-api'
 MOUNTS = {1: 'kv', 2: 'secret'}
 #: Requests to KV paths, not the mount lookup every call starts with.
 KV_PATHS = r'^/v1/(?!sys/)'
+#: What a 429 raises once the budget allows no more retries: the host's
+#: PluginRateLimited (v3, and v1 from 2.11), else PluginUnavailableError.
+RATE_LIMIT_ERROR: type[Exception] = (
+    _host.optional('PluginRateLimited') or _host.PluginUnavailableError
+)
+#: The entry-point class on v1 hosts, ``PLUGIN`` on v3.
+PLUGIN = plugin_under_test('imbi_plugin_vault')
 
 
 @dataclasses.dataclass
@@ -44,7 +53,7 @@ class Vault:
 
     def host(self, token: str | None = None, **overrides: typing.Any) -> Host:
         return Host(
-            VaultPlugin,
+            PLUGIN,
             plugin_options=self.options(**overrides),
             credentials={'token': token or self.token},
         )
@@ -71,6 +80,23 @@ class Vault:
 
     def stored(self, key: str) -> dict[str, typing.Any] | None:
         return self.fake.secret(self.mount, f'{FOLDER}/{key}')
+
+
+def assert_rate_limited(error: object, retry_in: float) -> None:
+    """A rate limit as the host's generation expects it.
+
+    Where the host has PluginRateLimited, ``retry_at`` is the epoch
+    ``retry_in`` seconds from now.
+    """
+    assert isinstance(error, RATE_LIMIT_ERROR), repr(error)
+    assert 'rate limit' in str(error)
+    assert f'retry in {retry_in:.0f} s' in str(error)
+    retry_at = getattr(error, 'retry_at', None)
+    if _host.optional('PluginRateLimited') is not None:
+        assert isinstance(retry_at, float)
+        assert abs(retry_at - (time.time() + retry_in)) < 2
+    else:
+        assert retry_at is None
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ import threading
 import time
 
 import pytest
-from imbi_common.plugins import PluginTimeoutError
 from imbi_plugin_testing import Fault, make_context
 from imbi_plugin_vault import client, transport
+from imbi_plugin_vault._host import PluginTimeoutError
 from imbi_plugin_vault.options import read_options
 
 from .conftest import FOLDER, Vault

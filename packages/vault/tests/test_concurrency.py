@@ -9,13 +9,12 @@ import typing
 import pytest
 import starlette.requests
 import starlette.responses
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 from imbi_plugin_testing import Fault, Host
 from imbi_plugin_testing.fakes.vault import VaultFake
 from imbi_plugin_vault import transport
-from imbi_plugin_vault.plugin import VaultPlugin
+from imbi_plugin_vault._host import PluginAuthenticationFailed
 
-from .conftest import FOLDER
+from .conftest import FOLDER, PLUGIN
 
 POOL_PREFIX = 'imbi-plugin-vault'
 DENIED = {'errors': ['permission denied']}
@@ -60,7 +59,7 @@ def counting(
 
 def _host(fake: VaultFake, url: str, **options: typing.Any) -> Host:
     return Host(
-        VaultPlugin,
+        PLUGIN,
         plugin_options={'url': url, 'mount_path': 'secret', **options},
         credentials={'token': fake.root_token},
     )

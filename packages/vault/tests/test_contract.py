@@ -5,9 +5,10 @@ import pathlib
 import typing
 
 import pytest
-from imbi_common.plugins import ConfigValue, LoadResult, PluginContext
 from imbi_plugin_testing import ContractSpec, check_plugin_contract_async
-from imbi_plugin_vault.plugin import VaultPlugin
+from imbi_plugin_vault._host import ConfigValue, LoadResult, PluginContext
+
+from .conftest import PLUGIN
 
 README = pathlib.Path(__file__).resolve().parent.parent / 'README.md'
 Call = collections.abc.Callable[
@@ -45,7 +46,7 @@ CALLS: dict[str, Call] = {
 async def test_contract(method: str, kv_version: str) -> None:
     await check_plugin_contract_async(
         ContractSpec(
-            plugin=VaultPlugin,
+            plugin=PLUGIN,
             readme=README,
             credentials={'token': 'hvs.contract-token'},
             options=lambda url: {
@@ -63,47 +64,7 @@ async def test_contract(method: str, kv_version: str) -> None:
 def test_registry_loads_it(
     installed_plugins: collections.abc.Callable[..., LoadResult],
 ) -> None:
-    result = installed_plugins(VaultPlugin)
+    result = installed_plugins(PLUGIN)
     assert result.errors == {}
     assert result.skipped == []
     assert 'vault' in result.loaded
-
-
-def test_manifest_names() -> None:
-    manifest = VaultPlugin.manifest
-    assert (manifest.slug, manifest.name, manifest.plugin_type) == (
-        'vault',
-        'HashiCorp Vault',
-        'configuration',
-    )
-    assert manifest.api_version == 1
-    assert manifest.cacheable is False
-    assert [o.name for o in manifest.options] == [
-        'url',
-        'mount_path',
-        'kv_version',
-        'namespace',
-        'delete_mode',
-        'max_concurrency',
-        'timeout_seconds',
-        'verify_tls',
-        'redirect_hosts',
-        'allow_plain_http',
-        # Last since the v3 split: the capability option after the
-        # Integration's.
-        'path_template',
-    ]
-    required = {o.name for o in manifest.options if o.required}
-    assert required == {'url'}
-    assert [(c.name, c.required) for c in manifest.credentials] == [
-        ('token', True)
-    ]
-    assert [(d.name, d.label, d.secret) for d in manifest.data_types] == [
-        ('string', 'String', False),
-        ('secret', 'Secret', True),
-    ]
-    choices = {o.name: o.choices for o in manifest.options if o.choices}
-    assert choices == {
-        'kv_version': ['1', '2'],
-        'delete_mode': ['soft', 'destroy'],
-    }

@@ -3,8 +3,8 @@
 import typing
 
 import pytest
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 from imbi_plugin_testing import Host
+from imbi_plugin_vault._host import PluginAuthenticationFailed
 
 from .conftest import Vault
 

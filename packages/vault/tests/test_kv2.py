@@ -4,9 +4,9 @@ import json
 import typing
 
 import pytest
-from imbi_common.plugins import PluginUnavailableError
 from imbi_plugin_testing import Fault
 from imbi_plugin_vault import client
+from imbi_plugin_vault._host import PluginUnavailableError
 
 from .conftest import FOLDER, Vault
 

@@ -7,9 +7,11 @@ answers as that server does (see the ``vault-server`` session).
 import logging
 
 import pytest
-from imbi_common.plugins import PluginUnavailableError
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 from imbi_plugin_testing import Fault, Host, HostResponse
+from imbi_plugin_vault._host import (
+    PluginAuthenticationFailed,
+    PluginUnavailableError,
+)
 
 from .conftest import FOLDER, KV_PATHS, Vault
 

@@ -4,8 +4,10 @@ import typing
 
 import pytest
 from imbi_plugin_testing import make_context
+from imbi_plugin_testing.generation import ManifestView
 from imbi_plugin_vault import options as plugin_options
-from imbi_plugin_vault.plugin import VaultPlugin
+
+from .conftest import PLUGIN
 
 URL = 'https://vault.example.com:8200'
 
@@ -32,7 +34,7 @@ def test_defaults_are_the_manifest_defaults() -> None:
     )
     manifest_defaults = {
         o.name: o.default
-        for o in VaultPlugin.manifest.options
+        for o in ManifestView(PLUGIN).options
         if o.default is not None
     }
     assert manifest_defaults == plugin_options.DEFAULTS
@@ -195,7 +197,7 @@ def test_bad_folder(
 
 def test_every_option_and_credential_is_described() -> None:
     # The Imbi UI shows the description next to each field.
-    manifest = VaultPlugin.manifest
+    manifest = ManifestView(PLUGIN)
     for option in manifest.options:
         assert option.description, option.name
     for credential in manifest.credentials:
@@ -203,7 +205,7 @@ def test_every_option_and_credential_is_described() -> None:
 
 
 def test_an_option_with_a_default_is_not_required() -> None:
-    for option in VaultPlugin.manifest.options:
+    for option in ManifestView(PLUGIN).options:
         assert not (option.required and option.default is not None), (
             option.name
         )

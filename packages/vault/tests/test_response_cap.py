@@ -5,8 +5,8 @@ import io
 
 import pytest
 import urllib3
-from imbi_common.plugins import PluginUnavailableError
 from imbi_plugin_vault import transport
+from imbi_plugin_vault._host import PluginUnavailableError
 
 TARGET = 'https://vault.example:8200/v1/secret/data/app?version=2'
 

@@ -10,7 +10,6 @@ import typing
 
 import pytest
 import urllib3
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
 from imbi_plugin_testing import (
     Fault,
     Host,
@@ -21,9 +20,9 @@ from imbi_plugin_testing import (
 from imbi_plugin_testing.fakes.vault import VaultFake
 from imbi_plugin_vault import options as vault_options
 from imbi_plugin_vault import transport
-from imbi_plugin_vault.plugin import VaultPlugin
+from imbi_plugin_vault._host import PluginTimeoutError, PluginUnavailableError
 
-from .conftest import FOLDER, Vault
+from .conftest import FOLDER, PLUGIN, Vault
 
 _PROXY_VARIABLES = (
     'HTTP_PROXY',
@@ -482,7 +481,7 @@ def no_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
 def _https_host(fake: VaultFake, url: str, **options: typing.Any) -> Host:
     assert url.startswith('https://')
     return Host(
-        VaultPlugin,
+        PLUGIN,
         plugin_options={'url': url, 'timeout_seconds': 3, **options},
         credentials={'token': fake.root_token},
     )

@@ -5,17 +5,27 @@ Integration; the project folder is a capability option, which v3 hosts
 layer with per-project-type and per-project overrides.
 """
 
+import typing
+
 from imbi_plugin_vault import _host, spec
 from imbi_plugin_vault.handler import VaultHandler
 
 p = _host.api()
 
+if typing.TYPE_CHECKING:
+    # mypy checks against v1, which has neither base.
+    _Capability = object
+    _Plugin = object
+else:
+    _Capability = p.ConfigurationCapability
+    _Plugin = p.Plugin
 
-class VaultConfiguration(VaultHandler, p.ConfigurationCapability):  # type: ignore[misc,name-defined]
+
+class VaultConfiguration(VaultHandler, _Capability):
     """The ``configuration`` capability: the shared handler."""
 
 
-class VaultPluginV3(p.Plugin):  # type: ignore[misc,name-defined]
+class VaultPluginV3(_Plugin):
     """HashiCorp Vault for v3 hosts."""
 
     manifest = p.PluginManifest(
@@ -31,9 +41,7 @@ class VaultPluginV3(p.Plugin):  # type: ignore[misc,name-defined]
                 kind='configuration',
                 label=spec.LABEL,
                 handler=VaultConfiguration,
-                options=[
-                    p.PluginOption(**o) for o in spec.CAPABILITY_OPTIONS
-                ],
+                options=[p.PluginOption(**o) for o in spec.CAPABILITY_OPTIONS],
                 hints=dict(spec.HINTS),
             )
         ],

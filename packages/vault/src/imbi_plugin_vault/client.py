@@ -728,8 +728,9 @@ class VaultClient:
 def _rate_limited(delay: float | None, what: str) -> Exception:
     """The host's rate-limit error: retry ``delay`` seconds from now.
 
-    ``PluginRateLimited(retry_at)`` on v3 hosts (their queues back off
-    until then), ``PluginUnavailableError`` on v1. A wait of less than
+    ``PluginRateLimited(retry_at)`` where the host has it (v3, and v1
+    from 2.11; v3 job queues back off until then), else
+    ``PluginUnavailableError``. A wait of less than
     a second, or none at all, is a second; an endless one (``inf``)
     an hour: Vault quotas count in seconds, and a host must get a time
     it can schedule.

@@ -310,9 +310,7 @@ def describe_prefix(ctx: PluginContext) -> str | None:
             raise ValueError("option 'namespace' must be a string")
     except ValueError:
         return None
-    variables = _variables(
-        ctx, ctx.environment or ENVIRONMENT_PLACEHOLDER
-    )
+    variables = _variables(ctx, ctx.environment or ENVIRONMENT_PLACEHOLDER)
     if any(not variables.get(name) for name in _VARIABLE.findall(template)):
         return None
     folder = expand_template(template, variables).strip('/')

@@ -34,6 +34,7 @@ import requests.utils
 import urllib3
 import urllib3.exceptions
 import urllib3.util
+
 from imbi_plugin_vault import options as plugin_options
 from imbi_plugin_vault._host import PluginTimeoutError, PluginUnavailableError
 from imbi_plugin_vault.options import VaultOptions

@@ -27,9 +27,17 @@ import typing
 import pytest
 import urllib3
 from imbi_plugin_testing import Host, SecretScan
-from imbi_plugin_vault.plugin import VaultPlugin
+from imbi_plugin_testing.generation import plugin_under_test
+from imbi_plugin_vault import _host
 
 START_SECONDS = 20
+#: What a 429 raises once the budget allows no more retries: the host's
+#: PluginRateLimited (v3, and v1 from 2.11), else PluginUnavailableError.
+RATE_LIMIT_ERROR: type[Exception] = (
+    _host.optional('PluginRateLimited') or _host.PluginUnavailableError
+)
+#: The entry-point class on v1 hosts, ``PLUGIN`` on v3.
+PLUGIN = plugin_under_test('imbi_plugin_vault')
 
 
 def bao_binary() -> str:
@@ -182,7 +190,7 @@ class Bao:
 
     def host(self, token: str | None = None, **options: typing.Any) -> Host:
         return Host(
-            VaultPlugin,
+            PLUGIN,
             plugin_options={'url': self.url, 'timeout_seconds': 5, **options},
             credentials={'token': token or self.root},
         )

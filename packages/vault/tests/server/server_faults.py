@@ -6,9 +6,9 @@ import signal
 import time
 
 import pytest
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
+from imbi_plugin_vault._host import PluginTimeoutError, PluginUnavailableError
 
-from .conftest import Bao
+from .conftest import RATE_LIMIT_ERROR, Bao
 from .server_kv import _every_method
 
 
@@ -87,8 +87,11 @@ async def test_rate_limit_quotas(
     if response.ok:
         assert len(response.body) == 4
     else:
-        assert isinstance(response.error, PluginUnavailableError)
-        assert 'rate limit' in str(response.error)
+        assert isinstance(response.error, RATE_LIMIT_ERROR)
+        # OpenBao sends Retry-After: 0 (or none): a second, its interval.
+        assert 'retry in 1 s' in str(response.error)
+        retry_at = getattr(response.error, 'retry_at', None)
+        assert retry_at is None or retry_at - time.time() <= 1
 
 
 @pytest.mark.parametrize('variable', ['REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'])

@@ -6,9 +6,11 @@ import re
 import typing
 
 import pytest
-from imbi_common.plugins import PluginUnavailableError
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 from imbi_plugin_testing import Host, HostResponse
+from imbi_plugin_vault._host import (
+    PluginAuthenticationFailed,
+    PluginUnavailableError,
+)
 
 from .conftest import Bao
 
