@@ -3,7 +3,9 @@
 :class:`VaultHandler` is a plain mixin: ``plugin.VaultPlugin`` (v1)
 adds it to ``ConfigurationPlugin`` and ``_v3.VaultConfiguration`` to
 ``ConfigurationCapability``. Models and errors come from ``_host``, so
-the host receives its own classes.
+the host receives its own classes. The models in annotations are
+imported at run time too: tools resolve them (``typing.get_type_hints``,
+as the harness's command does).
 """
 
 import datetime
@@ -14,7 +16,9 @@ from imbi_plugin_vault import options as plugin_options
 from imbi_plugin_vault._host import (
     ConfigKey,
     ConfigKeyWithValue,
+    ConfigValue,
     PluginAuthenticationFailed,
+    PluginContext,
     PluginCredentialsMissing,
 )
 
@@ -23,7 +27,6 @@ if typing.TYPE_CHECKING:
     import contextlib
 
     from imbi_plugin_vault import client
-    from imbi_plugin_vault._host import ConfigValue, PluginContext
 
 
 def _token(credentials: dict[str, str]) -> str:

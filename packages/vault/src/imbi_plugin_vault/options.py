@@ -12,10 +12,11 @@ import typing
 import urllib.parse
 
 from imbi_plugin_vault import keys, spec
-from imbi_plugin_vault._host import expand_template, validate_template
-
-if typing.TYPE_CHECKING:
-    from imbi_plugin_vault._host import PluginContext
+from imbi_plugin_vault._host import (
+    PluginContext,
+    expand_template,
+    validate_template,
+)
 
 DEFAULTS = spec.defaults()
 KV_VERSIONS = spec.KV_VERSIONS
