@@ -150,7 +150,7 @@ def seed(url: str, root: str) -> None:
 
 async def one_call(url: str, token: str, concurrency: int) -> float:
     from imbi_plugin_testing import make_context
-    from imbi_plugin_vault.plugin import VaultPlugin
+    from imbi_plugin_testing.generation import handler_under_test
 
     ctx = make_context(
         'configuration',
@@ -161,7 +161,8 @@ async def one_call(url: str, token: str, concurrency: int) -> float:
         },
     )
     started = time.perf_counter()
-    values = await VaultPlugin().get_values(ctx, {'token': token})
+    handler = handler_under_test('imbi_plugin_vault')
+    values = await handler().get_values(ctx, {'token': token})
     elapsed = time.perf_counter() - started
     if len(values) != KEYS:
         raise RuntimeError(f'expected {KEYS} values, got {len(values)}')
