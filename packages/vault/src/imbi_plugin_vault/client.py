@@ -730,10 +730,9 @@ def _rate_limited(delay: float | None, what: str) -> Exception:
 
     ``PluginRateLimited(retry_at)`` where the host has it (v3, and v1
     from 2.11; v3 job queues back off until then), else
-    ``PluginUnavailableError``. A wait of less than
-    a second, or none at all, is a second; an endless one (``inf``)
-    an hour: Vault quotas count in seconds, and a host must get a time
-    it can schedule.
+    ``PluginUnavailableError``. A wait of less than a second, or none at
+    all, is a second (Vault quotas count in seconds); an endless one
+    (``Retry-After: inf``) an hour, a time a host can schedule.
     """
     wait = max(delay or 0.0, 1.0)
     if not math.isfinite(wait):
