@@ -162,3 +162,33 @@ async def test_an_empty_credential_blob_is_503(vault: Vault) -> None:
     response = await host.list_keys()
     assert response.status == 503
     assert vault.fake.requests == []
+
+
+@pytest.mark.usefixtures('own_registry')
+def test_prefix_as_imbi_api_asks_for_it() -> None:
+    # imbi-api 2.41's GET .../configuration/prefix without ?environment:
+    # the context its _resolve_and_prepare builds, the handler class the
+    # registry resolves, a synchronous call.
+    registry.load_plugins()
+    handler = registry.get_capability('vault', 'configuration')
+    capability_options = {
+        'path_template': '${org_slug}/${project_slug}/${environment}'
+    }
+    ctx = _host.PluginContext(
+        project_id='p-billing',
+        project_slug='billing-api',
+        org_slug='aweber',
+        team_slug='payments',
+        environment='${environment}',
+        project_type_slugs=['api'],
+        assignment_options=capability_options,
+        integration_options={
+            'url': 'https://vault.example.com:8200',
+            'mount_path': 'teams/kv',
+            'namespace': 'eng',
+        },
+        capability_options=capability_options,
+    )
+    assert handler().describe_prefix(ctx) == (
+        'eng/teams/kv/aweber/billing-api/${environment}'
+    )
