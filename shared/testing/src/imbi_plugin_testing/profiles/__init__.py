@@ -15,6 +15,7 @@ import importlib
 import types
 import typing
 
+from imbi_plugin_testing import _host
 from imbi_plugin_testing.contract import ContractSpec
 from imbi_plugin_testing.host import Host, HostResponse
 from imbi_plugin_testing.standin import Fault, StandIn
@@ -42,7 +43,13 @@ POLICY: dict[str, str] = {
     'refused': 'PluginUnavailableError',
     '401': 'PluginAuthenticationFailed',
     '403': 'PluginAuthenticationFailed',
-    '429': 'PluginUnavailableError',
+    # PluginRateLimited(retry_at) where the installed imbi-common has it
+    # (2.11+ and every v3 release): its queues back off until retry_at.
+    '429': (
+        'PluginRateLimited'
+        if _host.optional('PluginRateLimited') is not None
+        else 'PluginUnavailableError'
+    ),
     '500': 'PluginUnavailableError',
     '503': 'PluginUnavailableError',
     'malformed': 'PluginUnavailableError',
