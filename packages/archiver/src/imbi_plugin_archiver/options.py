@@ -1,7 +1,8 @@
 """Options and credentials of one call: defaults applied, validated.
 
 The host merges the option layers as saved (``8`` or ``'8'``) and never
-applies the manifest defaults, so :func:`read_options` does.
+applies the manifest defaults, so :func:`read_options` does. v3 hosts
+pass Integration and capability options apart: :func:`raw` merges them.
 """
 
 import dataclasses
@@ -10,10 +11,11 @@ import re
 import typing
 import urllib.parse
 
-from imbi_common.plugins import PluginCredentialsMissing
+from imbi_plugin_archiver import spec
+from imbi_plugin_archiver._host import PluginContext, PluginCredentialsMissing
 
-DEFAULT_API_URL = 'https://api.github.com'
-DEFAULT_TIMEOUT_SECONDS = 8
+DEFAULT_API_URL = spec.DEFAULT_API_URL
+DEFAULT_TIMEOUT_SECONDS = spec.DEFAULT_TIMEOUT_SECONDS
 MAX_TIMEOUT_SECONDS = 300
 #: GitHub's rules for account logins and repository names. ``\Z``, not
 #: ``$``: a trailing newline must not pass (it would end up in the URL).
@@ -50,6 +52,22 @@ class Options:
         if host.startswith('api.') and not parts.path:
             return host.removeprefix('api.')
         return host
+
+
+def raw(ctx: PluginContext) -> dict[str, typing.Any]:
+    """The options of one call, whichever host passed them.
+
+    v1 hosts merge everything into ``assignment_options``; v3 hosts pass
+    ``integration_options`` and ``capability_options`` (and copy the
+    latter into ``assignment_options``), the gateway no assignment
+    options at all. ``ctx`` itself is never copied or replaced: the host
+    reads ``link_writeback`` from the object it passed.
+    """
+    return {
+        **(getattr(ctx, 'integration_options', None) or {}),
+        **(getattr(ctx, 'capability_options', None) or {}),
+        **(ctx.assignment_options or {}),
+    }
 
 
 def split_repository(text: str) -> tuple[str, str] | None:
