@@ -66,6 +66,22 @@ class World:
             project_links=self.link() if links is None else links,
         )
 
+    async def call(
+        self,
+        event: str = 'archived',
+        credentials: dict[str, str] | None = None,
+        options: dict[str, typing.Any] | None = None,
+    ) -> typing.Any:
+        """The hook called directly, as a host would: exceptions raise.
+
+        For credentials the host model refuses before the plugin (a v1
+        host passes only a token or a bound identity).
+        """
+        host = self.host(options, credentials)
+        ctx = host.context('lifecycle', project_links=self.link())
+        hook = getattr(ArchiverPlugin(), f'on_project_{event}')
+        return await hook(ctx, host.credentials)
+
     def calls(self) -> list[str]:
         """Method and path of every request the stand-in received."""
         return [f'{r.method} {r.path}' for r in self.fake.requests]

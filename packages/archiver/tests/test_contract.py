@@ -65,7 +65,9 @@ def test_manifest() -> None:
         'allow_plain_http': False,
     }
     assert [(c.name, c.required) for c in manifest.credentials] == [
-        ('token', False)
+        ('token', False),
+        ('app_id', False),
+        ('private_key', False),
     ]
 
 
@@ -76,7 +78,8 @@ def test_entry_point_and_lazy_imports() -> None:
         "if e.name == 'archiver']\n"
         'cls = ep.load()\n'
         'assert cls.__name__ == "ArchiverPlugin", cls\n'
-        "print(sorted(n for n in ('httpx', 'httpcore') if n in sys.modules))"
+        "print(sorted(n for n in ('httpx', 'httpcore', 'jwt') "
+        'if n in sys.modules))'
     )
     output = subprocess.run(
         [sys.executable, '-c', code],

@@ -200,11 +200,20 @@ class GitHub:
     """One call's GitHub session: token, API root and deadline."""
 
     def __init__(
-        self, http: httpx.AsyncClient, api_url: str, deadline: float
+        self,
+        http: httpx.AsyncClient,
+        api_url: str,
+        deadline: float,
+        *,
+        rejected: str = 'the token (401 {}): it is invalid, expired or '
+        'revoked',
     ) -> None:
         self.http = http
         self.api_url = api_url
         self.deadline = deadline
+        #: What a 401 says after "GitHub rejected"; ``{}`` is GitHub's
+        #: message.
+        self.rejected = rejected
         self._origin = _origin(api_url)
 
     @classmethod
@@ -271,8 +280,8 @@ class GitHub:
             status = response.status_code
             if status == 401:
                 raise PluginAuthenticationFailed(
-                    f'GitHub rejected the token (401 {_message(response)}): '
-                    'it is invalid, expired or revoked'
+                    'GitHub rejected '
+                    + self.rejected.format(_message(response))
                 )
             wait = _rate_limit_wait(response)
             if wait is not None:

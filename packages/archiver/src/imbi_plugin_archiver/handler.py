@@ -25,7 +25,6 @@ async def _handle(
     ctx: PluginContext, credentials: typing.Mapping[str, str], *, archive: bool
 ) -> LifecycleResult:
     # httpx and the flows load on the first call, not at import.
-    from imbi_plugin_archiver import lifecycle, options
+    from imbi_plugin_archiver import lifecycle
 
-    token = options.access_token(dict(credentials))
-    return await lifecycle.handle(ctx, token, archive)
+    return await lifecycle.handle(ctx, dict(credentials), archive)

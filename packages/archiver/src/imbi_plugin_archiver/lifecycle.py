@@ -12,7 +12,8 @@ import collections.abc
 import dataclasses
 import time
 
-from imbi_plugin_archiver import _host
+from imbi_plugin_archiver import _host, app
+from imbi_plugin_archiver import options as options_module
 from imbi_plugin_archiver._host import (
     LifecycleResult,
     PluginAuthenticationFailed,
@@ -375,11 +376,22 @@ class Flow:
 
 
 async def handle(
-    ctx: PluginContext, token: str, archive: bool
+    ctx: PluginContext, credentials: dict[str, str], archive: bool
 ) -> LifecycleResult:
-    """Archive or unarchive the project's repository, within the budget."""
+    """Archive or unarchive the project's repository, within the budget.
+
+    Unusable options or App credentials give a ``failed`` result naming
+    them, missing credentials ``PluginCredentialsMissing``; either way
+    before any request.
+    """
     try:
+        credential = options_module.credential(credentials)
         options = read_options(raw(ctx))
+        jwt_token = (
+            app.sign(credential)
+            if isinstance(credential, app.AppCredentials)
+            else None
+        )
     except OptionError as exc:
         return LifecycleResult(status='failed', message=str(exc))
     target = resolve(options, dict(ctx.project_links))
@@ -391,10 +403,22 @@ async def handle(
     budget = options.timeout_seconds
     try:
         async with asyncio.timeout(budget):
-            async with GitHub.client(token) as http:
-                github = GitHub(
-                    http, options.api_url, time.monotonic() + budget
+            deadline = time.monotonic() + budget
+            if isinstance(credential, app.AppCredentials):
+                # The exchange spends the same budget as the flow.
+                assert jwt_token is not None  # noqa: S101 - signed above
+                token = await app.installation_token(
+                    credential,
+                    jwt_token,
+                    options.api_url,
+                    target.owner,
+                    target.name,
+                    deadline,
                 )
+            else:
+                token = credential
+            async with GitHub.client(token) as http:
+                github = GitHub(http, options.api_url, deadline)
                 flow = Flow(github, target, options, archive, budget)
                 return await flow.run(ctx)
     except TimeoutError:

@@ -28,6 +28,10 @@ _HOST_NAME = re.compile(
 )
 
 
+if typing.TYPE_CHECKING:
+    from imbi_plugin_archiver.app import AppCredentials
+
+
 class OptionError(ValueError):
     """An option's value is unusable; the message names the option."""
 
@@ -205,13 +209,36 @@ def read_options(options: dict[str, typing.Any]) -> Options:
     )
 
 
-def access_token(credentials: dict[str, str]) -> str:
-    """The token to send: a bound identity's ``access_token`` wins."""
+def credential(credentials: dict[str, str]) -> str | AppCredentials:
+    """The token to send, or the GitHub App to get one from.
+
+    A bound identity's ``access_token`` wins, then a stored ``token``,
+    then the App's ``app_id`` and ``private_key``. Raises
+    ``PluginCredentialsMissing`` when none is usable, before any request,
+    and :class:`~imbi_plugin_archiver.app.CredentialError` for an
+    unusable ``app_id``.
+    """
     for field in ('access_token', 'token'):
         value = credentials.get(field)
         if isinstance(value, str) and value.strip():
             return value.strip()
+    present = {
+        field: value
+        for field in ('app_id', 'private_key')
+        if isinstance(value := credentials.get(field), str) and value.strip()
+    }
+    if len(present) == 2:
+        from imbi_plugin_archiver import app
+
+        return app.parse(present['app_id'], present['private_key'])
+    if present:
+        (missing,) = {'app_id', 'private_key'} - present.keys()
+        raise PluginCredentialsMissing(
+            f'credential {missing!r} is missing: a GitHub App needs both '
+            "'app_id' and 'private_key' (or store a 'token')"
+        )
     raise PluginCredentialsMissing(
         "credential 'token' is missing: store a token with admin rights "
-        'on the repositories, or bind a GitHub identity'
+        "on the repositories or a GitHub App's 'app_id' and "
+        "'private_key', or bind a GitHub identity"
     )

@@ -73,7 +73,27 @@ CREDENTIALS: list[dict[str, typing.Any]] = [
         'description': (
             'Used when no GitHub identity is bound: a token of a repository '
             'admin (classic: repo scope; fine-grained or App: '
-            'Administration write)'
+            'Administration write). Or leave it empty and set app_id and '
+            'private_key'
+        ),
+        'required': False,
+    },
+    {
+        'name': 'app_id',
+        'label': 'GitHub App ID',
+        'description': (
+            "A GitHub App's numeric App ID, with private_key: used when "
+            'neither an identity nor a token is there. The App needs the '
+            '"Administration: write" repository permission and an '
+            'installation on the repositories'
+        ),
+        'required': False,
+    },
+    {
+        'name': 'private_key',
+        'label': 'GitHub App private key',
+        'description': (
+            "The App's private key (the whole .pem file GitHub generated)"
         ),
         'required': False,
     },
@@ -81,7 +101,10 @@ CREDENTIALS: list[dict[str, typing.Any]] = [
 
 #: What only v3's CredentialField has (imbi-common 2.12.2+; older v3
 #: releases drop unknown keys). v1's CredentialField never sees these.
-CREDENTIALS_V3: dict[str, dict[str, typing.Any]] = {}
+CREDENTIALS_V3: dict[str, dict[str, typing.Any]] = {
+    'app_id': {'secret': False},
+    'private_key': {'multiline': True},
+}
 
 CAPABILITY_LABEL = 'Archive GitHub repository'
 HINTS: dict[str, typing.Any] = {'lifecycle_events': ['archived', 'unarchived']}
