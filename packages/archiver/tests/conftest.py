@@ -6,15 +6,19 @@ import typing
 
 import pydantic
 import pytest
-from imbi_common.plugins import PluginContext
-from imbi_common.plugins import base as plugin_base
-from imbi_plugin_archiver.plugin import ArchiverPlugin
+from imbi_plugin_archiver._host import PluginContext
+from imbi_plugin_testing import _host as testing_host
 from imbi_plugin_testing.fakes.github import GitHubFake, Repository
 from imbi_plugin_testing.fakes.github.repos import settings
+from imbi_plugin_testing.generation import (
+    handler_under_test,
+    plugin_under_test,
+)
 from imbi_plugin_testing.host import Host
 from imbi_plugin_testing.secrets import SecretScan
 
 LINK = 'github-repository'
+MODULE = 'imbi_plugin_archiver'
 
 
 @dataclasses.dataclass
@@ -37,7 +41,7 @@ class World:
         **fields: typing.Any,
     ) -> Host:
         return Host(
-            ArchiverPlugin,
+            plugin_under_test(MODULE),
             plugin_options={'api_url': self.url, **(options or {})},
             credentials={'token': self.token}
             if credentials is None
@@ -79,7 +83,7 @@ class World:
         """
         host = self.host(options, credentials)
         ctx = host.context('lifecycle', project_links=self.link())
-        hook = getattr(ArchiverPlugin(), f'on_project_{event}')
+        hook = getattr(handler_under_test(MODULE)(), f'on_project_{event}')
         return await hook(ctx, host.credentials)
 
     def calls(self) -> list[str]:
@@ -141,7 +145,10 @@ def healing(monkeypatch: pytest.MonkeyPatch) -> Healing:
         if 'link_writeback' in PluginContext.model_fields:
             return ctx
         monkeypatch.setattr(
-            plugin_base, 'LinkWriteback', _LinkWriteback, raising=False
+            testing_host.api().base,
+            'LinkWriteback',
+            _LinkWriteback,
+            raising=False,
         )
         return _HealingContext(**ctx.model_dump())
 
