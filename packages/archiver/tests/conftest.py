@@ -4,8 +4,13 @@ import collections.abc
 import dataclasses
 import typing
 
+import httpx
+import jwt
 import pydantic
 import pytest
+import respx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from imbi_plugin_archiver._host import PluginContext
 from imbi_plugin_testing import _host as testing_host
 from imbi_plugin_testing.fakes.github import GitHubFake, Repository
@@ -153,3 +158,122 @@ def healing(monkeypatch: pytest.MonkeyPatch) -> Healing:
         return _HealingContext(**ctx.model_dump())
 
     return build
+
+
+APP_ID = 424242
+INSTALLATION = 9001
+BOT = 'imbi-archiver[bot]'
+
+
+def pem_of(key: typing.Any) -> str:
+    return typing.cast(
+        bytes,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ),
+    ).decode()
+
+
+@pytest.fixture(scope='module')
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@dataclasses.dataclass
+class GitHubApp:
+    """respx routes of GitHub's App endpoints and what they saw."""
+
+    world: World
+    key: rsa.RSAPrivateKey
+    app_id: int
+    installation_id: int
+    pem: str
+    router: respx.MockRouter
+    installation: respx.Route
+    access_tokens: respx.Route
+    issued: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {'app_id': str(self.app_id), 'private_key': self.pem}
+
+    def jwts(self) -> list[str]:
+        """The JWT each App request carried."""
+        sent = []
+        for route in (self.installation, self.access_tokens):
+            for call in route.calls:
+                auth = call.request.headers['authorization']
+                sent.append(auth.removeprefix('Bearer '))
+        return sent
+
+    def claims(self) -> dict[str, typing.Any]:
+        (first, *_) = self.jwts()
+        header = jwt.get_unverified_header(first)
+        assert header['alg'] == 'RS256'
+        return jwt.decode(
+            first,
+            self.key.public_key(),
+            algorithms=['RS256'],
+            options={'verify_iat': False},
+        )
+
+
+@pytest.fixture
+def github_app(
+    world: World, rsa_key: rsa.RSAPrivateKey, secret_scan: SecretScan
+) -> collections.abc.Iterator[GitHubApp]:
+    pem = pem_of(rsa_key)
+    secret_scan.add(pem)
+    # The stand-in checks any token's rights through its user's role on
+    # the repository; the App's bot stands in as an admin collaborator.
+    world.repo.collaborators[BOT] = 'admin'
+    with respx.mock(assert_all_called=False) as router:
+        installation = router.get(
+            f'{world.url}/repos/acme/billing-api/installation'
+        ).respond(
+            200,
+            json={
+                'id': INSTALLATION,
+                'app_id': APP_ID,
+                'account': {'login': 'acme'},
+            },
+        )
+        found = GitHubApp(
+            world,
+            rsa_key,
+            APP_ID,
+            INSTALLATION,
+            pem,
+            router,
+            installation,
+            installation,
+        )
+
+        def create(request: httpx.Request) -> httpx.Response:
+            token = world.fake.issue_token(
+                BOT,
+                prefix='ghs_',
+                kind='installation',
+                permissions={'administration': 'write', 'metadata': 'read'},
+            ).value
+            secret_scan.add(token)
+            found.issued.append(token)
+            return httpx.Response(
+                201,
+                json={
+                    'token': token,
+                    'expires_at': '2030-01-01T00:00:00Z',
+                    'permissions': {'administration': 'write'},
+                    'repository_selection': 'all',
+                },
+            )
+
+        found.access_tokens = router.post(
+            f'{world.url}/app/installations/{INSTALLATION}/access_tokens'
+        ).mock(side_effect=create)
+        router.route().pass_through()
+        yield found
+    for sent in found.jwts():
+        secret_scan.add(sent)

@@ -6,8 +6,6 @@ token the access_tokens route hands out.
 """
 
 import asyncio
-import collections.abc
-import dataclasses
 import sys
 import time
 import typing
@@ -22,15 +20,13 @@ from imbi_plugin_archiver import _host, app
 from imbi_plugin_testing.secrets import SecretScan
 
 if typing.TYPE_CHECKING:
-    from conftest import World
+    from conftest import GitHubApp, World
 
-APP_ID = 424242
-INSTALLATION = 9001
 REPO = 'acme/billing-api'
-BOT = 'imbi-archiver[bot]'
 
 
-def _pem(key: typing.Any) -> str:
+def pem_of(key: typing.Any) -> str:
+    """``key`` as GitHub hands out App keys: PKCS#1 PEM."""
     return typing.cast(
         bytes,
         key.private_bytes(
@@ -39,100 +35,6 @@ def _pem(key: typing.Any) -> str:
             serialization.NoEncryption(),
         ),
     ).decode()
-
-
-@pytest.fixture(scope='module')
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@dataclasses.dataclass
-class GitHubApp:
-    """respx routes of GitHub's App endpoints and what they saw."""
-
-    world: World
-    key: rsa.RSAPrivateKey
-    pem: str
-    router: respx.MockRouter
-    installation: respx.Route
-    access_tokens: respx.Route
-    issued: list[str] = dataclasses.field(default_factory=list)
-
-    @property
-    def credentials(self) -> dict[str, str]:
-        return {'app_id': str(APP_ID), 'private_key': self.pem}
-
-    def jwts(self) -> list[str]:
-        """The JWT each App request carried."""
-        sent = []
-        for route in (self.installation, self.access_tokens):
-            for call in route.calls:
-                auth = call.request.headers['authorization']
-                sent.append(auth.removeprefix('Bearer '))
-        return sent
-
-    def claims(self) -> dict[str, typing.Any]:
-        (first, *_) = self.jwts()
-        header = jwt.get_unverified_header(first)
-        assert header['alg'] == 'RS256'
-        return jwt.decode(
-            first,
-            self.key.public_key(),
-            algorithms=['RS256'],
-            options={'verify_iat': False},
-        )
-
-
-@pytest.fixture
-def github_app(
-    world: World, rsa_key: rsa.RSAPrivateKey, secret_scan: SecretScan
-) -> collections.abc.Iterator[GitHubApp]:
-    pem = _pem(rsa_key)
-    secret_scan.add(pem)
-    # The stand-in checks any token's rights through its user's role on
-    # the repository; the App's bot stands in as an admin collaborator.
-    world.repo.collaborators[BOT] = 'admin'
-    with respx.mock(assert_all_called=False) as router:
-        installation = router.get(
-            f'{world.url}/repos/{REPO}/installation'
-        ).respond(
-            200,
-            json={
-                'id': INSTALLATION,
-                'app_id': APP_ID,
-                'account': {'login': 'acme'},
-            },
-        )
-        found = GitHubApp(
-            world, rsa_key, pem, router, installation, installation
-        )
-
-        def create(request: httpx.Request) -> httpx.Response:
-            token = world.fake.issue_token(
-                BOT,
-                prefix='ghs_',
-                kind='installation',
-                permissions={'administration': 'write', 'metadata': 'read'},
-            ).value
-            secret_scan.add(token)
-            found.issued.append(token)
-            return httpx.Response(
-                201,
-                json={
-                    'token': token,
-                    'expires_at': '2030-01-01T00:00:00Z',
-                    'permissions': {'administration': 'write'},
-                    'repository_selection': 'all',
-                },
-            )
-
-        found.access_tokens = router.post(
-            f'{world.url}/app/installations/{INSTALLATION}/access_tokens'
-        ).mock(side_effect=create)
-        router.route().pass_through()
-        yield found
-    for sent in found.jwts():
-        secret_scan.add(sent)
 
 
 async def test_archive_with_an_app(
@@ -151,7 +53,7 @@ async def test_archive_with_an_app(
         f'Bearer {token}'
     }
     claims = github_app.claims()
-    assert claims['iss'] == str(APP_ID)
+    assert claims['iss'] == str(github_app.app_id)
     assert before - 61 <= claims['iat'] <= before - 59
     assert claims['exp'] - claims['iat'] <= 600
     assert claims['exp'] > time.time() + 60
@@ -180,7 +82,7 @@ async def test_key_with_escaped_newlines(
     world.scan.add(flat)
 
     result = await world.call(
-        credentials={'app_id': f' {APP_ID} ', 'private_key': flat}
+        credentials={'app_id': f' {github_app.app_id} ', 'private_key': flat}
     )
 
     assert result.status == 'ok', result.message
@@ -214,10 +116,10 @@ async def test_app_not_installed_on_the_repository(
         await world.call(credentials=github_app.credentials)
 
     assert str(raised.value) == (
-        f'the GitHub App {APP_ID} is not installed on {REPO} (or the '
-        "repository does not exist): install the App on the repository's "
-        'owner with access to it and the "Administration: write" '
-        'repository permission, or store a token instead'
+        f'the GitHub App {github_app.app_id} is not installed on {REPO} '
+        '(or the repository does not exist): install the App on the '
+        'repository\'s owner with access to it and the "Administration: '
+        'write" repository permission, or store a token instead'
     )
     assert github_app.access_tokens.call_count == 0
     assert world.fake.requests == []
@@ -232,8 +134,8 @@ async def test_installation_missing_is_the_hosts_class(
 
     with pytest.raises(expected, match='is not installed on'):
         await app.installation_token(
-            app.parse(str(APP_ID), github_app.pem),
-            app.sign(app.parse(str(APP_ID), github_app.pem)),
+            app.parse(str(github_app.app_id), github_app.pem),
+            app.sign(app.parse(str(github_app.app_id), github_app.pem)),
             world.url,
             'acme',
             'billing-api',
@@ -254,9 +156,10 @@ async def test_rejected_jwt(world: World, github_app: GitHubApp) -> None:
         await world.call(credentials=github_app.credentials)
 
     assert str(raised.value) == (
-        f"GitHub rejected the GitHub App {APP_ID}'s JWT (401 A JSON web "
-        "token could not be decoded): check that 'app_id' is the App's ID "
-        "and 'private_key' one of its current keys, and the host's clock"
+        f"GitHub rejected the GitHub App {github_app.app_id}'s JWT (401 A "
+        "JSON web token could not be decoded): check that 'app_id' is the "
+        "App's ID and 'private_key' one of its current keys, and the "
+        "host's clock"
     )
 
 
@@ -287,9 +190,10 @@ async def test_refused_installation_token(
         await world.call(credentials=github_app.credentials)
 
     assert str(raised.value) == (
-        f'GitHub refused an installation token of the App {APP_ID} '
-        f'(installation {INSTALLATION}; 403 This installation has been '
-        'suspended): the installation may be suspended or removed'
+        'GitHub refused an installation token of the App '
+        f'{github_app.app_id} (installation {github_app.installation_id}; '
+        '403 This installation has been suspended): the installation may '
+        'be suspended or removed'
     )
     assert world.fake.requests == []
 
@@ -346,7 +250,7 @@ async def test_the_exchange_counts_against_the_budget(
 ) -> None:
     async def slow(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(5)
-        return httpx.Response(200, json={'id': INSTALLATION})
+        return httpx.Response(200, json={'id': github_app.installation_id})
 
     github_app.installation.side_effect = slow
     started = time.monotonic()
@@ -380,7 +284,7 @@ async def test_non_numeric_app_id_fails_without_a_request(
 
 
 def _ec_pem() -> str:
-    return _pem(ec.generate_private_key(ec.SECP256R1()))
+    return pem_of(ec.generate_private_key(ec.SECP256R1()))
 
 
 @pytest.mark.parametrize(
@@ -399,7 +303,7 @@ async def test_unusable_private_key_fails_without_echoing_it(
     world.scan.add(key)
 
     result = await world.call(
-        credentials={'app_id': str(APP_ID), 'private_key': key}
+        credentials={'app_id': str(github_app.app_id), 'private_key': key}
     )
 
     assert result.status == 'failed'
@@ -414,8 +318,8 @@ async def test_unusable_private_key_fails_without_echoing_it(
 @pytest.mark.parametrize(
     ('credentials', 'missing'),
     [
-        ({'app_id': str(APP_ID)}, 'private_key'),
-        ({'app_id': str(APP_ID), 'private_key': ' '}, 'private_key'),
+        ({'app_id': '424242'}, 'private_key'),
+        ({'app_id': '424242', 'private_key': ' '}, 'private_key'),
         ({'private_key': 'x' * 40}, 'app_id'),
     ],
 )
@@ -435,7 +339,7 @@ async def test_half_an_app_is_missing_credentials(
 def test_app_credentials_repr_hides_the_key(
     rsa_key: rsa.RSAPrivateKey, secret_scan: SecretScan
 ) -> None:
-    pem = _pem(rsa_key)
+    pem = pem_of(rsa_key)
     secret_scan.add(pem)
     credentials = app.parse('77', pem)
 
@@ -446,7 +350,7 @@ def test_app_credentials_repr_hides_the_key(
 
 
 def test_jwt_claims(rsa_key: rsa.RSAPrivateKey) -> None:
-    credentials = app.parse('77', _pem(rsa_key))
+    credentials = app.parse('77', pem_of(rsa_key))
 
     signed = app.sign(credentials, now=1_000_000)
 
@@ -466,7 +370,7 @@ def test_without_pyjwt(
     with pytest.raises(
         _host.PluginUnavailableError, match=r"pip install 'pyjwt\[crypto\]"
     ):
-        app.sign(app.parse('77', _pem(rsa_key)))
+        app.sign(app.parse('77', pem_of(rsa_key)))
 
 
 def test_without_cryptography(
@@ -480,4 +384,4 @@ def test_without_cryptography(
     with pytest.raises(
         _host.PluginUnavailableError, match=r'cryptography \(RS256\)'
     ):
-        app.sign(app.parse('77', _pem(rsa_key)))
+        app.sign(app.parse('77', pem_of(rsa_key)))

@@ -46,3 +46,36 @@ def test_entry_point_and_lazy_imports() -> None:
     ).stdout
 
     assert output.strip() == '[]'
+
+
+def test_v1_hosts_see_no_plugin_and_import_no_v3_code() -> None:
+    code = (
+        'import sys, importlib.metadata as m\n'
+        'import imbi_plugin_archiver\n'
+        "(ep,) = [e for e in m.entry_points(group='imbi.plugins') "
+        "if e.name == 'archiver']\n"
+        'ep.load()\n'
+        "assert not hasattr(imbi_plugin_archiver, 'PLUGIN')\n"
+        "print('imbi_plugin_archiver._v3' in sys.modules)"
+    )
+    output = subprocess.run(
+        [sys.executable, '-c', code],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+    assert output.strip() == 'False'
+
+
+def test_manifest_comes_from_spec() -> None:
+    from imbi_plugin_archiver import _host, spec
+
+    manifest = ArchiverPlugin.manifest
+
+    assert _host.generation() == 1
+    assert _host.api().__name__ == 'imbi_common.plugins'
+    assert [o.name for o in manifest.options] == [
+        o['name'] for o in spec.options()
+    ]
+    assert manifest.description == spec.DESCRIPTION
