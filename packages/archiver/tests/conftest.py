@@ -51,7 +51,9 @@ class World:
             credentials={'token': self.token}
             if credentials is None
             else credentials,
-            **fields,
+            # A GitHub App's ID is public (GitHub's own installation
+            # objects carry it; secret=False on v3): messages may name it.
+            **{'public_credentials': ('app_id',), **fields},
         )
 
     async def archive(
@@ -89,7 +91,12 @@ class World:
         host = self.host(options, credentials)
         ctx = host.context('lifecycle', project_links=self.link())
         hook = getattr(handler_under_test(MODULE)(), f'on_project_{event}')
-        return await hook(ctx, host.credentials)
+        try:
+            return await hook(ctx, host.credentials)
+        except Exception as exc:
+            # What a host would log or report: the secret scan reads it.
+            self.scan.record_exception(exc)
+            raise
 
     def calls(self) -> list[str]:
         """Method and path of every request the stand-in received."""

@@ -157,7 +157,8 @@ def test_only_archive_and_unarchive_are_overridden() -> None:
 
 
 @pytest.mark.parametrize(
-    'event', ['created', 'updated', 'deleted', 'relocated']
+    'event',
+    ['created', 'updated', 'deleted', 'relocated', 'dependencies_changed'],
 )
 async def test_other_events_are_skipped_by_the_host(
     world: World, event: str
@@ -218,9 +219,7 @@ async def test_app_credentials_through_the_host(
     world: World, github_app: GitHubApp
 ) -> None:
     """imbi-api 2.41 passes a stored App's fields on service paths."""
-    result = await world.archive(
-        credentials=github_app.credentials, public_credentials=['app_id']
-    )
+    result = await world.archive(credentials=github_app.credentials)
 
     assert result.status == 'ok', result.message
     assert github_app.access_tokens.call_count == 1
@@ -235,10 +234,7 @@ async def test_app_not_installed_through_the_host(
         'PluginAuthenticationFailed' if missing is None else missing.__name__
     )
 
-    # app_id is no secret (CredentialField secret=False): messages name it.
-    result = await world.archive(
-        credentials=github_app.credentials, public_credentials=['app_id']
-    )
+    result = await world.archive(credentials=github_app.credentials)
 
     assert result.status == 'failed'
     assert (result.message or '').startswith(

@@ -54,12 +54,12 @@ def parse(app_id: str, private_key: str) -> AppCredentials:
             "(the App's settings page, 'App ID'), not its client ID, slug "
             'or name'
         )
-    key = private_key.strip()
-    if '\n' not in key and '\\n' in key:
+    private_key = private_key.strip()
+    if '\n' not in private_key and '\\n' in private_key:
         # Pasted through a single-line field: the newlines arrived
         # escaped.
-        key = key.replace('\\n', '\n')
-    return AppCredentials(int(text), key)
+        private_key = private_key.replace('\\n', '\n')
+    return AppCredentials(int(text), private_key)
 
 
 def sign(credentials: AppCredentials, now: float | None = None) -> str:

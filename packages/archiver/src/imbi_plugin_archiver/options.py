@@ -209,6 +209,10 @@ def read_options(options: dict[str, typing.Any]) -> Options:
     )
 
 
+def _filled(credential: typing.Any) -> bool:
+    return isinstance(credential, str) and bool(credential.strip())
+
+
 def credential(credentials: dict[str, str]) -> str | AppCredentials:
     """The token to send, or the GitHub App to get one from.
 
@@ -218,21 +222,23 @@ def credential(credentials: dict[str, str]) -> str | AppCredentials:
     and :class:`~imbi_plugin_archiver.app.CredentialError` for an
     unusable ``app_id``.
     """
+    # Secret values stay in names error trackers scrub (token, ...):
+    # a traceback's locals must not carry them.
     for field in ('access_token', 'token'):
-        value = credentials.get(field)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+        token = credentials.get(field)
+        if isinstance(token, str) and token.strip():
+            return token.strip()
     present = {
-        field: value
+        field
         for field in ('app_id', 'private_key')
-        if isinstance(value := credentials.get(field), str) and value.strip()
+        if _filled(credentials.get(field))
     }
     if len(present) == 2:
         from imbi_plugin_archiver import app
 
-        return app.parse(present['app_id'], present['private_key'])
+        return app.parse(credentials['app_id'], credentials['private_key'])
     if present:
-        (missing,) = {'app_id', 'private_key'} - present.keys()
+        (missing,) = {'app_id', 'private_key'} - present
         raise PluginCredentialsMissing(
             f'credential {missing!r} is missing: a GitHub App needs both '
             "'app_id' and 'private_key' (or store a 'token')"
