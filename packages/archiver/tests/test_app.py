@@ -121,6 +121,8 @@ async def test_app_not_installed_on_the_repository(
         'repository\'s owner with access to it and the "Administration: '
         'write" repository permission, or store a token instead'
     )
+    if missing is not None:
+        assert raised.value.owner_repo == REPO
     assert github_app.access_tokens.call_count == 0
     assert world.fake.requests == []
 

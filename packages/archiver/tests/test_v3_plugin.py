@@ -242,6 +242,29 @@ async def test_app_not_installed_through_the_host(
     )
 
 
+async def test_app_not_installed_names_the_integration(
+    world: World, github_app: GitHubApp
+) -> None:
+    """imbi-api 2.31+ answers 403 app_not_installed with the Integration
+    whose credential came up short (what ``?source=`` accepts)."""
+    missing = _host.optional('PluginInstallationMissing')
+    github_app.installation.respond(404, json={'message': 'Not Found'})
+    host = world.host(credentials=github_app.credentials)
+    ctx = host.context(
+        'lifecycle', project_links=world.link(), integration_slug='gh-app'
+    )
+    handler = handler_under_test(MODULE)()
+
+    with pytest.raises(missing or _host.PluginAuthenticationFailed) as raised:
+        await handler.on_project_archived(ctx, host.credentials)
+
+    world.scan.record_exception(raised.value)
+    if missing is not None:
+        # 2.12-2.30 have no such class: PluginAuthenticationFailed.
+        assert raised.value.integration_slug == 'gh-app'
+        assert raised.value.owner_repo == 'acme/billing-api'
+
+
 def test_spec_feeds_the_manifest() -> None:
     view = ManifestView(plugin_under_test(MODULE))
 

@@ -95,7 +95,9 @@ def sign(credentials: AppCredentials, now: float | None = None) -> str:
         ) from None
 
 
-def _not_installed(app_id: int, repository: str) -> Exception:
+def _not_installed(
+    app_id: int, repository: str, integration: str | None
+) -> Exception:
     message = (
         f'the GitHub App {app_id} is not installed on {repository} (or '
         'the repository does not exist): install the App on the '
@@ -104,7 +106,13 @@ def _not_installed(app_id: int, repository: str) -> Exception:
     )
     missing = _host.optional('PluginInstallationMissing')
     if missing is not None:
-        return typing.cast(Exception, missing(message))
+        # imbi-api's 403 app_not_installed answer carries both.
+        return typing.cast(
+            Exception,
+            missing(
+                message, owner_repo=repository, integration_slug=integration
+            ),
+        )
     return PluginAuthenticationFailed(message)
 
 
@@ -115,8 +123,11 @@ async def installation_token(
     owner: str,
     name: str,
     deadline: float,
+    integration: str | None = None,
 ) -> str:
-    """An installation token of the App for ``owner/name``."""
+    """An installation token of the App for ``owner/name``;
+    ``integration`` is the v3 Integration's slug, for the error that
+    says the App is not installed."""
     repository = f'{owner}/{name}'
     async with GitHub.client(jwt_token) as http:
         github = GitHub(
@@ -134,7 +145,9 @@ async def installation_token(
                 'GET', f'/repos/{owner}/{name}/installation'
             )
         except NotFound:
-            raise _not_installed(credentials.app_id, repository) from None
+            raise _not_installed(
+                credentials.app_id, repository, integration
+            ) from None
         except GitHubRefused as exc:
             raise PluginAuthenticationFailed(
                 f'GitHub refused to name the installation of the App '

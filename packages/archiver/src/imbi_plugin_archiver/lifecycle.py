@@ -414,6 +414,7 @@ async def handle(
                     target.owner,
                     target.name,
                     deadline,
+                    getattr(ctx, 'integration_slug', None),
                 )
             else:
                 token = credential
