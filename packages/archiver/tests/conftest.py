@@ -4,17 +4,26 @@ import collections.abc
 import dataclasses
 import typing
 
+import httpx
+import jwt
 import pydantic
 import pytest
-from imbi_common.plugins import PluginContext
-from imbi_common.plugins import base as plugin_base
-from imbi_plugin_archiver.plugin import ArchiverPlugin
+import respx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from imbi_plugin_archiver._host import PluginContext
+from imbi_plugin_testing import _host as testing_host
 from imbi_plugin_testing.fakes.github import GitHubFake, Repository
 from imbi_plugin_testing.fakes.github.repos import settings
+from imbi_plugin_testing.generation import (
+    handler_under_test,
+    plugin_under_test,
+)
 from imbi_plugin_testing.host import Host
 from imbi_plugin_testing.secrets import SecretScan
 
 LINK = 'github-repository'
+MODULE = 'imbi_plugin_archiver'
 
 
 @dataclasses.dataclass
@@ -37,12 +46,14 @@ class World:
         **fields: typing.Any,
     ) -> Host:
         return Host(
-            ArchiverPlugin,
+            plugin_under_test(MODULE),
             plugin_options={'api_url': self.url, **(options or {})},
             credentials={'token': self.token}
             if credentials is None
             else credentials,
-            **fields,
+            # A GitHub App's ID is public (GitHub's own installation
+            # objects carry it; secret=False on v3): messages may name it.
+            **{'public_credentials': ('app_id',), **fields},
         )
 
     async def archive(
@@ -65,6 +76,27 @@ class World:
             'unarchived',
             project_links=self.link() if links is None else links,
         )
+
+    async def call(
+        self,
+        event: str = 'archived',
+        credentials: dict[str, str] | None = None,
+        options: dict[str, typing.Any] | None = None,
+    ) -> typing.Any:
+        """The hook called directly, as a host would: exceptions raise.
+
+        For credentials the host model refuses before the plugin (a v1
+        host passes only a token or a bound identity).
+        """
+        host = self.host(options, credentials)
+        ctx = host.context('lifecycle', project_links=self.link())
+        hook = getattr(handler_under_test(MODULE)(), f'on_project_{event}')
+        try:
+            return await hook(ctx, host.credentials)
+        except Exception as exc:
+            # What a host would log or report: the secret scan reads it.
+            self.scan.record_exception(exc)
+            raise
 
     def calls(self) -> list[str]:
         """Method and path of every request the stand-in received."""
@@ -125,8 +157,130 @@ def healing(monkeypatch: pytest.MonkeyPatch) -> Healing:
         if 'link_writeback' in PluginContext.model_fields:
             return ctx
         monkeypatch.setattr(
-            plugin_base, 'LinkWriteback', _LinkWriteback, raising=False
+            testing_host.api().base,
+            'LinkWriteback',
+            _LinkWriteback,
+            raising=False,
         )
         return _HealingContext(**ctx.model_dump())
 
     return build
+
+
+APP_ID = 424242
+INSTALLATION = 9001
+BOT = 'imbi-archiver[bot]'
+
+
+def pem_of(key: typing.Any) -> str:
+    return typing.cast(
+        bytes,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ),
+    ).decode()
+
+
+@pytest.fixture(scope='module')
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@dataclasses.dataclass
+class GitHubApp:
+    """respx routes of GitHub's App endpoints and what they saw."""
+
+    world: World
+    key: rsa.RSAPrivateKey
+    app_id: int
+    installation_id: int
+    pem: str
+    router: respx.MockRouter
+    installation: respx.Route
+    access_tokens: respx.Route
+    issued: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {'app_id': str(self.app_id), 'private_key': self.pem}
+
+    def jwts(self) -> list[str]:
+        """The JWT each App request carried."""
+        sent = []
+        for route in (self.installation, self.access_tokens):
+            for call in route.calls:
+                auth = call.request.headers['authorization']
+                sent.append(auth.removeprefix('Bearer '))
+        return sent
+
+    def claims(self) -> dict[str, typing.Any]:
+        (first, *_) = self.jwts()
+        header = jwt.get_unverified_header(first)
+        assert header['alg'] == 'RS256'
+        return jwt.decode(
+            first,
+            self.key.public_key(),
+            algorithms=['RS256'],
+            options={'verify_iat': False},
+        )
+
+
+@pytest.fixture
+def github_app(
+    world: World, rsa_key: rsa.RSAPrivateKey, secret_scan: SecretScan
+) -> collections.abc.Iterator[GitHubApp]:
+    pem = pem_of(rsa_key)
+    secret_scan.add(pem)
+    # The stand-in checks any token's rights through its user's role on
+    # the repository; the App's bot stands in as an admin collaborator.
+    world.repo.collaborators[BOT] = 'admin'
+    with respx.mock(assert_all_called=False) as router:
+        installation = router.get(
+            f'{world.url}/repos/acme/billing-api/installation'
+        ).respond(
+            200,
+            json={
+                'id': INSTALLATION,
+                'app_id': APP_ID,
+                'account': {'login': 'acme'},
+            },
+        )
+        found = GitHubApp(
+            world,
+            rsa_key,
+            APP_ID,
+            INSTALLATION,
+            pem,
+            router,
+            installation,
+            installation,
+        )
+
+        def create(request: httpx.Request) -> httpx.Response:
+            token = world.fake.issue_token(
+                BOT,
+                prefix='ghs_',
+                kind='installation',
+                permissions={'administration': 'write', 'metadata': 'read'},
+            ).value
+            secret_scan.add(token)
+            found.issued.append(token)
+            return httpx.Response(
+                201,
+                json={
+                    'token': token,
+                    'expires_at': '2030-01-01T00:00:00Z',
+                    'permissions': {'administration': 'write'},
+                    'repository_selection': 'all',
+                },
+            )
+
+        found.access_tokens = router.post(
+            f'{world.url}/app/installations/{INSTALLATION}/access_tokens'
+        ).mock(side_effect=create)
+        router.route().pass_through()
+        yield found
+    for sent in found.jwts():
+        secret_scan.add(sent)

@@ -1,19 +1,18 @@
-"""The contract suite, registry loading, lazy imports, the demo."""
+"""The contract suite, the whole-call budget, the demo (both
+generations)."""
 
 import asyncio
 import pathlib
-import subprocess
-import sys
 import typing
 
 import pytest
-from imbi_common.plugins import PluginContext
+from imbi_plugin_archiver._host import PluginContext
 from imbi_plugin_archiver.client import GitHub
-from imbi_plugin_archiver.plugin import ArchiverPlugin
 from imbi_plugin_testing.contract import (
     ContractSpec,
     check_plugin_contract_async,
 )
+from imbi_plugin_testing.generation import plugin_under_test
 from imbi_plugin_testing.scenarios import Steps, scenario_for
 
 if typing.TYPE_CHECKING:
@@ -31,7 +30,7 @@ async def _archive(
 async def test_contract() -> None:
     await check_plugin_contract_async(
         ContractSpec(
-            plugin=ArchiverPlugin,
+            plugin=plugin_under_test('imbi_plugin_archiver'),
             readme=PACKAGE / 'README.md',
             credentials={'token': 'ghp_contract0000000000000000000000000'},
             options=lambda url: {
@@ -47,45 +46,6 @@ async def test_contract() -> None:
             ],
         )
     )
-
-
-def test_manifest() -> None:
-    manifest = ArchiverPlugin.manifest
-
-    assert (manifest.slug, manifest.name, manifest.plugin_type) == (
-        'archiver',
-        'GitHub Repository Archiver',
-        'lifecycle',
-    )
-    assert {o.name: o.default for o in manifest.options} == {
-        'api_url': 'https://api.github.com',
-        'repository': None,
-        'archive_owner': None,
-        'timeout_seconds': 8,
-        'allow_plain_http': False,
-    }
-    assert [(c.name, c.required) for c in manifest.credentials] == [
-        ('token', False)
-    ]
-
-
-def test_entry_point_and_lazy_imports() -> None:
-    code = (
-        'import sys, importlib.metadata as m\n'
-        "(ep,) = [e for e in m.entry_points(group='imbi.plugins') "
-        "if e.name == 'archiver']\n"
-        'cls = ep.load()\n'
-        'assert cls.__name__ == "ArchiverPlugin", cls\n'
-        "print(sorted(n for n in ('httpx', 'httpcore') if n in sys.modules))"
-    )
-    output = subprocess.run(
-        [sys.executable, '-c', code],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-    assert output.strip() == '[]'
 
 
 async def test_whole_call_budget(

@@ -5,7 +5,8 @@ import time
 import typing
 
 import pytest
-from imbi_common.plugins import PluginTimeoutError
+from imbi_plugin_archiver import _host
+from imbi_plugin_archiver._host import PluginTimeoutError
 from imbi_plugin_archiver.client import GitHub
 from imbi_plugin_testing.standin import Fault
 
@@ -109,14 +110,29 @@ async def test_primary_rate_limit_beyond_the_budget(world: World) -> None:
 
     result = await world.archive()
 
+    # PluginRateLimited on v3 hosts, PluginUnavailableError on v1.
+    raised = type(_host.rate_limited(0.0, '')).__name__
     assert result.status == 'failed'
     assert result.message is not None
     assert result.message.startswith(
-        'PluginUnavailableError: GitHub rate limit reached (API rate limit '
-        'exceeded for user ID '
+        f'{raised}: GitHub rate limit reached (API rate limit exceeded for '
+        'user ID '
     )
     assert 'retry after ' in result.message
     assert len(world.fake.requests) == 1
+
+
+async def test_rate_limit_carries_when_to_retry(world: World) -> None:
+    """v3 hosts' queues back off until ``retry_at`` (epoch seconds)."""
+    limited = _host.optional('PluginRateLimited')
+    world.fake.exhaust_rate_limit(reset_in=3600)
+
+    with pytest.raises(limited or _host.PluginUnavailableError) as caught:
+        await world.call()
+
+    if limited is not None:
+        retry_at = caught.value.retry_at
+        assert time.time() + 3500 < retry_at < time.time() + 3700
 
 
 @pytest.mark.parametrize('status', [403, 429])

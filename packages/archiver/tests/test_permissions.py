@@ -3,9 +3,9 @@
 import typing
 
 import pytest
-from imbi_common.plugins import PluginCredentialsMissing
-from imbi_plugin_archiver.plugin import ArchiverPlugin
+from imbi_plugin_archiver._host import PluginCredentialsMissing
 from imbi_plugin_testing.context import make_context
+from imbi_plugin_testing.generation import V3, handler_under_test
 
 if typing.TYPE_CHECKING:
     from conftest import World
@@ -163,7 +163,11 @@ async def test_no_credentials_fails_without_a_request(world: World) -> None:
     result = await world.archive(credentials={})
 
     assert result.status == 'failed'
-    assert (result.message or '').startswith('PluginCredentialsMissing: ')
+    if V3:
+        # imbi-api 2.41 fails the hook on an empty blob before calling it.
+        assert result.message == 'Integration has no credentials'
+    else:
+        assert (result.message or '').startswith('PluginCredentialsMissing: ')
     assert world.fake.requests == []
 
 
@@ -177,6 +181,8 @@ async def test_plugin_raises_credentials_missing(
         'lifecycle', options={'api_url': world.url}, project_links=world.link()
     )
 
+    handler = handler_under_test('imbi_plugin_archiver')()
+
     with pytest.raises(PluginCredentialsMissing, match="'token'"):
-        await ArchiverPlugin().on_project_unarchived(ctx, credentials)
+        await handler.on_project_unarchived(ctx, credentials)
     assert world.fake.requests == []

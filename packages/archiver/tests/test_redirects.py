@@ -2,7 +2,7 @@
 
 import typing
 
-from imbi_common.plugins import PluginContext
+from imbi_plugin_archiver._host import PluginContext
 from imbi_plugin_testing.fakes.github.repos import move_repository
 from imbi_plugin_testing.standin import Fault
 

@@ -8,10 +8,11 @@
 - 401 raises ``PluginAuthenticationFailed``; rate limits (403/429 with
   ``x-ratelimit-remaining: 0``, or "secondary rate limit") are waited
   out when the wait fits the budget, twice at most, else
-  ``PluginUnavailableError`` says when to retry; 5xx and connection
-  errors are retried (reads and idempotent writes only) with jittered
-  backoff, then ``PluginUnavailableError``; timeouts
-  ``PluginTimeoutError``. Other 4xx raise :class:`GitHubRefused`.
+  ``PluginRateLimited`` (``PluginUnavailableError`` on v1 hosts) says
+  when to retry; 5xx and connection errors are retried (reads and
+  idempotent writes only) with jittered backoff, then
+  ``PluginUnavailableError``; timeouts ``PluginTimeoutError``. Other
+  4xx raise :class:`GitHubRefused`.
 - Every request's timeout is what remains of the call's budget.
 """
 
@@ -24,9 +25,13 @@ import typing
 import urllib.parse
 
 import httpx
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 
+from imbi_plugin_archiver import _host
+from imbi_plugin_archiver._host import (
+    PluginAuthenticationFailed,
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
 from imbi_plugin_archiver.errors import GitHubRefused, NotFound
 from imbi_plugin_archiver.options import NAME
 
@@ -195,11 +200,20 @@ class GitHub:
     """One call's GitHub session: token, API root and deadline."""
 
     def __init__(
-        self, http: httpx.AsyncClient, api_url: str, deadline: float
+        self,
+        http: httpx.AsyncClient,
+        api_url: str,
+        deadline: float,
+        *,
+        rejected: str = 'the token (401 {}): it is invalid, expired or '
+        'revoked',
     ) -> None:
         self.http = http
         self.api_url = api_url
         self.deadline = deadline
+        #: What a 401 says after "GitHub rejected"; ``{}`` is GitHub's
+        #: message.
+        self.rejected = rejected
         self._origin = _origin(api_url)
 
     @classmethod
@@ -266,17 +280,18 @@ class GitHub:
             status = response.status_code
             if status == 401:
                 raise PluginAuthenticationFailed(
-                    f'GitHub rejected the token (401 {_message(response)}): '
-                    'it is invalid, expired or revoked'
+                    'GitHub rejected '
+                    + self.rejected.format(_message(response))
                 )
             wait = _rate_limit_wait(response)
             if wait is not None:
                 if not last and self._fits(wait):
                     await asyncio.sleep(wait)
                     continue
-                raise PluginUnavailableError(
+                raise _host.rate_limited(
+                    time.time() + wait,
                     f'GitHub rate limit reached ({_message(response)}); '
-                    f'retry after {_clock(wait)}'
+                    f'retry after {_clock(wait)}',
                 )
             if status >= 500:
                 backoff = self._backoff(attempt)

@@ -12,18 +12,24 @@ import collections.abc
 import dataclasses
 import time
 
-from imbi_common.plugins import (
+from imbi_plugin_archiver import _host, app
+from imbi_plugin_archiver import options as options_module
+from imbi_plugin_archiver._host import (
+    LifecycleResult,
+    PluginAuthenticationFailed,
     PluginContext,
     PluginTimeoutError,
     PluginUnavailableError,
 )
-from imbi_common.plugins.base import LifecycleResult
-from imbi_common.plugins.errors import PluginAuthenticationFailed
-
 from imbi_plugin_archiver.client import GitHub, Repo
 from imbi_plugin_archiver.errors import GitHubRefused
 from imbi_plugin_archiver.links import Target, Unresolved, resolve
-from imbi_plugin_archiver.options import OptionError, Options, read_options
+from imbi_plugin_archiver.options import (
+    OptionError,
+    Options,
+    raw,
+    read_options,
+)
 
 PERMISSIONS = (
     'archiving and unarchiving need admin rights on the repository: a '
@@ -31,11 +37,17 @@ PERMISSIONS = (
     'fine-grained or GitHub App token with the "Administration: write" '
     'repository permission'
 )
-_HOST_ERRORS = (
-    PluginAuthenticationFailed,
-    PluginTimeoutError,
-    PluginUnavailableError,
-)
+
+
+def _host_errors() -> tuple[type[Exception], ...]:
+    """The host's exceptions a step may raise (v3 adds rate limits)."""
+    limited = _host.optional('PluginRateLimited')
+    return (
+        PluginAuthenticationFailed,
+        PluginTimeoutError,
+        PluginUnavailableError,
+        *([limited] if limited is not None else []),
+    )
 
 
 class _Stop(Exception):
@@ -194,7 +206,7 @@ class Flow:
             self.not_done.append(
                 f'{what}: {explain(exc, self._repo.full_name, needs)}'
             )
-        except _HOST_ERRORS as exc:
+        except _host_errors() as exc:
             if not self.done:
                 raise
             self.not_done.append(f'{what}: {type(exc).__name__}: {exc}')
@@ -272,9 +284,7 @@ class Flow:
             or 'link_writeback' not in type(ctx).model_fields
         ):
             return False
-        from imbi_common.plugins import base
-
-        link_writeback = getattr(base, 'LinkWriteback')  # noqa: B009
+        link_writeback = _host.optional('LinkWriteback')
         setattr(  # noqa: B010 - a field of newer hosts only
             ctx,
             'link_writeback',
@@ -366,11 +376,22 @@ class Flow:
 
 
 async def handle(
-    ctx: PluginContext, token: str, archive: bool
+    ctx: PluginContext, credentials: dict[str, str], archive: bool
 ) -> LifecycleResult:
-    """Archive or unarchive the project's repository, within the budget."""
+    """Archive or unarchive the project's repository, within the budget.
+
+    Unusable options or App credentials give a ``failed`` result naming
+    them, missing credentials ``PluginCredentialsMissing``; either way
+    before any request.
+    """
     try:
-        options = read_options(dict(ctx.assignment_options))
+        credential = options_module.credential(credentials)
+        options = read_options(raw(ctx))
+        jwt_token = (
+            app.sign(credential)
+            if isinstance(credential, app.AppCredentials)
+            else None
+        )
     except OptionError as exc:
         return LifecycleResult(status='failed', message=str(exc))
     target = resolve(options, dict(ctx.project_links))
@@ -382,10 +403,23 @@ async def handle(
     budget = options.timeout_seconds
     try:
         async with asyncio.timeout(budget):
-            async with GitHub.client(token) as http:
-                github = GitHub(
-                    http, options.api_url, time.monotonic() + budget
+            deadline = time.monotonic() + budget
+            if isinstance(credential, app.AppCredentials):
+                # The exchange spends the same budget as the flow.
+                assert jwt_token is not None  # noqa: S101 - signed above
+                token = await app.installation_token(
+                    credential,
+                    jwt_token,
+                    options.api_url,
+                    target.owner,
+                    target.name,
+                    deadline,
+                    getattr(ctx, 'integration_slug', None),
                 )
+            else:
+                token = credential
+            async with GitHub.client(token) as http:
+                github = GitHub(http, options.api_url, deadline)
                 flow = Flow(github, target, options, archive, budget)
                 return await flow.run(ctx)
     except TimeoutError:

@@ -1,7 +1,8 @@
 """Options and credentials of one call: defaults applied, validated.
 
 The host merges the option layers as saved (``8`` or ``'8'``) and never
-applies the manifest defaults, so :func:`read_options` does.
+applies the manifest defaults, so :func:`read_options` does. v3 hosts
+pass Integration and capability options apart: :func:`raw` merges them.
 """
 
 import dataclasses
@@ -10,10 +11,11 @@ import re
 import typing
 import urllib.parse
 
-from imbi_common.plugins import PluginCredentialsMissing
+from imbi_plugin_archiver import spec
+from imbi_plugin_archiver._host import PluginContext, PluginCredentialsMissing
 
-DEFAULT_API_URL = 'https://api.github.com'
-DEFAULT_TIMEOUT_SECONDS = 8
+DEFAULT_API_URL = spec.DEFAULT_API_URL
+DEFAULT_TIMEOUT_SECONDS = spec.DEFAULT_TIMEOUT_SECONDS
 MAX_TIMEOUT_SECONDS = 300
 #: GitHub's rules for account logins and repository names. ``\Z``, not
 #: ``$``: a trailing newline must not pass (it would end up in the URL).
@@ -24,6 +26,10 @@ _HOST_NAME = re.compile(
     r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
     r'(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?\Z'
 )
+
+
+if typing.TYPE_CHECKING:
+    from imbi_plugin_archiver.app import AppCredentials
 
 
 class OptionError(ValueError):
@@ -50,6 +56,22 @@ class Options:
         if host.startswith('api.') and not parts.path:
             return host.removeprefix('api.')
         return host
+
+
+def raw(ctx: PluginContext) -> dict[str, typing.Any]:
+    """The options of one call, whichever host passed them.
+
+    v1 hosts merge everything into ``assignment_options``; v3 hosts pass
+    ``integration_options`` and ``capability_options`` (and copy the
+    latter into ``assignment_options``), the gateway no assignment
+    options at all. ``ctx`` itself is never copied or replaced: the host
+    reads ``link_writeback`` from the object it passed.
+    """
+    return {
+        **(getattr(ctx, 'integration_options', None) or {}),
+        **(getattr(ctx, 'capability_options', None) or {}),
+        **(ctx.assignment_options or {}),
+    }
 
 
 def split_repository(text: str) -> tuple[str, str] | None:
@@ -187,13 +209,42 @@ def read_options(options: dict[str, typing.Any]) -> Options:
     )
 
 
-def access_token(credentials: dict[str, str]) -> str:
-    """The token to send: a bound identity's ``access_token`` wins."""
+def _filled(credential: typing.Any) -> bool:
+    return isinstance(credential, str) and bool(credential.strip())
+
+
+def credential(credentials: dict[str, str]) -> str | AppCredentials:
+    """The token to send, or the GitHub App to get one from.
+
+    A bound identity's ``access_token`` wins, then a stored ``token``,
+    then the App's ``app_id`` and ``private_key``. Raises
+    ``PluginCredentialsMissing`` when none is usable, before any request,
+    and :class:`~imbi_plugin_archiver.app.CredentialError` for an
+    unusable ``app_id``.
+    """
+    # Secret values stay in names error trackers scrub (token, ...):
+    # a traceback's locals must not carry them.
     for field in ('access_token', 'token'):
-        value = credentials.get(field)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+        token = credentials.get(field)
+        if isinstance(token, str) and token.strip():
+            return token.strip()
+    present = {
+        field
+        for field in ('app_id', 'private_key')
+        if _filled(credentials.get(field))
+    }
+    if len(present) == 2:
+        from imbi_plugin_archiver import app
+
+        return app.parse(credentials['app_id'], credentials['private_key'])
+    if present:
+        (missing,) = {'app_id', 'private_key'} - present
+        raise PluginCredentialsMissing(
+            f'credential {missing!r} is missing: a GitHub App needs both '
+            "'app_id' and 'private_key' (or store a 'token')"
+        )
     raise PluginCredentialsMissing(
         "credential 'token' is missing: store a token with admin rights "
-        'on the repositories, or bind a GitHub identity'
+        "on the repositories or a GitHub App's 'app_id' and "
+        "'private_key', or bind a GitHub identity"
     )
