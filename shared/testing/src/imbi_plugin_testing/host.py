@@ -235,12 +235,22 @@ class Host:
                     value
                     for name, value in self.credentials.items()
                     if name not in public_credentials
+                    and name not in self._public_fields()
                     and not (name == 'client_id' and self._oauth())
                 ),
                 identity_token,
             )
 
     # -- plumbing -----------------------------------------------------------
+
+    def _public_fields(self) -> set[str]:
+        """Credential fields the manifest declares ``secret=False`` (v3
+        CredentialField, imbi-common 2.12.2+): an App ID is no secret."""
+        return {
+            field.name
+            for field in self.view.credentials
+            if getattr(field, 'secret', True) is False
+        }
 
     def _oauth(self) -> bool:
         """OAuth clients' ids are public (they travel in URLs)."""
