@@ -675,6 +675,70 @@ def host(session: nox.Session) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+#: imbi-gateway v3 releases for the v3 webhook plugin (hosts/gateway_v3):
+#: (requirement, overrides). imbi-common 2.41.0 needs certifi>=2026.10.23,
+#: newer than the registry here serves, and from 2.32 its databases extra
+#: needs apache-iggy (no cp314 wheel; its Rust build needs crates.io):
+#: certifi is pinned to the newest served and apache-iggy left out with a
+#: marker no platform matches (hosts/gateway_v3/stubs stands in for it).
+#: 2.31.0 is the newest release that installs here with no override.
+GATEWAY_V3_HOSTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    'imbi-gateway 2.41.0': (
+        'imbi-gateway==2.41.0',
+        ('certifi==2026.10.19.post1', "apache-iggy; sys_platform == 'never'"),
+    ),
+    'imbi-gateway 2.31.0 (no override)': ('imbi-gateway==2.31.0', ()),
+}
+
+
+@nox.session(python=False)
+def host_gateway_v3(session: nox.Session) -> None:
+    """The v3 webhook plugin inside real imbi-gateway 2.31.0 and 2.41.0.
+
+    One clean venv per release: the gateway from PyPI (with the overrides
+    of ``GATEWAY_V3_HOSTS``), pytest and nothing of the workspace; then
+    ``hosts/gateway_v3`` with that venv. The app is the gateway's own
+    ``create_app()`` under Starlette's TestClient, its graph database and
+    activity-feed publishing replaced in memory. The harness is not
+    installed (the v3 registry imports every ``imbi_plugin_*`` module):
+    the tests import its secret scan and stand-ins from the tree. See
+    docs/real-host.md.
+    """
+    work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-gateway-v3-'))
+    try:
+        for index, (label, (requirement, overrides)) in enumerate(
+            GATEWAY_V3_HOSTS.items()
+        ):
+            override = work / f'overrides-{index}.txt'
+            override.write_text(''.join(f'{o}\n' for o in overrides))
+            python = _venv_with(
+                session,
+                work / f'gateway-v3-{index}',
+                '--override',
+                str(override),
+                requirement,
+                'pytest',
+                'pytest-asyncio',
+            )
+            session.log(f'{label}:')
+            session.run(str(python), '-c', _HOST_VERSIONS, external=True)
+            session.run(
+                str(python),
+                '-m',
+                'pytest',
+                'hosts/gateway_v3',
+                # Not the v1 hosts' conftest: it needs the v1 imbi_common.
+                '--confcutdir=hosts/gateway_v3',
+                '-q',
+                '-p',
+                'no:cacheprovider',
+                *session.posargs,
+                external=True,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """imbi-plugins demo: every plugin against the stand-ins."""
