@@ -654,6 +654,7 @@ def host(session: nox.Session) -> None:
                 session,
                 work / f'host-{index}',
                 *wheels,
+                *wheels,
                 requirement,
                 'pytest',
                 'pytest-asyncio',
@@ -689,6 +690,8 @@ GATEWAY_V3_HOSTS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     'imbi-gateway 2.31.0 (no override)': ('imbi-gateway==2.31.0', ()),
 }
+#: The v3 webhook plugin: its folder (packages/<name>) and v3 slug.
+GATEWAY_V3_PLUGIN = 'sonarqube-sync'
 
 
 @nox.session(python=False)
@@ -706,6 +709,28 @@ def host_gateway_v3(session: nox.Session) -> None:
     """
     work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-gateway-v3-'))
     try:
+        wheels: list[str] = []
+        env: dict[str, str] = {}
+        if (ROOT / 'packages' / GATEWAY_V3_PLUGIN).is_dir():
+            session.run(
+                'uv',
+                'build',
+                '--package',
+                f'imbi-plugin-{GATEWAY_V3_PLUGIN}',
+                '--wheel',
+                '--quiet',
+                '--out-dir',
+                str(work / 'dist'),
+                external=True,
+            )
+            wheels = sorted(map(str, (work / 'dist').glob('*.whl')))
+            # The tests fail rather than run the prototype alone.
+            env['IMBI_GATEWAY_V3_REQUIRE'] = GATEWAY_V3_PLUGIN
+        else:
+            session.log(
+                f'packages/{GATEWAY_V3_PLUGIN} does not exist yet: the '
+                'prototype plugin only'
+            )
         for index, (label, (requirement, overrides)) in enumerate(
             GATEWAY_V3_HOSTS.items()
         ):
@@ -716,6 +741,7 @@ def host_gateway_v3(session: nox.Session) -> None:
                 work / f'gateway-v3-{index}',
                 '--override',
                 str(override),
+                *wheels,
                 requirement,
                 'pytest',
                 'pytest-asyncio',
@@ -734,6 +760,7 @@ def host_gateway_v3(session: nox.Session) -> None:
                 'no:cacheprovider',
                 *session.posargs,
                 external=True,
+                env=env,
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)

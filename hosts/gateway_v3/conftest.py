@@ -32,6 +32,7 @@ import collections.abc
 import dataclasses
 import importlib.util
 import json
+import os
 import pathlib
 import secrets
 import sys
@@ -111,7 +112,42 @@ PROTOTYPE = Subject(
     sonarqube_scheme='bearer',
 )
 
-SUBJECTS = [PROTOTYPE]
+#: Ours: imbi-plugin-sonarqube-sync (v3 slug ``sonarqube-sync``), the
+#: URLs as Integration options, the auth scheme as a capability option.
+SONARQUBE_SYNC = Subject(
+    slug='sonarqube-sync',
+    action='update_project_from_webhook',
+    handler_config={
+        'metrics': {
+            'coverage': '/sonarqube_coverage',
+            'bugs': '/sonarqube_bugs',
+        },
+        'quality_gate': '/sonarqube_quality_gate',
+        'branches': ['main'],
+    },
+    integration_options=lambda sonar, imbi: {
+        'sonarqube_url': sonar,
+        'imbi_url': imbi,
+    },
+    capability_options=lambda sonar, imbi: {'sonarqube_auth': 'basic'},
+    expected={'sonarqube_coverage': 87.4, 'sonarqube_quality_gate': 'OK'},
+    sonarqube_scheme='basic',
+)
+
+#: The prototype always; ours where its wheel is installed (the
+#: host_gateway_v3 session installs it once the package exists).
+SUBJECTS = [PROTOTYPE] + (
+    [SONARQUBE_SYNC]
+    if importlib.util.find_spec('imbi_plugin_sonarqube_sync') is not None
+    else []
+)
+# The session names what must run: a wheel that failed to install must
+# not leave the prototype to pass alone.
+for _required in filter(
+    None, os.environ.get('IMBI_GATEWAY_V3_REQUIRE', '').split(',')
+):
+    if _required not in {subject.slug for subject in SUBJECTS}:
+        raise RuntimeError(f'{_required} is not installed here')
 
 
 @pytest.fixture
