@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import tomllib
 import zipfile
 
 import nox
@@ -694,6 +695,18 @@ GATEWAY_V3_HOSTS: dict[str, tuple[str, tuple[str, ...]]] = {
 GATEWAY_V3_PLUGIN = 'sonarqube-sync'
 
 
+def _admits_v3(package: pathlib.Path) -> bool:
+    """Whether the package's imbi-common requirement admits 2.41.0."""
+    import packaging.requirements
+
+    project = tomllib.loads((package / 'pyproject.toml').read_text())
+    for line in project['project']['dependencies']:
+        requirement = packaging.requirements.Requirement(line)
+        if requirement.name == 'imbi-common':
+            return requirement.specifier.contains('2.41.0')
+    return False
+
+
 @nox.session(python=False)
 def host_gateway_v3(session: nox.Session) -> None:
     """The v3 webhook plugin inside real imbi-gateway 2.31.0 and 2.41.0.
@@ -711,7 +724,7 @@ def host_gateway_v3(session: nox.Session) -> None:
     try:
         wheels: list[str] = []
         env: dict[str, str] = {}
-        if (ROOT / 'packages' / GATEWAY_V3_PLUGIN).is_dir():
+        if _admits_v3(ROOT / 'packages' / GATEWAY_V3_PLUGIN):
             session.run(
                 'uv',
                 'build',
@@ -728,8 +741,8 @@ def host_gateway_v3(session: nox.Session) -> None:
             env['IMBI_GATEWAY_V3_REQUIRE'] = GATEWAY_V3_PLUGIN
         else:
             session.log(
-                f'packages/{GATEWAY_V3_PLUGIN} does not exist yet: the '
-                'prototype plugin only'
+                f'packages/{GATEWAY_V3_PLUGIN} requires a v1 imbi-common: '
+                'the prototype plugin only'
             )
         for index, (label, (requirement, overrides)) in enumerate(
             GATEWAY_V3_HOSTS.items()
