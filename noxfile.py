@@ -605,8 +605,14 @@ def _slugs(
 #: imbi-gateway 1.3.x and the newest admitted, for the webhook plugin.
 #: Each: (requirement, what to run).
 HOSTS = {
-    'imbi-api 2.5.1': ('imbi-api==2.5.1', ['hosts', '--ignore=hosts/gateway']),
-    'imbi-api newest v1': ('imbi-api', ['hosts', '--ignore=hosts/gateway']),
+    'imbi-api 2.5.1': (
+        'imbi-api==2.5.1',
+        ['hosts', '--ignore=hosts/gateway', '--ignore=hosts/gateway_v3'],
+    ),
+    'imbi-api newest v1': (
+        'imbi-api',
+        ['hosts', '--ignore=hosts/gateway', '--ignore=hosts/gateway_v3'],
+    ),
     'imbi-gateway 1.3': ('imbi-gateway>=1.3,<1.4', ['hosts/gateway']),
     'imbi-gateway newest v1': ('imbi-gateway', ['hosts/gateway']),
 }

@@ -137,6 +137,8 @@ def test_a_refused_token_fails_the_rule_without_leaking_it(
     (outcome,) = gateway.outcomes()
     assert outcome['status'] == 'failed'
     assert outcome['error']
+    # Refused by SonarQube, not failed before asking it.
+    assert gateway.sonarqube.requests_to('^/api/measures/component$')
     assert not gateway.imbi.requests
     assert 'sonarqube_coverage' not in _project(gateway)
 
