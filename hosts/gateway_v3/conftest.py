@@ -98,6 +98,8 @@ class Subject:
     expected: dict[str, typing.Any]
     #: The Authorization scheme SonarQube must see.
     sonarqube_scheme: str
+    #: The SonarQube requests (method, path) one delivery makes.
+    sonarqube_calls: tuple[tuple[str, str], ...]
 
 
 #: The prototype in prototype/: connection URLs split over both option
@@ -110,6 +112,7 @@ PROTOTYPE = Subject(
     capability_options=lambda sonar, imbi: {'imbi_url': imbi},
     expected={'sonarqube_coverage': 87.4},
     sonarqube_scheme='bearer',
+    sonarqube_calls=(('GET', '/api/measures/component'),),
 )
 
 #: Ours: imbi-plugin-sonarqube-sync (v3 slug ``sonarqube-sync``), the
@@ -132,6 +135,10 @@ SONARQUBE_SYNC = Subject(
     capability_options=lambda sonar, imbi: {'sonarqube_auth': 'basic'},
     expected={'sonarqube_coverage': 87.4, 'sonarqube_quality_gate': 'OK'},
     sonarqube_scheme='basic',
+    sonarqube_calls=(
+        ('GET', '/api/measures/component'),
+        ('GET', '/api/qualitygates/project_status'),
+    ),
 )
 
 #: The prototype always; ours where its wheel is installed (the

@@ -41,13 +41,14 @@ def test_a_delivery_runs_the_action(gateway: typing.Any) -> None:
     project = _project(gateway)
     for field, value in gateway.subject.expected.items():
         assert project[field] == value, field
-    measures = gateway.sonarqube.requests_to(
-        '^/api/measures/component$', 'GET'
+    calls = gateway.sonarqube.requests
+    assert [(r.method, r.path) for r in calls] == list(
+        gateway.subject.sonarqube_calls
     )
-    assert len(measures) == 1
-    assert f'component={KEY.replace(":", "%3A")}' in measures[0].query
-    scheme = measures[0].headers['authorization'].split(' ', 1)[0]
-    assert scheme.lower() == gateway.subject.sonarqube_scheme
+    for call in calls:
+        assert f'={KEY.replace(":", "%3A")}' in call.query
+        scheme = call.headers['authorization'].split(' ', 1)[0]
+        assert scheme.lower() == gateway.subject.sonarqube_scheme
     patches = gateway.imbi.requests_to(
         f'^/organizations/{ORG}/projects/{PROJECT_ID}$', 'PATCH'
     )
