@@ -115,8 +115,10 @@ PROTOTYPE = Subject(
     sonarqube_calls=(('GET', '/api/measures/component'),),
 )
 
-#: Ours: imbi-plugin-sonarqube-sync (v3 slug ``sonarqube-sync``), the
-#: URLs as Integration options, the auth scheme as a capability option.
+#: Ours: imbi-plugin-sonarqube-sync (v3 slug ``sonarqube-sync``). Its
+#: manifest declares every option at Integration level (what to write
+#: where is each rule's handler_config), so the capability has none;
+#: basic auth (not the default) shows the options are read.
 SONARQUBE_SYNC = Subject(
     slug='sonarqube-sync',
     action='update_project_from_webhook',
@@ -131,8 +133,9 @@ SONARQUBE_SYNC = Subject(
     integration_options=lambda sonar, imbi: {
         'sonarqube_url': sonar,
         'imbi_url': imbi,
+        'sonarqube_auth': 'basic',
     },
-    capability_options=lambda sonar, imbi: {'sonarqube_auth': 'basic'},
+    capability_options=lambda sonar, imbi: {},
     expected={'sonarqube_coverage': 87.4, 'sonarqube_quality_gate': 'OK'},
     sonarqube_scheme='basic',
     sonarqube_calls=(
