@@ -48,6 +48,9 @@ HARNESS = (
 
 
 def _harness_parts() -> None:
+    # A package object whose __path__ is the harness source: its modules
+    # import as usual, its __init__ (v1 imbi_common) never runs, and the
+    # registry's scan of sys.path does not find it.
     if 'imbi_plugin_testing' not in sys.modules:
         package = types.ModuleType('imbi_plugin_testing')
         package.__path__ = [str(HARNESS)]
