@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-import tomllib
 import zipfile
 
 import nox
@@ -697,20 +696,8 @@ GATEWAY_V3_HOSTS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     'imbi-gateway 2.31.0 (no override)': ('imbi-gateway==2.31.0', ()),
 }
-#: The v3 webhook plugin: its folder (packages/<name>) and v3 slug.
+#: Our webhook plugin (packages/<name>): its wheel goes into each venv.
 GATEWAY_V3_PLUGIN = 'sonarqube-sync'
-
-
-def _admits_v3(package: pathlib.Path) -> bool:
-    """Whether the package's imbi-common requirement admits 2.41.0."""
-    import packaging.requirements
-
-    project = tomllib.loads((package / 'pyproject.toml').read_text())
-    for line in project['project']['dependencies']:
-        requirement = packaging.requirements.Requirement(line)
-        if requirement.name == 'imbi-common':
-            return requirement.specifier.contains('2.41.0')
-    return False
 
 
 @nox.session(python=False)
@@ -718,38 +705,29 @@ def host_gateway_v3(session: nox.Session) -> None:
     """The v3 webhook plugin inside real imbi-gateway 2.31.0 and 2.41.0.
 
     One clean venv per release: the gateway from PyPI (with the overrides
-    of ``GATEWAY_V3_HOSTS``), pytest and nothing of the workspace; then
+    of ``GATEWAY_V3_HOSTS``), our plugin's wheel, pytest and nothing else
+    of the workspace; then
     ``hosts/gateway_v3`` with that venv. The app is the gateway's own
     ``create_app()`` under Starlette's TestClient, its graph database and
     activity-feed publishing replaced in memory. The harness is not
     installed (the v3 registry imports every ``imbi_plugin_*`` module):
     the tests import its secret scan and stand-ins from the tree. See
-    docs/real-host.md.
+    docs/real-host-gateway-v3.md.
     """
     work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-gateway-v3-'))
     try:
-        wheels: list[str] = []
-        env: dict[str, str] = {}
-        if _admits_v3(ROOT / 'packages' / GATEWAY_V3_PLUGIN):
-            session.run(
-                'uv',
-                'build',
-                '--package',
-                f'imbi-plugin-{GATEWAY_V3_PLUGIN}',
-                '--wheel',
-                '--quiet',
-                '--out-dir',
-                str(work / 'dist'),
-                external=True,
-            )
-            wheels = sorted(map(str, (work / 'dist').glob('*.whl')))
-            # The tests fail rather than run the prototype alone.
-            env['IMBI_GATEWAY_V3_REQUIRE'] = GATEWAY_V3_PLUGIN
-        else:
-            session.log(
-                f'packages/{GATEWAY_V3_PLUGIN} requires a v1 imbi-common: '
-                'the prototype plugin only'
-            )
+        session.run(
+            'uv',
+            'build',
+            '--package',
+            f'imbi-plugin-{GATEWAY_V3_PLUGIN}',
+            '--wheel',
+            '--quiet',
+            '--out-dir',
+            str(work / 'dist'),
+            external=True,
+        )
+        wheels = sorted(map(str, (work / 'dist').glob('*.whl')))
         for index, (label, (requirement, overrides)) in enumerate(
             GATEWAY_V3_HOSTS.items()
         ):
@@ -779,7 +757,6 @@ def host_gateway_v3(session: nox.Session) -> None:
                 'no:cacheprovider',
                 *session.posargs,
                 external=True,
-                env=env,
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)

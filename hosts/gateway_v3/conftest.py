@@ -1,8 +1,10 @@
 """The real imbi-gateway v3 (2.31.0, 2.41.0), in-process.
 
 Run by ``nox -s host_gateway_v3`` in a clean venv per gateway release
-(never in the workspace venv), with ``--confcutdir`` so that the v1
-hosts' conftest, which needs the v1 ``imbi_common``, is not loaded.
+holding our sonarqube-sync wheel (never in the workspace venv), with
+``--confcutdir`` so that the v1 hosts' conftest, which needs the v1
+``imbi_common``, is not loaded. Every test runs for the prototype plugin
+in prototype/ and for ours.
 
 The app is the one ``imbi.gateway.app.create_app()`` builds (its
 router, access-log middleware, built-in ``gateway-actions`` plugin and
@@ -32,7 +34,6 @@ import collections.abc
 import dataclasses
 import importlib.util
 import json
-import os
 import pathlib
 import secrets
 import sys
@@ -147,20 +148,7 @@ SONARQUBE_SYNC = Subject(
     ),
 )
 
-#: The prototype always; ours where its wheel is installed (the
-#: host_gateway_v3 session installs it once the package exists).
-SUBJECTS = [PROTOTYPE] + (
-    [SONARQUBE_SYNC]
-    if importlib.util.find_spec('imbi_plugin_sonarqube_sync') is not None
-    else []
-)
-# The session names what must run: a wheel that failed to install must
-# not leave the prototype to pass alone.
-for _required in filter(
-    None, os.environ.get('IMBI_GATEWAY_V3_REQUIRE', '').split(',')
-):
-    if _required not in {subject.slug for subject in SUBJECTS}:
-        raise RuntimeError(f'{_required} is not installed here')
+SUBJECTS = [PROTOTYPE, SONARQUBE_SYNC]
 
 
 @pytest.fixture
