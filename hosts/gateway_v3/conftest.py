@@ -104,6 +104,9 @@ class Subject:
     sonarqube_scheme: str
     #: The SonarQube requests (method, path) one delivery makes.
     sonarqube_calls: tuple[tuple[str, str], ...]
+    #: What the action raises when SonarQube refuses the token
+    #: (``module:Class``; ours: the host's own error class).
+    refused: str
 
 
 #: The prototype in prototype/: connection URLs split over both option
@@ -117,6 +120,7 @@ PROTOTYPE = Subject(
     expected={'sonarqube_coverage': 87.4},
     sonarqube_scheme='bearer',
     sonarqube_calls=(('GET', '/api/measures/component'),),
+    refused='builtins:RuntimeError',
 )
 
 #: Ours: imbi-plugin-sonarqube-sync (v3 slug ``sonarqube-sync``). Its
@@ -146,6 +150,7 @@ SONARQUBE_SYNC = Subject(
         ('GET', '/api/measures/component'),
         ('GET', '/api/qualitygates/project_status'),
     ),
+    refused='imbi.common.plugins:PluginAuthenticationFailed',
 )
 
 SUBJECTS = [PROTOTYPE, SONARQUBE_SYNC]

@@ -12,7 +12,10 @@ on the delivery's activity-feed row; the answer is 202 once rules ran
 for a project, 204 otherwise, whatever the outcomes.
 """
 
+import importlib
 import typing
+
+import pytest
 
 KEY = 'aweber:billing-api'
 ORG = 'aweber'
@@ -127,17 +130,26 @@ def test_a_handler_config_the_model_refuses_skips_the_rule(
 
 
 def test_a_refused_token_fails_the_rule_without_leaking_it(
-    gateway: typing.Any,
+    gateway: typing.Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """SonarQube refuses the token: the rule is recorded as failed, and
-    the secret scan covers the error text the gateway records."""
+    """SonarQube refuses the token: the rule is recorded as failed with
+    the error the action raised (ours: the host's own class), and the
+    secret scan covers that text and the traceback the gateway logs."""
+    module, _, name = gateway.subject.refused.partition(':')
+    expected = getattr(importlib.import_module(module), name)
     gateway.rule()
     gateway.sonarqube.tokens.clear()
     response = gateway.deliver()
     assert response.status_code == 202, response.text
     (outcome,) = gateway.outcomes()
     assert outcome['status'] == 'failed'
-    assert outcome['error']
+    assert outcome['error'].startswith(f'{name}: ')
+    (logged,) = [
+        record.exc_info[1]
+        for record in caplog.records
+        if record.name == 'imbi.gateway.notifications' and record.exc_info
+    ]
+    assert type(logged) is expected, type(logged)
     # Refused by SonarQube, not failed before asking it.
     assert gateway.sonarqube.requests_to('^/api/measures/component$')
     assert not gateway.imbi.requests
