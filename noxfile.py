@@ -610,8 +610,14 @@ def _slugs(
 #: imbi-gateway 1.3.x and the newest admitted, for the webhook plugin.
 #: Each: (requirement, what to run).
 HOSTS = {
-    'imbi-api 2.5.1': ('imbi-api==2.5.1', ['hosts', '--ignore=hosts/gateway']),
-    'imbi-api newest v1': ('imbi-api', ['hosts', '--ignore=hosts/gateway']),
+    'imbi-api 2.5.1': (
+        'imbi-api==2.5.1',
+        ['hosts', '--ignore=hosts/gateway', '--ignore=hosts/gateway_v3'],
+    ),
+    'imbi-api newest v1': (
+        'imbi-api',
+        ['hosts', '--ignore=hosts/gateway', '--ignore=hosts/gateway_v3'],
+    ),
     'imbi-gateway 1.3': ('imbi-gateway>=1.3,<1.4', ['hosts/gateway']),
     'imbi-gateway newest v1': ('imbi-gateway', ['hosts/gateway']),
 }
@@ -660,6 +666,7 @@ def host(session: nox.Session) -> None:
                 session,
                 work / f'host-{index}',
                 *wheels,
+                *wheels,
                 requirement,
                 'pytest',
                 'pytest-asyncio',
@@ -671,6 +678,86 @@ def host(session: nox.Session) -> None:
                 '-m',
                 'pytest',
                 *tests,
+                '-q',
+                '-p',
+                'no:cacheprovider',
+                *session.posargs,
+                external=True,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+#: imbi-gateway v3 releases for the v3 webhook plugin (hosts/gateway_v3):
+#: (requirement, overrides). imbi-common 2.41.0 needs certifi>=2026.10.23,
+#: newer than the registry here serves, and from 2.32 its databases extra
+#: needs apache-iggy (no cp314 wheel; its Rust build needs crates.io):
+#: certifi is pinned to the newest served and apache-iggy left out with a
+#: marker no platform matches (hosts/gateway_v3/stubs stands in for it).
+#: 2.31.0 is the newest release that installs here with no override.
+GATEWAY_V3_HOSTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    'imbi-gateway 2.41.0': (
+        'imbi-gateway==2.41.0',
+        ('certifi==2026.10.19.post1', "apache-iggy; sys_platform == 'never'"),
+    ),
+    'imbi-gateway 2.31.0 (no override)': ('imbi-gateway==2.31.0', ()),
+}
+#: Our webhook plugin (packages/<name>): its wheel goes into each venv.
+GATEWAY_V3_PLUGIN = 'sonarqube-sync'
+
+
+@nox.session(python=False)
+def host_gateway_v3(session: nox.Session) -> None:
+    """The v3 webhook plugin inside real imbi-gateway 2.31.0 and 2.41.0.
+
+    One clean venv per release: the gateway from PyPI (with the overrides
+    of ``GATEWAY_V3_HOSTS``), our plugin's wheel, pytest and nothing else
+    of the workspace; then
+    ``hosts/gateway_v3`` with that venv. The app is the gateway's own
+    ``create_app()`` under Starlette's TestClient, its graph database and
+    activity-feed publishing replaced in memory. The harness is not
+    installed (the v3 registry imports every ``imbi_plugin_*`` module):
+    the tests import its secret scan and stand-ins from the tree. See
+    docs/real-host-gateway-v3.md.
+    """
+    work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-gateway-v3-'))
+    try:
+        session.run(
+            'uv',
+            'build',
+            '--package',
+            f'imbi-plugin-{GATEWAY_V3_PLUGIN}',
+            '--wheel',
+            '--quiet',
+            '--out-dir',
+            str(work / 'dist'),
+            external=True,
+        )
+        wheels = sorted(map(str, (work / 'dist').glob('*.whl')))
+        for index, (label, (requirement, overrides)) in enumerate(
+            GATEWAY_V3_HOSTS.items()
+        ):
+            override = work / f'overrides-{index}.txt'
+            override.write_text(''.join(f'{o}\n' for o in overrides))
+            python = _venv_with(
+                session,
+                work / f'gateway-v3-{index}',
+                '--override',
+                str(override),
+                *wheels,
+                requirement,
+                'pytest',
+                'pytest-asyncio',
+            )
+            session.log(f'{label}:')
+            session.run(str(python), '-c', _HOST_VERSIONS, external=True)
+            session.run(
+                str(python),
+                '-m',
+                'pytest',
+                'hosts/gateway_v3',
+                # Not the v1 hosts' conftest: it needs the v1 imbi_common.
+                '--confcutdir=hosts/gateway_v3',
                 '-q',
                 '-p',
                 'no:cacheprovider',
