@@ -7,7 +7,7 @@ import typing
 import urllib.parse
 
 import pytest
-from imbi_common.plugins import LogQuery
+from imbi_plugin_loki._host import LogQuery
 from imbi_plugin_loki.plugin import LokiPlugin
 from imbi_plugin_testing import Host, SecretScan
 from imbi_plugin_testing.fakes.loki import LokiFake
@@ -49,6 +49,8 @@ class Loki:
             LokiPlugin,
             plugin_options=self.options(**overrides),
             credentials=credentials or {},
+            # Not a secret (v3 declares it secret=False): it names a mode.
+            public_credentials=('auth_mode',),
         )
 
     def push(
