@@ -7,6 +7,7 @@ import typing
 import urllib.parse
 
 import pytest
+from imbi_plugin_loki import _host
 from imbi_plugin_loki._host import LogQuery
 from imbi_plugin_loki.plugin import LokiPlugin
 from imbi_plugin_testing import Host, SecretScan
@@ -20,6 +21,11 @@ USERNAME = '918273'
 PASSWORD = 'glc_eyJvIjoiMTIzIiwibiI6InN0YWNr-secret'
 TOKEN = 'loki-bearer-0f9e8d7c6b5a4'
 STREAM = {'service_name': 'billing-api', 'env': 'production'}
+
+# Until the harness skips the other generation's test files itself.
+collect_ignore_glob = (
+    ['test_v1_*.py'] if _host.generation() == 3 else ['test_v3_*.py']
+)
 
 
 @dataclasses.dataclass
