@@ -1,12 +1,10 @@
 """The contract suite, the host's multi-environment fan-out, the demo."""
 
 import pathlib
-import subprocess
-import sys
 import typing
 
 import pytest
-from imbi_common.plugins import LogQuery, PluginContext
+from imbi_plugin_cloudwatch._host import LogQuery, PluginContext
 from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
 from imbi_plugin_testing import (
     ContractSpec,
@@ -159,22 +157,6 @@ async def test_demo_scenario() -> None:
     await module.run(steps)
     assert steps.results
     assert all(result.ok for result in steps.results), steps.results
-
-
-def test_import_does_not_load_boto3() -> None:
-    code = (
-        'import sys, imbi_plugin_cloudwatch.plugin as p; '
-        'assert p.CloudWatchPlugin.manifest.slug == "cloudwatch"; '
-        'loaded = [m for m in ("boto3", "botocore") if m in sys.modules]; '
-        'print(loaded); sys.exit(1 if loaded else 0)'
-    )
-    result = subprocess.run(
-        [sys.executable, '-c', code],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
 
 
 async def test_no_environment_with_an_environment_log_group(cw: Env) -> None:

@@ -6,8 +6,10 @@ import threading
 import typing
 
 import pytest
-from imbi_common.plugins import PluginCredentialsMissing
-from imbi_common.plugins.errors import PluginAuthenticationFailed
+from imbi_plugin_cloudwatch._host import (
+    PluginAuthenticationFailed,
+    PluginCredentialsMissing,
+)
 from imbi_plugin_testing import SecretScan
 
 Env = typing.Any
@@ -28,6 +30,8 @@ FILTER = ['message:contains:event']
         ({'secret_access_key': 'only-the-secret-value'}, 'access_key_id'),
         ({'session_token': 'only-the-session-token'}, 'access_key_id'),
         ({}, 'use_host_credentials'),
+        ({'auth_mode': 'keys'}, "'access_key_id' and 'secret_access_key'"),
+        ({'auth_mode': ''}, 'use_host_credentials'),
     ],
 )
 async def test_incomplete_credentials(
@@ -62,6 +66,55 @@ async def test_host_credentials_when_allowed(
     assert response.status == 200
     assert len(response.body['entries']) == 1
     assert cw.fake.calls == [('FilterLogEvents', cw.key.access_key_id)]
+
+
+@pytest.mark.filter_log_events
+@pytest.mark.parametrize('mode', ['ambient', ' Ambient '])
+async def test_auth_mode_ambient_uses_the_host_identity(
+    cw: Env, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A v3 Integration on the host's AWS identity stores only
+    auth_mode (v3 hosts refuse an empty credential blob): it is as
+    explicit a choice as use_host_credentials."""
+    cw.put(3, 'event one')
+    monkeypatch.setenv('AWS_ACCESS_KEY_ID', cw.key.access_key_id)
+    monkeypatch.setenv('AWS_SECRET_ACCESS_KEY', cw.key.secret_access_key)
+    response = await cw.host({'auth_mode': mode}).search(
+        cw.query(filters=FILTER)
+    )
+    assert response.status == 200, response.body
+    assert cw.fake.calls == [('FilterLogEvents', cw.key.access_key_id)]
+
+
+@pytest.mark.filter_log_events
+async def test_auth_mode_keys_with_keys(cw: Env) -> None:
+    cw.put(3, 'event one')
+    credentials = {**cw.credentials(), 'auth_mode': 'keys'}
+    response = await cw.host(credentials).search(cw.query(filters=FILTER))
+    assert response.status == 200, response.body
+    assert cw.fake.calls == [('FilterLogEvents', cw.key.access_key_id)]
+
+
+@pytest.mark.parametrize(
+    ('extra', 'message'),
+    [
+        ({'auth_mode': 'ambient'}, 'auth_mode is ambient'),
+        (
+            {'auth_mode': 'AKIASECRETINWRONGFIELD'},
+            "'auth_mode' must be one of keys, ambient",
+        ),
+    ],
+)
+async def test_auth_mode_contradicting_the_keys(
+    cw: Env, extra: dict[str, str], message: str
+) -> None:
+    response = await cw.host({**cw.credentials(), **extra}).search(
+        cw.query(filters=FILTER)
+    )
+    assert isinstance(response.error, ValueError)
+    assert message in response.detail
+    assert 'AKIASECRETINWRONGFIELD' not in response.detail
+    assert cw.fake.requests == []
 
 
 async def test_host_credentials_absent(
