@@ -4,18 +4,18 @@ import pathlib
 import typing
 
 from imbi_plugin_loki._host import PluginContext
-from imbi_plugin_loki.plugin import LokiPlugin
 from imbi_plugin_testing import (
     ContractSpec,
     check_plugin_contract_async,
 )
+from imbi_plugin_testing.generation import plugin_under_test
 
 README = pathlib.Path(__file__).parents[1] / 'README.md'
 PASSWORD = 'glc_eyJvIjoiMTIzIiwibiI6InN0YWNr-secret'
 
 
 async def _search(
-    instance: LokiPlugin, ctx: PluginContext, credentials: dict[str, str]
+    instance: typing.Any, ctx: PluginContext, credentials: dict[str, str]
 ) -> typing.Any:
     from imbi_plugin_testing import Host
 
@@ -25,7 +25,7 @@ async def _search(
 async def test_contract_suite() -> None:
     await check_plugin_contract_async(
         ContractSpec(
-            plugin=LokiPlugin,
+            plugin=plugin_under_test('imbi_plugin_loki'),
             readme=README,
             credentials={'username': '918273', 'password': PASSWORD},
             options=lambda url: {'url': url, 'tenant': 'team-a'},
@@ -47,7 +47,7 @@ async def test_histogram_and_schema_respect_the_budget_too() -> None:
     ):
         await check_plugin_contract_async(
             ContractSpec(
-                plugin=LokiPlugin,
+                plugin=plugin_under_test('imbi_plugin_loki'),
                 readme=README,
                 credentials={'token': 'contract-token-value'},
                 options=lambda url: {'url': url},

@@ -16,6 +16,9 @@ import respx
 from imbi_plugin_loki import _host, spec
 from imbi_plugin_loki.handler import LokiHandler
 
+if typing.TYPE_CHECKING:
+    from conftest import Loki
+
 URL = 'https://loki.example.com'
 TOKEN = 'loki-bearer-0f9e8d7c6b5a4'
 NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
@@ -254,3 +257,18 @@ async def test_histogram_through_the_capability(
     assert len(buckets) == 5
     assert all(isinstance(b, api.LogHistogramBucket) for b in buckets)
     assert [b.count for b in buckets] == [0] * 5
+
+
+async def test_an_open_loki_needs_auth_mode_on_a_v3_host(loki: Loki) -> None:
+    """imbi-api 2.41 refuses logs calls whose Integration credentials are
+    empty (503), even though every field is optional."""
+    loki.fake.auth_enabled = False
+    loki.push([(loki.now_ns - 1, 'open')])
+    refused = await loki.host(credentials={}).search(loki.query())
+    assert refused.status == 503
+    assert loki.fake.requests == []
+    served = await loki.host(credentials={'auth_mode': 'none'}).search(
+        loki.query()
+    )
+    assert served.status == 200, served.body
+    assert [e.message for e in served.result.entries] == ['open']
