@@ -9,18 +9,12 @@ import datetime
 import typing
 
 import pytest
-from imbi_plugin_cloudwatch import _host
 from imbi_plugin_cloudwatch._host import LogQuery
-from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
 from imbi_plugin_testing import Host, SecretScan
 from imbi_plugin_testing.fakes.cloudwatch import CloudWatchFake, Key
+from imbi_plugin_testing.generation import plugin_under_test
 
 GROUP = '/aweber/billing-api'
-
-# Until the harness skips the other generation's test files itself.
-collect_ignore_glob = (
-    ['test_v1_*.py'] if _host.generation() == 3 else ['test_v3_*.py']
-)
 #: A fixed "now" for searches: cursors are bound to the time range.
 END = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
 
@@ -66,7 +60,7 @@ class CloudWatchEnv:
         **extra: typing.Any,
     ) -> Host:
         return Host(
-            CloudWatchPlugin,
+            plugin_under_test('imbi_plugin_cloudwatch'),
             plugin_options=self.options(**extra),
             credentials=self.credentials()
             if credentials is None

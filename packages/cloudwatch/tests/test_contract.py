@@ -5,13 +5,13 @@ import typing
 
 import pytest
 from imbi_plugin_cloudwatch._host import LogQuery, PluginContext
-from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
 from imbi_plugin_testing import (
     ContractSpec,
     Host,
     SecretScan,
     check_plugin_contract_async,
 )
+from imbi_plugin_testing.generation import plugin_under_test
 from imbi_plugin_testing.scenarios import Steps, scenario_for
 
 Env = typing.Any
@@ -20,7 +20,7 @@ TEMPLATE = '/${org_slug}/${environment}/${project_slug}'
 
 
 async def _search(
-    instance: CloudWatchPlugin, ctx: PluginContext, credentials: dict[str, str]
+    instance: typing.Any, ctx: PluginContext, credentials: dict[str, str]
 ) -> typing.Any:
     return await instance.search(ctx, credentials, Host.log_query())
 
@@ -33,7 +33,7 @@ async def test_contract(secret_scan: SecretScan) -> None:
     secret_scan.add(KEY_ID, SECRET, 'contract-suite-token')
     await check_plugin_contract_async(
         ContractSpec(
-            plugin=CloudWatchPlugin,
+            plugin=plugin_under_test('imbi_plugin_cloudwatch'),
             readme=README,
             credentials={
                 'access_key_id': KEY_ID,
@@ -60,14 +60,14 @@ async def test_histogram_and_schema_contract(
     secret_scan.add(KEY_ID, SECRET)
 
     async def histogram(
-        instance: CloudWatchPlugin,
+        instance: typing.Any,
         ctx: PluginContext,
         credentials: dict[str, str],
     ) -> typing.Any:
         return await instance.histogram(ctx, credentials, Host.log_query())
 
     async def schema(
-        instance: CloudWatchPlugin,
+        instance: typing.Any,
         ctx: PluginContext,
         credentials: dict[str, str],
     ) -> typing.Any:
@@ -76,7 +76,7 @@ async def test_histogram_and_schema_contract(
     for call in (histogram, schema):
         await check_plugin_contract_async(
             ContractSpec(
-                plugin=CloudWatchPlugin,
+                plugin=plugin_under_test('imbi_plugin_cloudwatch'),
                 readme=README,
                 credentials={
                     'access_key_id': KEY_ID,

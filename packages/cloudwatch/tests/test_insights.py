@@ -188,7 +188,7 @@ async def test_histogram_filters_levels_and_json(cw: Env) -> None:
 
 
 async def test_histogram_rejects_bad_input_without_a_call(cw: Env) -> None:
-    instance = cw.host().plugin()
+    instance = cw.host().handler()
     ctx = make_context('logs', options=cw.options())
     with pytest.raises(ValueError, match='bucket_count'):
         await instance.histogram(

@@ -199,3 +199,21 @@ async def test_throttling_is_rate_limited(api: typing.Any) -> None:
     assert isinstance(error, api.PluginRateLimited)
     assert before + 20 <= error.retry_at <= time.time() + 20
     assert retries == client.MAX_RETRIES
+
+
+@pytest.mark.filter_log_events
+async def test_host_identity_needs_auth_mode_on_a_v3_host(
+    cw: typing.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """imbi-api 2.41 refuses logs calls whose Integration credentials are
+    empty (503), even though every field is optional."""
+    cw.put(3, 'event one')
+    monkeypatch.setenv('AWS_ACCESS_KEY_ID', cw.key.access_key_id)
+    monkeypatch.setenv('AWS_SECRET_ACCESS_KEY', cw.key.secret_access_key)
+    query = cw.query(filters=['message:contains:event'])
+    refused = await cw.host({}, use_host_credentials=True).search(query)
+    assert refused.status == 503
+    assert cw.fake.requests == []
+    served = await cw.host({'auth_mode': 'ambient'}).search(query)
+    assert served.status == 200, served.body
+    assert [e['message'] for e in served.body['entries']] == ['event one']
