@@ -20,8 +20,8 @@ import statistics
 import time
 import typing
 
-from imbi_common.plugins import LogFilter, LogQuery, PluginContext
 from imbi_plugin_cloudwatch import client, options, query
+from imbi_plugin_cloudwatch._host import LogFilter, LogQuery, PluginContext
 
 ITERATIONS = 300
 TARGET_MS = 10.0

@@ -9,10 +9,10 @@ import datetime
 import typing
 
 import pytest
-from imbi_common.plugins import LogQuery
-from imbi_plugin_cloudwatch.plugin import CloudWatchPlugin
+from imbi_plugin_cloudwatch._host import LogQuery
 from imbi_plugin_testing import Host, SecretScan
 from imbi_plugin_testing.fakes.cloudwatch import CloudWatchFake, Key
+from imbi_plugin_testing.generation import plugin_under_test
 
 GROUP = '/aweber/billing-api'
 #: A fixed "now" for searches: cursors are bound to the time range.
@@ -60,11 +60,13 @@ class CloudWatchEnv:
         **extra: typing.Any,
     ) -> Host:
         return Host(
-            CloudWatchPlugin,
+            plugin_under_test('imbi_plugin_cloudwatch'),
             plugin_options=self.options(**extra),
             credentials=self.credentials()
             if credentials is None
             else credentials,
+            # Not a secret (v3 declares it secret=False): it names a mode.
+            public_credentials=('auth_mode',),
         )
 
     def query(self, **fields: typing.Any) -> LogQuery:

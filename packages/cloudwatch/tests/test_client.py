@@ -7,12 +7,19 @@ import typing
 import botocore.exceptions
 import pytest
 from botocore.parsers import ResponseParserError
-from imbi_common.plugins import (
+from imbi_plugin_cloudwatch import (
+    _host,
+    client,
+    cursor,
+    options,
+    query,
+    service,
+)
+from imbi_plugin_cloudwatch._host import (
     CursorExpiredError,
     PluginTimeoutError,
     PluginUnavailableError,
 )
-from imbi_plugin_cloudwatch import client, cursor, options, query, service
 from imbi_plugin_testing import SecretScan, make_context
 
 Env = typing.Any
@@ -74,29 +81,58 @@ def _client_error(code: str, status: int) -> Exception:
 
 
 @pytest.mark.parametrize(
-    ('operation', 'code', 'status', 'retries'),
+    ('operation', 'code', 'status', 'retries', 'limited'),
     [
-        ('StartQuery', 'InternalFailure', 500, 0),
-        ('StartQuery', 'ServiceUnavailableException', 503, 0),
-        ('StartQuery', 'ServiceUnavailable', 400, 0),
-        ('StartQuery', 'WeirdServerError', 502, 0),
-        ('StartQuery', 'ThrottlingException', 400, 2),
-        ('StartQuery', 'TooManyRequestsException', 400, 2),
-        ('StartQuery', '429', 429, 2),
-        ('StartQuery', 'LimitExceededException', 400, 1),
-        ('FilterLogEvents', 'InternalFailure', 500, 2),
-        ('GetQueryResults', 'ServiceUnavailableException', 503, 2),
-        ('GetLogGroupFields', 'WeirdServerError', 502, 2),
-        ('AssumeRole', 'ServiceUnavailable', 503, 2),
+        ('StartQuery', 'InternalFailure', 500, 0, False),
+        ('StartQuery', 'ServiceUnavailableException', 503, 0, False),
+        ('StartQuery', 'ServiceUnavailable', 400, 0, False),
+        ('StartQuery', 'WeirdServerError', 502, 0, False),
+        ('StartQuery', 'ThrottlingException', 400, 2, True),
+        ('StartQuery', 'TooManyRequestsException', 400, 2, True),
+        ('StartQuery', '429', 429, 2, True),
+        ('StartQuery', 'LimitExceededException', 400, 1, True),
+        ('FilterLogEvents', 'InternalFailure', 500, 2, False),
+        ('GetQueryResults', 'ServiceUnavailableException', 503, 2, False),
+        ('GetLogGroupFields', 'WeirdServerError', 502, 2, False),
+        ('AssumeRole', 'ServiceUnavailable', 503, 2, False),
+        ('AssumeRole', 'Throttling', 400, 2, True),
     ],
 )
 async def test_only_throttling_resends_non_idempotent_operations(
-    operation: str, code: str, status: int, retries: int
+    operation: str, code: str, status: int, retries: int, limited: bool
 ) -> None:
     calls = client.Calls(_options(), client.AwsKeys('AKIAX', 'secret-x'))
+    before = time.time()
     error, allowed = calls._classify(operation, _client_error(code, status))
-    assert isinstance(error, PluginUnavailableError)
     assert allowed == retries
+    # v3 hosts' queues back off until retry_at on PluginRateLimited; v1
+    # hosts have only PluginUnavailableError for the same refusal.
+    rate_limited = _host.optional('PluginRateLimited')
+    if limited and rate_limited is not None:
+        assert isinstance(error, rate_limited)
+        pause = client.RATE_LIMIT_PAUSE_SECONDS
+        assert before + pause <= error.retry_at <= time.time() + pause
+    else:
+        assert type(error) is PluginUnavailableError
+
+
+async def test_throttling_retry_at_follows_retry_after() -> None:
+    calls = client.Calls(_options(), client.AwsKeys('AKIAX', 'secret-x'))
+    response: typing.Any = {
+        'Error': {'Code': 'ThrottlingException', 'Message': 'Rate exceeded'},
+        'ResponseMetadata': {
+            'HTTPStatusCode': 400,
+            'HTTPHeaders': {'retry-after': '40'},
+        },
+    }
+    exc = botocore.exceptions.ClientError(response, 'StartQuery')
+    before = time.time()
+    error, _ = calls._classify('StartQuery', exc)
+    assert 'retry in 40 s' in str(error)
+    rate_limited = _host.optional('PluginRateLimited')
+    if rate_limited is not None:
+        assert isinstance(error, rate_limited)
+        assert before + 40 <= error.retry_at <= time.time() + 40
 
 
 async def test_parameter_validation_keeps_its_reasons(
@@ -342,7 +378,9 @@ async def test_no_retry_without_budget_for_it(cw: Env) -> None:
     response = await cw.host(timeout_seconds=1).search(
         cw.query(filters=['message:contains:x'])
     )
-    assert isinstance(response.error, PluginUnavailableError)
+    # v3 hosts: PluginRateLimited (v1 hosts have no such error).
+    rate_limited = _host.optional('PluginRateLimited')
+    assert isinstance(response.error, rate_limited or PluginUnavailableError)
     assert cw.fake.operations() == ['FilterLogEvents']
 
 

@@ -6,12 +6,20 @@ import threading
 import typing
 
 import pytest
-from imbi_common.plugins import PluginCredentialsMissing
-from imbi_common.plugins.errors import PluginAuthenticationFailed
+from imbi_plugin_cloudwatch._host import (
+    PluginAuthenticationFailed,
+    PluginCredentialsMissing,
+)
 from imbi_plugin_testing import SecretScan
+from imbi_plugin_testing.generation import V3
 
 Env = typing.Any
 FILTER = ['message:contains:event']
+#: No keys stored. v3 hosts refuse an Integration whose credentials are
+#: empty (503, tested in test_v3_plugin), so there the operator states
+#: the identity: keys (none stored) or ambient (the host's).
+KEYS_ONLY: dict[str, str] = {'auth_mode': 'keys'} if V3 else {}
+AMBIENT: dict[str, str] = {'auth_mode': 'ambient'} if V3 else {}
 
 
 @pytest.mark.parametrize(
@@ -27,7 +35,9 @@ FILTER = ['message:contains:event']
         ),
         ({'secret_access_key': 'only-the-secret-value'}, 'access_key_id'),
         ({'session_token': 'only-the-session-token'}, 'access_key_id'),
-        ({}, 'use_host_credentials'),
+        *([] if V3 else [({}, 'use_host_credentials')]),
+        ({'auth_mode': 'keys'}, "'access_key_id' and 'secret_access_key'"),
+        ({'auth_mode': ''}, 'use_host_credentials'),
     ],
 )
 async def test_incomplete_credentials(
@@ -45,7 +55,7 @@ async def test_no_silent_fallback_to_the_host_identity(
 ) -> None:
     monkeypatch.setenv('AWS_ACCESS_KEY_ID', cw.key.access_key_id)
     monkeypatch.setenv('AWS_SECRET_ACCESS_KEY', cw.key.secret_access_key)
-    response = await cw.host({}).search(cw.query(filters=FILTER))
+    response = await cw.host(KEYS_ONLY).search(cw.query(filters=FILTER))
     assert isinstance(response.error, PluginCredentialsMissing)
     assert cw.fake.requests == []
 
@@ -57,11 +67,60 @@ async def test_host_credentials_when_allowed(
     cw.put(3, 'event one')
     monkeypatch.setenv('AWS_ACCESS_KEY_ID', cw.key.access_key_id)
     monkeypatch.setenv('AWS_SECRET_ACCESS_KEY', cw.key.secret_access_key)
-    host = cw.host({}, use_host_credentials='true')
+    host = cw.host(AMBIENT, use_host_credentials='true')
     response = await host.search(cw.query(filters=FILTER))
     assert response.status == 200
     assert len(response.body['entries']) == 1
     assert cw.fake.calls == [('FilterLogEvents', cw.key.access_key_id)]
+
+
+@pytest.mark.filter_log_events
+@pytest.mark.parametrize('mode', ['ambient', ' Ambient '])
+async def test_auth_mode_ambient_uses_the_host_identity(
+    cw: Env, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A v3 Integration on the host's AWS identity stores only
+    auth_mode (v3 hosts refuse an empty credential blob): it is as
+    explicit a choice as use_host_credentials."""
+    cw.put(3, 'event one')
+    monkeypatch.setenv('AWS_ACCESS_KEY_ID', cw.key.access_key_id)
+    monkeypatch.setenv('AWS_SECRET_ACCESS_KEY', cw.key.secret_access_key)
+    response = await cw.host({'auth_mode': mode}).search(
+        cw.query(filters=FILTER)
+    )
+    assert response.status == 200, response.body
+    assert cw.fake.calls == [('FilterLogEvents', cw.key.access_key_id)]
+
+
+@pytest.mark.filter_log_events
+async def test_auth_mode_keys_with_keys(cw: Env) -> None:
+    cw.put(3, 'event one')
+    credentials = {**cw.credentials(), 'auth_mode': 'keys'}
+    response = await cw.host(credentials).search(cw.query(filters=FILTER))
+    assert response.status == 200, response.body
+    assert cw.fake.calls == [('FilterLogEvents', cw.key.access_key_id)]
+
+
+@pytest.mark.parametrize(
+    ('extra', 'message'),
+    [
+        ({'auth_mode': 'ambient'}, 'auth_mode is ambient'),
+        (
+            {'auth_mode': 'AKIASECRETINWRONGFIELD'},
+            "'auth_mode' must be one of keys, ambient",
+        ),
+    ],
+)
+async def test_auth_mode_contradicting_the_keys(
+    cw: Env, extra: dict[str, str], message: str
+) -> None:
+    response = await cw.host({**cw.credentials(), **extra}).search(
+        cw.query(filters=FILTER)
+    )
+    assert isinstance(response.error, ValueError)
+    assert message in response.detail
+    assert 'AKIASECRETINWRONGFIELD' not in response.detail
+    assert cw.fake.requests == []
 
 
 async def test_host_credentials_absent(
@@ -80,7 +139,7 @@ async def test_host_credentials_absent(
     monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path / 'c'))
     monkeypatch.setenv('AWS_CONFIG_FILE', str(tmp_path / 'config'))
     monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
-    host = cw.host({}, use_host_credentials=True)
+    host = cw.host(AMBIENT, use_host_credentials=True)
     response = await host.search(cw.query(filters=FILTER))
     assert isinstance(response.error, PluginCredentialsMissing)
     assert 'host has no AWS credentials' in response.detail

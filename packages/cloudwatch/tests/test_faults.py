@@ -2,17 +2,21 @@
 
 import socket
 import threading
+import time
 import typing
 
 import pytest
-from imbi_common.plugins import (
+from imbi_plugin_cloudwatch import _host
+from imbi_plugin_cloudwatch._host import (
+    PluginAuthenticationFailed,
     PluginTimeoutError,
     PluginUnavailableError,
 )
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 from imbi_plugin_testing import Fault
 
 Env = typing.Any
+#: Throttling after the retries: v3 hosts have PluginRateLimited.
+RATE_LIMITED = _host.optional('PluginRateLimited') or PluginUnavailableError
 FILTER = ['message:contains:event']
 
 
@@ -55,7 +59,8 @@ async def test_persistent_errors_are_unavailable(
     )
     response = await events.host().search(events.query(filters=FILTER))
     assert response.status == 500
-    assert isinstance(response.error, PluginUnavailableError)
+    expected = RATE_LIMITED if 'Throttling' in code else PluginUnavailableError
+    assert isinstance(response.error, expected)
     assert code in response.detail
     assert 'retry' in response.detail
     assert events.fake.operations() == ['FilterLogEvents'] * 3
@@ -269,9 +274,14 @@ async def test_429_past_the_budget_says_when_to_retry(events: Env) -> None:
             headers={'Retry-After': '30'},
         )
     )
+    before = time.time()
     response = await events.host().search(events.query(levels=['error']))
-    assert isinstance(response.error, PluginUnavailableError)
+    assert isinstance(response.error, RATE_LIMITED)
     assert 'retry in 30 s' in response.detail
+    retry_at = getattr(response.error, 'retry_at', None)  # v3 hosts only
+    if RATE_LIMITED is not PluginUnavailableError:
+        assert retry_at is not None
+        assert before + 30 <= retry_at <= time.time() + 30
     assert events.fake.operations() == ['StartQuery']
     assert response.elapsed < 1.0
 

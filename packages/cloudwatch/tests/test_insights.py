@@ -5,10 +5,16 @@ import datetime
 import typing
 
 import pytest
-from imbi_common.plugins import PluginTimeoutError, PluginUnavailableError
+from imbi_plugin_cloudwatch import _host
+from imbi_plugin_cloudwatch._host import (
+    PluginTimeoutError,
+    PluginUnavailableError,
+)
 from imbi_plugin_testing import make_context
 
 Env = typing.Any
+#: Throttling after the retries: v3 hosts have PluginRateLimited.
+RATE_LIMITED = _host.optional('PluginRateLimited') or PluginUnavailableError
 
 
 async def test_polls_until_complete(cw: Env) -> None:
@@ -41,7 +47,7 @@ async def test_limit_exceeded_is_retried_once(cw: Env) -> None:
         'StartQuery', 'LimitExceededException', 'too many', times=2
     )
     failed = await cw.host().search(cw.query(levels=['error']))
-    assert isinstance(failed.error, PluginUnavailableError)
+    assert isinstance(failed.error, RATE_LIMITED)
     assert 'limit exceeded' in failed.detail
     assert cw.fake.operations() == ['StartQuery', 'StartQuery']
 
@@ -49,7 +55,7 @@ async def test_limit_exceeded_is_retried_once(cw: Env) -> None:
 async def test_concurrency_limit_of_the_stand_in(cw: Env) -> None:
     cw.fake.max_concurrent_queries = 0
     failed = await cw.host().search(cw.query(levels=['error']))
-    assert isinstance(failed.error, PluginUnavailableError)
+    assert isinstance(failed.error, RATE_LIMITED)
     assert cw.fake.operations() == ['StartQuery', 'StartQuery']
 
 
@@ -182,7 +188,7 @@ async def test_histogram_filters_levels_and_json(cw: Env) -> None:
 
 
 async def test_histogram_rejects_bad_input_without_a_call(cw: Env) -> None:
-    instance = cw.host().plugin()
+    instance = cw.host().handler()
     ctx = make_context('logs', options=cw.options())
     with pytest.raises(ValueError, match='bucket_count'):
         await instance.histogram(

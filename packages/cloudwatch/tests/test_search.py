@@ -5,7 +5,7 @@ import time
 import typing
 
 import pytest
-from imbi_common.plugins import CursorExpiredError
+from imbi_plugin_cloudwatch._host import CursorExpiredError
 from imbi_plugin_testing import Host
 
 Env = typing.Any

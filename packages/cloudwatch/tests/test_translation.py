@@ -4,9 +4,9 @@ import datetime
 import typing
 
 import pytest
-from imbi_common.plugins import LogFilter, LogQuery
 from imbi_plugin_cloudwatch import options as options_module
 from imbi_plugin_cloudwatch import query as q
+from imbi_plugin_cloudwatch._host import LogFilter, LogQuery
 from imbi_plugin_testing import make_context
 from imbi_plugin_testing.fakes.cloudwatch import compile_insights
 

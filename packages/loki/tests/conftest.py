@@ -7,10 +7,10 @@ import typing
 import urllib.parse
 
 import pytest
-from imbi_common.plugins import LogQuery
-from imbi_plugin_loki.plugin import LokiPlugin
+from imbi_plugin_loki._host import LogQuery
 from imbi_plugin_testing import Host, SecretScan
 from imbi_plugin_testing.fakes.loki import LokiFake
+from imbi_plugin_testing.generation import V3, plugin_under_test
 
 NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
 NOW_NS = int(NOW.timestamp()) * 1_000_000_000
@@ -45,10 +45,16 @@ class Loki:
         credentials: dict[str, str] | None = None,
         **overrides: typing.Any,
     ) -> Host:
+        if credentials is None:
+            # What an operator stores for an open Loki: nothing on v1;
+            # on v3 auth_mode, since v3 hosts refuse an empty blob.
+            credentials = {'auth_mode': 'none'} if V3 else {}
         return Host(
-            LokiPlugin,
+            plugin_under_test('imbi_plugin_loki'),
             plugin_options=self.options(**overrides),
-            credentials=credentials or {},
+            credentials=credentials,
+            # Not a secret (v3 declares it secret=False): it names a mode.
+            public_credentials=('auth_mode',),
         )
 
     def push(

@@ -7,8 +7,8 @@ import time
 import typing
 
 import pytest
-from imbi_common.plugins import CursorExpiredError
 from imbi_plugin_loki import cursor
+from imbi_plugin_loki._host import CursorExpiredError
 from imbi_plugin_testing import Host
 
 if typing.TYPE_CHECKING:

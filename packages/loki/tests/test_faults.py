@@ -5,18 +5,20 @@ import time
 import typing
 
 import pytest
-from imbi_common.plugins import (
+from imbi_plugin_loki import _host, client
+from imbi_plugin_loki._host import (
+    PluginAuthenticationFailed,
     PluginCredentialsMissing,
     PluginTimeoutError,
     PluginUnavailableError,
 )
-from imbi_common.plugins.errors import PluginAuthenticationFailed
-from imbi_plugin_loki import client
 from imbi_plugin_testing import Fault
 
 if typing.TYPE_CHECKING:
     from conftest import Loki
 
+#: What a 429 is after the retries: v3 hosts have PluginRateLimited.
+RATE_LIMITED = _host.optional('PluginRateLimited') or PluginUnavailableError
 PASSWORD = 'glc_eyJvIjoiMTIzIiwibiI6InN0YWNr-secret'
 TOKEN = 'loki-bearer-0f9e8d7c6b5a4'
 SECOND = 1_000_000_000
@@ -61,13 +63,13 @@ async def _search(loki: Loki, **options: typing.Any) -> typing.Any:
         ),
         (
             dict(status=429, body='too many outstanding requests', times=3),
-            PluginUnavailableError,
+            RATE_LIMITED,
             'rate limiting requests (HTTP 429: too many outstanding',
             3,
         ),
         (
             dict(status=429, headers={'Retry-After': '30'}, times=3),
-            PluginUnavailableError,
+            RATE_LIMITED,
             'retry in 30s',
             1,
         ),
@@ -173,9 +175,34 @@ async def test_retry_after_as_a_date(loki: Loki) -> None:
     date = when.strftime('%a, %d %b %Y %H:%M:%S GMT')
     loki.fake.inject(Fault(status=429, headers={'Retry-After': date}))
     response = await _search(loki)
-    assert isinstance(response.error, PluginUnavailableError)
+    assert isinstance(response.error, RATE_LIMITED)
     assert 'retry in 3' in str(response.error)
     assert len(loki.fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ('headers', 'pause'),
+    [
+        ({'Retry-After': '30'}, 30.0),
+        ({}, client.RATE_LIMIT_PAUSE_SECONDS),
+    ],
+)
+async def test_rate_limited_says_when_to_retry(
+    loki: Loki, headers: dict[str, str], pause: float
+) -> None:
+    """v3 hosts back off until ``retry_at``; v1 hosts have no such
+    error, so the same refusal is PluginUnavailableError there."""
+    loki.fake.inject(Fault(status=429, headers=headers, times=3))
+    before = time.time()
+    response = await _search(loki, timeout_seconds=1)
+    error = response.error
+    limited = _host.optional('PluginRateLimited')
+    if limited is None:
+        assert type(error) is PluginUnavailableError
+        return
+    assert isinstance(error, limited)
+    assert before + pause <= error.retry_at <= time.time() + pause
+    assert 'rate limiting requests (HTTP 429' in str(error)
 
 
 async def test_unreadable_retry_after_falls_back_to_backoff(
@@ -336,6 +363,31 @@ async def test_bearer_token(loki: Loki) -> None:
             ValueError,
             'not both',
         ),
+        (
+            {'auth_mode': 'basic'},
+            PluginCredentialsMissing,
+            "'username' and 'password' are missing: auth_mode is basic",
+        ),
+        (
+            {'auth_mode': 'basic', 'token': TOKEN},
+            PluginCredentialsMissing,
+            'auth_mode is basic',
+        ),
+        (
+            {'auth_mode': 'bearer'},
+            PluginCredentialsMissing,
+            "'token' is missing: auth_mode is bearer",
+        ),
+        (
+            {'auth_mode': 'none', 'token': TOKEN},
+            ValueError,
+            'auth_mode is none but credentials are stored',
+        ),
+        (
+            {'auth_mode': PASSWORD},
+            ValueError,
+            "'auth_mode' must be one of none, basic, bearer",
+        ),
     ],
 )
 async def test_incomplete_credentials_make_no_request(
@@ -379,3 +431,30 @@ async def test_credentials_never_leave_the_authorization_header(
         for r in loki.fake.requests
     )
     assert len(loki.fake.requests) == 4
+
+
+@pytest.mark.parametrize(
+    ('credentials', 'header'),
+    [
+        ({'auth_mode': 'none'}, None),
+        ({'auth_mode': ' None '}, None),
+        ({'auth_mode': ''}, None),
+        ({'auth_mode': 'bearer', 'token': TOKEN}, f'Bearer {TOKEN}'),
+        (
+            {'auth_mode': 'BASIC', 'username': 'u', 'password': 'p'},
+            'Basic dTpw',
+        ),
+    ],
+)
+async def test_auth_mode_matching_the_credentials(
+    loki: Loki, credentials: dict[str, str], header: str | None
+) -> None:
+    """v3 Integrations of an open Loki store only auth_mode (v3 hosts
+    refuse an empty credential blob); it is checked, never sent."""
+    loki.fake.auth_enabled = False
+    loki.push([(loki.now_ns - SECOND, 'open')])
+    response = await loki.host(credentials=credentials).search(loki.query())
+    assert response.status == 200, response.body
+    assert [e.message for e in response.result.entries] == ['open']
+    (request,) = loki.fake.requests
+    assert request.headers.get('authorization') == header

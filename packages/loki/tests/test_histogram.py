@@ -5,8 +5,8 @@ import json
 import typing
 
 import pytest
-from imbi_plugin_loki.plugin import LokiPlugin
 from imbi_plugin_testing import make_context
+from imbi_plugin_testing.generation import handler_under_test
 
 if typing.TYPE_CHECKING:
     from conftest import Loki
@@ -163,8 +163,9 @@ async def test_bucket_count_is_checked_before_any_request(
     loki: Loki, bucket_count: int
 ) -> None:
     ctx = make_context('logs', options=loki.options())
+    handler = handler_under_test('imbi_plugin_loki')()
     with pytest.raises(ValueError, match='bucket_count'):
-        await LokiPlugin().histogram(ctx, {}, _query(loki), bucket_count)
+        await handler.histogram(ctx, {}, _query(loki), bucket_count)
     assert loki.fake.requests == []
 
 

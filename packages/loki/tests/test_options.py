@@ -4,8 +4,8 @@ import re
 import typing
 
 import pytest
-from imbi_plugin_loki.options import Options, read_options
-from imbi_plugin_loki.plugin import LokiPlugin
+from imbi_plugin_loki import spec
+from imbi_plugin_loki.options import Options, raw, read_options
 
 URL = 'https://logs.example.com/'
 
@@ -22,10 +22,9 @@ def test_defaults_match_the_manifest() -> None:
         timeout_seconds=8,
         verify_tls=True,
     )
+    # Both generations' manifests are built from spec.
     defaults = {
-        o.name: o.default
-        for o in LokiPlugin.manifest.options
-        if o.default is not None
+        o['name']: o['default'] for o in spec.options() if 'default' in o
     }
     assert defaults == {
         'selector_template': options.selector_template,
@@ -112,3 +111,42 @@ def test_plain_http_only_when_allowed_or_loopback(
     raw: dict[str, typing.Any],
 ) -> None:
     assert read_options(raw).url == raw['url']
+
+
+class _V3Context:
+    """What a v3 host passes: options in three places, none merged."""
+
+    def __init__(
+        self,
+        integration: dict[str, typing.Any] | None,
+        capability: dict[str, typing.Any] | None,
+        assignment: dict[str, typing.Any] | None,
+    ) -> None:
+        self.integration_options = integration
+        self.capability_options = capability
+        self.assignment_options = assignment
+
+
+class _V1Context:
+    def __init__(self, assignment: dict[str, typing.Any] | None) -> None:
+        self.assignment_options = assignment
+
+
+def test_raw_layers_integration_capability_and_assignment() -> None:
+    ctx = _V3Context(
+        {'url': URL, 'tenant': 'a', 'line_format': 'json'},
+        {'line_format': 'logfmt', 'pipeline': '| json'},
+        {'pipeline': '|= "x"'},
+    )
+    assert raw(ctx) == {  # type: ignore[arg-type]
+        'url': URL,
+        'tenant': 'a',
+        'line_format': 'logfmt',
+        'pipeline': '|= "x"',
+    }
+    # The gateway and identity flows leave assignment_options empty.
+    assert raw(_V3Context({'url': URL}, None, None)) == {  # type: ignore[arg-type]
+        'url': URL
+    }
+    assert raw(_V1Context({'url': URL})) == {'url': URL}  # type: ignore[arg-type]
+    assert raw(_V1Context(None)) == {}  # type: ignore[arg-type]

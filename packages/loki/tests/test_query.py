@@ -3,9 +3,9 @@
 import typing
 
 import pytest
-from imbi_common.plugins import LogFilter
 from imbi_plugin_loki import options as plugin_options
 from imbi_plugin_loki import query
+from imbi_plugin_loki._host import LogFilter
 from imbi_plugin_testing import make_context
 
 
@@ -351,7 +351,7 @@ def test_levels_are_normalized_as_cloudwatch_does(
 def test_project_type_slug_expands_to_the_first_type() -> None:
     """${project_type_slug} (imbi-common 2.11+) is the project's first
     type; older imbi-common refuses the variable itself."""
-    from imbi_common.plugins import expand_template
+    from imbi_plugin_loki._host import expand_template
 
     template = '{app="x", type="${project_type_slug}"}'
     try:

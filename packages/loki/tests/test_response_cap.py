@@ -5,8 +5,8 @@ import gzip
 import httpx
 import pytest
 import respx
-from imbi_common.plugins import PluginUnavailableError
 from imbi_plugin_loki import client
+from imbi_plugin_loki._host import PluginUnavailableError
 
 URL = 'https://upstream.example/some/path'
 

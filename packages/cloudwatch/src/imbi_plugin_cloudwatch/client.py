@@ -16,14 +16,16 @@ import logging
 import random
 import re
 import threading
+import time
 import typing
 
-from imbi_common.plugins import (
+from imbi_plugin_cloudwatch import _host, spec
+from imbi_plugin_cloudwatch._host import (
+    PluginAuthenticationFailed,
     PluginCredentialsMissing,
     PluginTimeoutError,
     PluginUnavailableError,
 )
-from imbi_common.plugins.errors import PluginAuthenticationFailed
 
 if typing.TYPE_CHECKING:
     import boto3.session
@@ -34,6 +36,9 @@ if typing.TYPE_CHECKING:
 LOGGER = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
+#: When throttling names no Retry-After: how long v3 hosts' queues back
+#: off (the same pause imbi-api asks for after a plugin timeout).
+RATE_LIMIT_PAUSE_SECONDS = 5.0
 BACKOFF_SECONDS = 0.2
 CONNECT_TIMEOUT_SECONDS = 2.0
 STOP_QUERY_SECONDS = 1.0
@@ -193,9 +198,11 @@ def resolve_keys(
     """The stored keys, or None for the host's chain when allowed.
 
     Raises PluginCredentialsMissing for half a key pair, or for no keys
-    unless ``use_host_credentials`` is set: never fall back silently to
-    the host's identity.
+    unless ``use_host_credentials`` is set or the ``auth_mode``
+    credential says ambient: never fall back silently to the host's
+    identity.
     """
+    mode = _auth_mode(credentials)
     # In an AwsKeys from the start: error trackers record the locals of
     # the frame that raises, and its repr shows no key.
     keys = AwsKeys(
@@ -216,6 +223,11 @@ def resolve_keys(
         raise PluginCredentialsMissing(
             "credential 'access_key_id' is missing: secret_access_key is set"
         )
+    if mode == 'ambient' and (key_id or token):
+        raise ValueError(
+            "auth_mode is ambient (the host's AWS identity) but keys are "
+            'stored: remove them, or set auth_mode to keys'
+        )
     if key_id:
         return keys
     if token:
@@ -223,13 +235,30 @@ def resolve_keys(
             "credential 'access_key_id' is missing: session_token is set, "
             'store it with access_key_id and secret_access_key'
         )
-    if not options.use_host_credentials:
+    if mode == 'keys':
+        raise PluginCredentialsMissing(
+            "credentials 'access_key_id' and 'secret_access_key' are "
+            'missing: auth_mode is keys'
+        )
+    if mode != 'ambient' and not options.use_host_credentials:
         raise PluginCredentialsMissing(
             "credential 'access_key_id' is missing: store it with "
             'secret_access_key, or set use_host_credentials to use the '
             "host's own AWS identity"
         )
     return None
+
+
+def _auth_mode(credentials: dict[str, str]) -> str:
+    mode = (credentials.get('auth_mode') or '').strip().lower()
+    if mode and mode not in spec.AUTH_MODES:
+        # The value is not echoed: a key pasted into the wrong field must
+        # not reach an error message.
+        raise ValueError(
+            "credential 'auth_mode' must be one of "
+            f'{", ".join(spec.AUTH_MODES)} (or empty)'
+        )
+    return mode
 
 
 def build_client(
@@ -620,7 +649,7 @@ class Calls:
         if error.code == 'InvalidParameterException' and (
             TOKEN_INVALID in error.message
         ):
-            from imbi_common.plugins import CursorExpiredError
+            from imbi_plugin_cloudwatch._host import CursorExpiredError
 
             return CursorExpiredError(
                 'the cursor has expired; start the search again'
@@ -630,8 +659,11 @@ class Calls:
                 f'CloudWatch Logs Insights rejected the query: {message}'
             ), 0
         if error.code == 'LimitExceededException':
-            return PluginUnavailableError(
-                f'CloudWatch Logs limit exceeded ({message}); retry later'
+            # Too many Insights queries at once: they free up as the
+            # running ones finish.
+            return _host.rate_limited(
+                time.time() + (error.retry_after or RATE_LIMIT_PAUSE_SECONDS),
+                f'CloudWatch Logs limit exceeded ({message}); retry later',
             ), 1
         if error.code in ('InvalidParameterException', 'ValidationError'):
             return ValueError(f'{service} rejected {operation}: {message}'), 0
@@ -646,9 +678,17 @@ class Calls:
                 if error.retry_after
                 else 'retry in a few seconds'
             )
-            return PluginUnavailableError(
+            text = (
                 f'{service} is unavailable ({error.code}): {message}; {when}'
-            ), MAX_RETRIES if throttled or operation in _IDEMPOTENT else 0
+            )
+            if throttled:
+                pause = error.retry_after or RATE_LIMIT_PAUSE_SECONDS
+                return _host.rate_limited(
+                    time.time() + pause, text
+                ), MAX_RETRIES
+            return PluginUnavailableError(text), (
+                MAX_RETRIES if operation in _IDEMPOTENT else 0
+            )
         return PluginUnavailableError(
             f'{service} {operation} failed ({error.code}): {message}'
         ), 0

@@ -24,7 +24,7 @@ import hmac
 import json
 import typing
 
-from imbi_common.plugins import CursorExpiredError
+from imbi_plugin_cloudwatch._host import CursorExpiredError
 
 VERSION = 2
 _PTR_DIGEST_BYTES = 9

@@ -6,14 +6,14 @@ import re
 import typing
 import urllib.parse
 
-from imbi_common.plugins import PluginContext, expand_template
+from imbi_plugin_cloudwatch import spec
+from imbi_plugin_cloudwatch._host import PluginContext, expand_template
 
-DEFAULT_LOG_GROUP_TEMPLATE = '/${org_slug}/${project_slug}'
-DEFAULT_TIMEOUT_SECONDS = 8
-#: The same upper bound in every plugin (root README, shared options).
-MAX_TIMEOUT_SECONDS = 300
-MESSAGE_FORMATS = ('text', 'json')
-QUERY_MODES = ('auto', 'filter', 'insights')
+DEFAULT_LOG_GROUP_TEMPLATE = spec.DEFAULT_LOG_GROUP_TEMPLATE
+DEFAULT_TIMEOUT_SECONDS = spec.DEFAULT_TIMEOUT_SECONDS
+MAX_TIMEOUT_SECONDS = spec.MAX_TIMEOUT_SECONDS
+MESSAGE_FORMATS = spec.MESSAGE_FORMATS
+QUERY_MODES = spec.QUERY_MODES
 # botocore's own check for region names.
 _REGION = re.compile(r'^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$')
 _ROLE_ARN = re.compile(r'^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$')
@@ -268,16 +268,31 @@ def _expand(ctx: PluginContext, name: str, template: str) -> str:
         raise ValueError(f'option {name!r}: {exc}') from None
 
 
+def raw(ctx: PluginContext) -> dict[str, typing.Any]:
+    """The call's option values, whichever host and context passed them.
+
+    v3 hosts pass the Integration's options and the capability's
+    (layered per project) separately, and the gateway and identity
+    flows leave ``assignment_options`` empty; v1 hosts have only
+    ``assignment_options``. ``ctx`` itself is left as it is.
+    """
+    return {
+        **(getattr(ctx, 'integration_options', None) or {}),
+        **(getattr(ctx, 'capability_options', None) or {}),
+        **(ctx.assignment_options or {}),
+    }
+
+
 def read_options(ctx: PluginContext) -> Options:
     """The call's options with the manifest's defaults; ValueError if bad."""
-    raw = dict(ctx.assignment_options or {})
-    region = _text(raw, 'region')
+    values = raw(ctx)
+    region = _text(values, 'region')
     if not region:
         raise ValueError("option 'region' is required (e.g. us-east-1)")
     if not _REGION.match(region):
         raise ValueError(f"option 'region' is not a region name: {region!r}")
     group_template = _text(
-        raw, 'log_group_template', DEFAULT_LOG_GROUP_TEMPLATE
+        values, 'log_group_template', DEFAULT_LOG_GROUP_TEMPLATE
     )
     if ctx.environment is None and ENVIRONMENT in group_template:
         raise ValueError(
@@ -285,7 +300,7 @@ def read_options(ctx: PluginContext) -> Options:
             'request names no environment: choose an environment'
         )
     names, prefixes = _log_groups(ctx, group_template)
-    prefix_template = _text(raw, 'log_stream_prefix_template')
+    prefix_template = _text(values, 'log_stream_prefix_template')
     prefix = None
     # No environment asked for: every environment's streams.
     if ctx.environment is None and ENVIRONMENT in prefix_template:
@@ -294,7 +309,7 @@ def read_options(ctx: PluginContext) -> Options:
         prefix = (
             _expand(ctx, 'log_stream_prefix_template', prefix_template) or None
         )
-    role_arn = _text(raw, 'role_arn') or None
+    role_arn = _text(values, 'role_arn') or None
     if role_arn is not None and not _ROLE_ARN.match(role_arn):
         raise ValueError(
             "option 'role_arn' must be an IAM role ARN "
@@ -308,21 +323,23 @@ def read_options(ctx: PluginContext) -> Options:
         log_stream_prefix=prefix,
         message_format=typing.cast(
             typing.Literal['text', 'json'],
-            _choice(raw, 'message_format', MESSAGE_FORMATS),
+            _choice(values, 'message_format', MESSAGE_FORMATS),
         ),
-        level_field=_field(raw, 'level_field', 'level'),
-        message_field=_field(raw, 'message_field', 'message'),
+        level_field=_field(values, 'level_field', spec.DEFAULT_LEVEL_FIELD),
+        message_field=_field(
+            values, 'message_field', spec.DEFAULT_MESSAGE_FIELD
+        ),
         query_mode=typing.cast(
             typing.Literal['auto', 'filter', 'insights'],
-            _choice(raw, 'query_mode', QUERY_MODES),
+            _choice(values, 'query_mode', QUERY_MODES),
         ),
         role_arn=role_arn,
-        external_id=_text(raw, 'external_id') or None,
-        endpoint_url=_endpoint(raw),
-        sts_endpoint_url=_endpoint(raw, 'sts_endpoint_url'),
-        use_host_credentials=_boolean(raw, 'use_host_credentials'),
-        timeout_seconds=_timeout(raw),
-        base_filter=_base_filter(raw),
+        external_id=_text(values, 'external_id') or None,
+        endpoint_url=_endpoint(values),
+        sts_endpoint_url=_endpoint(values, 'sts_endpoint_url'),
+        use_host_credentials=_boolean(values, 'use_host_credentials'),
+        timeout_seconds=_timeout(values),
+        base_filter=_base_filter(values),
     )
 
 

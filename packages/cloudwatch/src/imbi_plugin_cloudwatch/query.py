@@ -13,7 +13,7 @@ import json
 import re
 import typing
 
-from imbi_common.plugins import LogQuery
+from imbi_plugin_cloudwatch._host import LogQuery
 
 if typing.TYPE_CHECKING:
     from imbi_plugin_cloudwatch.options import Options

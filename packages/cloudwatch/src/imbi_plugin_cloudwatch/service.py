@@ -12,7 +12,8 @@ import math
 import time
 import typing
 
-from imbi_common.plugins import (
+from imbi_plugin_cloudwatch import cursor, query
+from imbi_plugin_cloudwatch._host import (
     CursorExpiredError,
     LogEntry,
     LogHistogramBucket,
@@ -21,8 +22,6 @@ from imbi_common.plugins import (
     PluginTimeoutError,
     PluginUnavailableError,
 )
-
-from imbi_plugin_cloudwatch import cursor, query
 from imbi_plugin_cloudwatch.client import AwsKeys, Calls
 
 if typing.TYPE_CHECKING:

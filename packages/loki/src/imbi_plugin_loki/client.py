@@ -12,12 +12,13 @@ import types
 import typing
 
 import httpx
-from imbi_common.plugins import (
+
+from imbi_plugin_loki import _host
+from imbi_plugin_loki._host import (
+    PluginAuthenticationFailed,
     PluginTimeoutError,
     PluginUnavailableError,
 )
-from imbi_common.plugins.errors import PluginAuthenticationFailed
-
 from imbi_plugin_loki.options import Options
 
 LOGGER = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ MAX_RETRIES = 2
 #: page needs). Beyond it the call fails instead of holding the body.
 MAX_RESPONSE_BYTES = 64 * 2**20
 _RETRY_STATUSES = frozenset({429, 500, 502, 503})
+#: When a 429 names no Retry-After: how long v3 hosts' queues back off
+#: (the same pause imbi-api asks for after a plugin timeout).
+RATE_LIMIT_PAUSE_SECONDS = 5.0
 _REASON_CHARS = 300
 
 
@@ -176,9 +180,11 @@ class LokiClient:
     ) -> Exception:
         if response.status_code == 429:
             when = f'in {delay:.0f}s' if delay is not None else 'later'
-            return PluginUnavailableError(
+            pause = RATE_LIMIT_PAUSE_SECONDS if delay is None else delay
+            return _host.rate_limited(
+                time.time() + pause,
                 f'Loki is rate limiting requests (HTTP 429: '
-                f'{_reason(response)}); retry {when}'
+                f'{_reason(response)}); retry {when}',
             )
         return PluginUnavailableError(
             f'Loki is unavailable (HTTP {response.status_code}: '

@@ -26,7 +26,7 @@ import hmac
 import json
 import struct
 
-from imbi_common.plugins import CursorExpiredError
+from imbi_plugin_loki._host import CursorExpiredError
 
 VERSION = 2
 _CHECK_SIZE = 12

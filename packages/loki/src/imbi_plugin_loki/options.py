@@ -10,13 +10,17 @@ import re
 import typing
 import urllib.parse
 
+from imbi_plugin_loki import spec
+
+if typing.TYPE_CHECKING:
+    from imbi_plugin_loki._host import PluginContext
+
 LineFormat = typing.Literal['raw', 'json', 'logfmt']
 
-DEFAULT_SELECTOR = '{service_name="${project_slug}"}'
-DEFAULT_TIMEOUT_SECONDS = 8
-#: The same upper bound in every plugin (root README, shared options).
-MAX_TIMEOUT_SECONDS = 300
-LINE_FORMATS: tuple[LineFormat, ...] = ('raw', 'json', 'logfmt')
+DEFAULT_SELECTOR = spec.DEFAULT_SELECTOR
+DEFAULT_TIMEOUT_SECONDS = spec.DEFAULT_TIMEOUT_SECONDS
+MAX_TIMEOUT_SECONDS = spec.MAX_TIMEOUT_SECONDS
+LINE_FORMATS = typing.cast(tuple[LineFormat, ...], spec.LINE_FORMATS)
 
 # What Loki's json and logfmt parsers turn into ``_`` in a key.
 _NOT_LABEL_CHAR = re.compile(r'[^A-Za-z0-9_]')
@@ -102,6 +106,21 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def raw(ctx: PluginContext) -> dict[str, typing.Any]:
+    """The call's option values, whichever host and context passed them.
+
+    v3 hosts pass the Integration's options and the capability's
+    (layered per project) separately, and the gateway and identity
+    flows leave ``assignment_options`` empty; v1 hosts have only
+    ``assignment_options``. ``ctx`` itself is left as it is.
+    """
+    return {
+        **(getattr(ctx, 'integration_options', None) or {}),
+        **(getattr(ctx, 'capability_options', None) or {}),
+        **(ctx.assignment_options or {}),
+    }
+
+
 def read_options(options: typing.Mapping[str, typing.Any]) -> Options:
     """Options with defaults applied; ``ValueError`` naming a bad one."""
     url = _string(options, 'url').rstrip('/')
@@ -147,10 +166,11 @@ def read_options(options: typing.Mapping[str, typing.Any]) -> Options:
         or DEFAULT_SELECTOR,
         line_format=line_format,
         level_field=field_label(
-            _string(options, 'level_field') or 'level', "option 'level_field'"
+            _string(options, 'level_field') or spec.DEFAULT_LEVEL_FIELD,
+            "option 'level_field'",
         ),
         message_field=field_label(
-            _string(options, 'message_field') or 'message',
+            _string(options, 'message_field') or spec.DEFAULT_MESSAGE_FIELD,
             "option 'message_field'",
         ),
         timeout_seconds=timeout,

@@ -9,8 +9,7 @@ any request is made.
 import dataclasses
 import typing
 
-from imbi_common.plugins import LogFilter, PluginContext, expand_template
-
+from imbi_plugin_loki._host import LogFilter, PluginContext, expand_template
 from imbi_plugin_loki.options import Options, field_label
 
 if typing.TYPE_CHECKING:

@@ -4,14 +4,13 @@ import dataclasses
 import datetime
 import typing
 
-from imbi_common.plugins import (
+from imbi_plugin_loki import cursor
+from imbi_plugin_loki._host import (
     LogEntry,
     LogHistogramBucket,
     LogResult,
     PluginUnavailableError,
 )
-
-from imbi_plugin_loki import cursor
 from imbi_plugin_loki.query import normalize_level
 
 #: Loki's default max_entries_limit_per_query.
