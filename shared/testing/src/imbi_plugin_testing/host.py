@@ -346,7 +346,10 @@ class Host:
     def empty_blob(self, method: str) -> HostResponse | None:
         """v3: configuration and logs answer 503 when the Integration's
         decrypted credentials are empty, even if no field is required."""
-        if self.v3 and method in BLOB_METHODS and not self.credentials:
+        # The create-Integration route leaves blank values out, so a blob
+        # of blanks is stored as an empty one.
+        stored = {k: v for k, v in self.credentials.items() if v}
+        if self.v3 and method in BLOB_METHODS and not stored:
             return HostResponse(
                 503,
                 {
