@@ -37,7 +37,9 @@ AMBIENT: dict[str, str] = {'auth_mode': 'ambient'} if V3 else {}
         ({'session_token': 'only-the-session-token'}, 'access_key_id'),
         *([] if V3 else [({}, 'use_host_credentials')]),
         ({'auth_mode': 'keys'}, "'access_key_id' and 'secret_access_key'"),
-        ({'auth_mode': ''}, 'use_host_credentials'),
+        # A v3 host stores no blank value: that blob is empty (503 by
+        # the host, before the plugin).
+        *([] if V3 else [({'auth_mode': ''}, 'use_host_credentials')]),
     ],
 )
 async def test_incomplete_credentials(

@@ -13,6 +13,7 @@ from imbi_plugin_loki._host import (
     PluginUnavailableError,
 )
 from imbi_plugin_testing import Fault
+from imbi_plugin_testing.generation import V3
 
 if typing.TYPE_CHECKING:
     from conftest import Loki
@@ -438,7 +439,8 @@ async def test_credentials_never_leave_the_authorization_header(
     [
         ({'auth_mode': 'none'}, None),
         ({'auth_mode': ' None '}, None),
-        ({'auth_mode': ''}, None),
+        # A v3 host stores no blank value: that blob is empty (503).
+        *([] if V3 else [({'auth_mode': ''}, None)]),
         ({'auth_mode': 'bearer', 'token': TOKEN}, f'Bearer {TOKEN}'),
         (
             {'auth_mode': 'BASIC', 'username': 'u', 'password': 'p'},
