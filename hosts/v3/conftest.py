@@ -165,6 +165,47 @@ class GraphStandIn:
 
     # -- what AGE would answer -------------------------------------------
 
+    def _by_slug(self, slug: str) -> dict[str, typing.Any] | None:
+        for props in self.integrations.values():
+            if props['slug'] == slug:
+                return props
+        return None
+
+    def _replace_type_uses(self, params: dict[str, typing.Any]) -> None:
+        """One Integration's project-type edges of one kind, replaced."""
+        target = self._by_slug(params['slug'])
+        if target is None:
+            return
+        kind = params['kind']
+        self.uses = [
+            e
+            for e in self.uses
+            if not (
+                e.parent[0] == 'ProjectType'
+                and e.capability == kind
+                and e.integration_id == target['id']
+            )
+        ]
+        rows: dict[int, dict[str, typing.Any]] = {}
+        for name, value in params.items():
+            found = re.fullmatch(r'asgn_(\d+)_(\w+)', name)
+            if found:
+                rows.setdefault(int(found[1]), {})[found[2]] = value
+        for _, row in sorted(rows.items()):
+            if row['project_type_slug'] != PROJECT_TYPE:
+                continue
+            self.uses.append(
+                Uses(
+                    parent=('ProjectType', PROJECT_TYPE),
+                    capability=kind,
+                    integration_id=target['id'],
+                    default=bool(row['default']),
+                    options=row['options'],
+                    env_payloads=row['env_payloads'],
+                    identity_integration_id=row['identity_integration_id'],
+                )
+            )
+
     @staticmethod
     def _age(props: dict[str, typing.Any]) -> dict[str, typing.Any]:
         return {
@@ -349,6 +390,68 @@ class GraphStandIn:
             if org_ok:
                 self._replace_uses(text, params)
             return []
+        # -- USES edges of one Integration from project types
+        if text.startswith(
+            'MATCH (i:Integration {{slug: {slug}}})'
+            ' -[:BELONGS_TO]->(:Organization {{slug: {org_slug}}})'
+            ' OPTIONAL MATCH (:ProjectType)-[old:USES]->(i)'
+        ):
+            if org_ok:
+                self._replace_type_uses(params)
+            return []
+        if 'RETURN pt.slug AS project_type_slug, e{{.*}} AS edge' in text:
+            if not org_ok:
+                return []
+            return [
+                {
+                    'project_type_slug': e.parent[1],
+                    'edge': {
+                        'capability': e.capability,
+                        'default': e.default,
+                        'options': e.options,
+                        'env_payloads': e.env_payloads,
+                        'identity_integration_id': e.identity_integration_id,
+                    },
+                }
+                for e in self.uses
+                if e.parent[0] == 'ProjectType'
+                and e.capability == params['kind']
+                and self.integrations[e.integration_id]['slug']
+                == params['slug']
+            ]
+        if 'OPTIONAL MATCH (pt:ProjectType {{slug: s}})' in text:
+            found = {PROJECT_TYPE} & set(params['slugs']) if org_ok else set()
+            return [{'found': len(found)}]
+        if text.startswith('MATCH (i:Integration {{slug: {slug}}})') and (
+            text.endswith('team: t{{.*}}}} AS integration')
+        ):
+            found = self._by_slug(params['slug']) if org_ok else None
+            if found is None:
+                return []
+            return [
+                {
+                    'integration': {
+                        **self._age(found),
+                        'organization': {'slug': ORG, 'name': 'AWeber'},
+                        'team': None,
+                    }
+                }
+            ]
+        # -- credentials: read, compare-and-swap write
+        if 'RETURN i.encrypted_credentials AS creds' in text:
+            found = self._by_slug(params['slug']) if org_ok else None
+            if found is None:
+                return []
+            return [{'creds': json.dumps(found['encrypted_credentials'])}]
+        if 'SET i.encrypted_credentials = {blob}' in text:
+            found = self._by_slug(params['slug']) if org_ok else None
+            if found is None:
+                return []
+            stored = json.dumps(found['encrypted_credentials'])
+            if params['expected'] not in (stored, ''):
+                return []
+            found['encrypted_credentials'] = json.loads(params['blob'])
+            return [{'i': self._age(found)}]
         # -- the project, its type, the organization's environments
         if 'RETURN p.slug AS slug, t.slug AS team_slug' in text:
             if not project_ok:
@@ -366,6 +469,16 @@ class GraphStandIn:
             ]
         if 'RETURN p.links AS links' in text:
             return [{'links': json.dumps(self.links)}]
+        if 'RETURN p.name AS name, p.description AS description' in text:
+            if not project_ok:
+                return []
+            return [{'name': 'Billing API', 'description': 'Bills.'}]
+        if text.startswith('MATCH (p:Project {{id: {project_id}}})') and (
+            ':EXISTS_IN]->(i:Integration)' in text
+        ):
+            # The project exists in no third-party service, and has no
+            # DEPENDS_ON projects.
+            return []
         self.unknown.append(text)
         raise AssertionError(f'the graph stand-in does not know: {text}')
 
@@ -514,14 +627,16 @@ class Imbi:
         if project_type_options is not None:
             response = self.client.put(
                 f'/api/organizations/{ORG}/integrations/'
-                f'{integration_slug}/assignments/{capability}',
-                json=[
-                    {
-                        'project_type_slug': PROJECT_TYPE,
-                        'default': True,
-                        'options': project_type_options,
-                    }
-                ],
+                f'{integration_slug}/capabilities/{capability}/assignments',
+                json={
+                    'assignments': [
+                        {
+                            'project_type_slug': PROJECT_TYPE,
+                            'default': True,
+                            'options': project_type_options,
+                        }
+                    ]
+                },
             )
             assert response.status_code == 200, response.text
         current = self.client.get(

@@ -45,3 +45,128 @@ def test_configuration_round_trip(imbi: Imbi, secret_scan: typing.Any) -> None:
     assert ctx.integration_options == {'url': 'https://proto.example.com'}
     assert ctx.capability_options == {'path': 'from-project'}
     assert imbi.opslog.actions() == ['set_value']
+
+
+def _integrate(imbi: Imbi, **credentials: str) -> None:
+    imbi.integrate(
+        'prototype',
+        options={'url': 'https://proto.example.com'},
+        credentials=credentials,
+        capabilities={
+            'configuration': {'path': 'integration'},
+            'logs': {},
+            'lifecycle': {},
+        },
+    )
+
+
+def test_options_on_three_tiers(imbi: Imbi) -> None:
+    """Integration capability options < project type edge < project edge;
+    the Integration's own options apart, never merged in."""
+    _integrate(imbi, auth_mode='anonymous')
+    imbi.bind(
+        'prototype-main',
+        'configuration',
+        project_type_options={'path': 'type', 'depth': 2},
+        options={'path': 'project'},
+    )
+    assert imbi.get('/configuration/').status_code == 200
+    from v3_prototype import CALLS
+
+    _, ctx, _ = CALLS[-1]
+    assert ctx.capability_options == {'path': 'project', 'depth': 2}
+    assert ctx.assignment_options == ctx.capability_options
+    assert ctx.integration_options == {'url': 'https://proto.example.com'}
+    assert ctx.project_type_slugs == ['api']
+    assert (ctx.org_slug, ctx.project_slug, ctx.team_slug) == (
+        'aweber',
+        'billing-api',
+        'payments',
+    )
+
+
+def test_the_enable_step_gates_every_capability(imbi: Imbi) -> None:
+    imbi.integrate(
+        'prototype',
+        credentials={'auth_mode': 'anonymous'},
+        capabilities={'configuration': {}},
+        enable=False,
+    )
+    refused = imbi.get('/configuration/')
+    assert refused.status_code == 404, refused.text
+    imbi.enable('prototype')
+    assert imbi.get('/configuration/').status_code == 200
+    imbi.enable('prototype', False)
+    assert imbi.get('/configuration/').status_code == 404
+
+
+def test_no_credentials_is_503_a_non_secret_field_is_enough(
+    imbi: Imbi,
+) -> None:
+    """The default-all rule binds it with no USES edge at all."""
+    _integrate(imbi)
+    for path in ('/configuration/', '/logs/schema'):
+        refused = imbi.get(path)
+        assert refused.status_code == 503, refused.text
+    credentials = imbi.client.put(
+        '/api/organizations/aweber/integrations/prototype-main/credentials',
+        json={'credentials': {'auth_mode': 'anonymous'}},
+    )
+    assert credentials.status_code == 200, credentials.text
+    for path in ('/configuration/', '/logs/schema'):
+        answered = imbi.get(path)
+        assert answered.status_code == 200, answered.text
+    from v3_prototype import CALLS
+
+    assert CALLS[-1][2] == {'auth_mode': 'anonymous'}
+
+
+def test_prefix_and_an_unknown_environment(imbi: Imbi) -> None:
+    _integrate(imbi, auth_mode='anonymous')
+    prefix = imbi.get('/configuration/prefix')
+    assert prefix.status_code == 200, prefix.text
+    assert prefix.json() == {'prefix': 'aweber/billing-api/${environment}'}
+    named = imbi.get('/configuration/prefix', environment='staging')
+    assert named.json() == {'prefix': 'aweber/billing-api/staging'}
+    unknown = imbi.get('/configuration/', environment='moon')
+    assert unknown.status_code == 422, unknown.text
+
+
+def test_logs(imbi: Imbi) -> None:
+    _integrate(imbi, auth_mode='anonymous')
+    one = imbi.get('/logs/', environment='production')
+    assert one.status_code == 200, one.text
+    assert [e['message'] for e in one.json()['entries']] == [
+        'hello from production'
+    ]
+    both = imbi.client.get(
+        imbi.url('/logs/'),
+        params=[('environment', 'production'), ('environment', 'staging')],
+    )
+    assert both.status_code == 200, both.text
+    assert sorted(e['message'] for e in both.json()['entries']) == [
+        'hello from production',
+        'hello from staging',
+    ]
+    histogram = imbi.get('/logs/histogram', environment='staging')
+    assert histogram.status_code == 200, histogram.text
+    assert [b['count'] for b in histogram.json()] == [2]
+    assert imbi.get('/logs/', environment='moon').status_code == 422
+
+
+def test_lifecycle(imbi: Imbi) -> None:
+    _integrate(imbi, auth_mode='anonymous')
+    from imbi.api.plugins.lifecycle_dispatch import dispatch_lifecycle
+
+    auth = imbi.run(imbi.current_user)
+    (archived,) = imbi.run(
+        dispatch_lifecycle, imbi.graph, 'p-billing', 'aweber', 'archived', auth
+    )
+    assert (archived.plugin_slug, archived.status) == ('prototype', 'ok')
+    (created,) = imbi.run(
+        dispatch_lifecycle, imbi.graph, 'p-billing', 'aweber', 'created', auth
+    )
+    assert created.status == 'skipped', created
+    synced = imbi.client.post(imbi.url('/lifecycle/sync'))
+    assert synced.status_code == 200, synced.text
+    assert synced.json()['skipped'] == 1
