@@ -484,10 +484,24 @@ class GraphStandIn:
 
 
 class OpsLogRecorder:
-    """Stands in for Iggy (imbi.common.iggy's client): keeps every row."""
+    """Stands in for Iggy (imbi.common.iggy's client, 2.32 and later) and
+    ClickHouse (where 2.31 writes the operations log): keeps every row.
+    The stream (Iggy) or table (ClickHouse) is the row's ``stream``."""
 
     def __init__(self) -> None:
         self.rows: list[dict[str, typing.Any]] = []
+
+    async def insert(
+        self,
+        table: str,
+        data: list[list[typing.Any]],
+        column_names: list[str],
+        settings: dict[str, typing.Any] | None = None,
+    ) -> None:
+        for values in data:
+            self.rows.append(
+                {'stream': table, **dict(zip(column_names, values, strict=True))}
+            )
 
     async def publish_rows(
         self,
@@ -734,7 +748,7 @@ def imbi(
     from imbi.common import graph as graph_module
     from imbi.common import lifespan as lifespan_module
     from imbi.common import valkey as valkey_module
-    from imbi.common.iggy import client as iggy_client
+    from imbi.common import clickhouse
     from imbi.common.plugins import registry
 
     monkeypatch.setenv('IMBI_API_URL', API_URL)
@@ -750,8 +764,16 @@ def imbi(
     opslog = OpsLogRecorder()
     granted = set(PERMISSIONS)
     monkeypatch.setattr(
-        iggy_client.Iggy, 'get_instance', classmethod(lambda cls: opslog)
+        clickhouse.client.Clickhouse,
+        'get_instance',
+        classmethod(lambda cls: opslog),
     )
+    with contextlib.suppress(ModuleNotFoundError):  # 2.32 and later
+        from imbi.common.iggy import client as iggy_client
+
+        monkeypatch.setattr(
+            iggy_client.Iggy, 'get_instance', classmethod(lambda cls: opslog)
+        )
     app = app_module.create_app()
     monkeypatch.setenv('VALKEY_URL', valkey_url)
     loaded: list[typing.Any] = []

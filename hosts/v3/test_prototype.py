@@ -4,6 +4,14 @@ through imbi-api 2.41's own routes."""
 import typing
 
 Imbi = typing.Any
+
+
+def _checks_environments() -> bool:
+    """Whether the host refuses an environment the organization lacks
+    (422): 2.41 does; 2.31 hands any name to the plugin."""
+    from imbi.api.endpoints import _helpers
+
+    return hasattr(_helpers, 'require_org_environments')
 TOKEN = 'proto-token-7f3a9c1e5b'
 
 
@@ -129,7 +137,7 @@ def test_prefix_and_an_unknown_environment(imbi: Imbi) -> None:
     named = imbi.get('/configuration/prefix', environment='staging')
     assert named.json() == {'prefix': 'aweber/billing-api/staging'}
     unknown = imbi.get('/configuration/', environment='moon')
-    assert unknown.status_code == 422, unknown.text
+    assert unknown.status_code == (422 if _checks_environments() else 200)
 
 
 def test_logs(imbi: Imbi) -> None:
@@ -151,7 +159,8 @@ def test_logs(imbi: Imbi) -> None:
     histogram = imbi.get('/logs/histogram', environment='staging')
     assert histogram.status_code == 200, histogram.text
     assert [b['count'] for b in histogram.json()] == [2]
-    assert imbi.get('/logs/', environment='moon').status_code == 422
+    unknown = imbi.get('/logs/', environment='moon')
+    assert unknown.status_code == (422 if _checks_environments() else 200)
 
 
 def test_lifecycle(imbi: Imbi) -> None:
