@@ -609,21 +609,22 @@ def _slugs(
 #: imbi-api our wheels' imbi-common<2.12 admits (the 2.11 line).
 #: imbi-gateway 1.3.x and the newest admitted, for the webhook plugin.
 #: Each: (requirement, what to run).
+_V1_API_TESTS = [
+    'hosts',
+    '--ignore=hosts/gateway',
+    '--ignore=hosts/gateway_v3',
+    '--ignore=hosts/v3',
+]
 HOSTS = {
-    'imbi-api 2.5.1': (
-        'imbi-api==2.5.1',
-        ['hosts', '--ignore=hosts/gateway', '--ignore=hosts/gateway_v3'],
-    ),
-    'imbi-api newest v1': (
-        'imbi-api',
-        ['hosts', '--ignore=hosts/gateway', '--ignore=hosts/gateway_v3'],
-    ),
+    'imbi-api 2.5.1': ('imbi-api==2.5.1', _V1_API_TESTS),
+    'imbi-api newest v1': ('imbi-api', _V1_API_TESTS),
     'imbi-gateway 1.3': ('imbi-gateway>=1.3,<1.4', ['hosts/gateway']),
     'imbi-gateway newest v1': ('imbi-gateway', ['hosts/gateway']),
 }
 _HOST_VERSIONS = """
 import importlib.metadata as m
-names = ('imbi-api', 'imbi-gateway', 'imbi-common', 'fastapi', 'botocore')
+names = ('imbi-api', 'imbi-gateway', 'imbi-common', 'fastapi', 'botocore',
+         'certifi')
 found = []
 for name in names:
     try:
@@ -763,6 +764,135 @@ def host_gateway_v3(session: nox.Session) -> None:
                 'no:cacheprovider',
                 *session.posargs,
                 external=True,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+#: Real v3 hosts (plugin API v3) from PyPI, each run with ``hosts/v3``:
+#: label -> (requirement, overrides). 2.41.0 cannot install here as
+#: published, so uv overrides two of its requirements:
+#: - certifi: imbi-common 2.41.0 wants certifi>=2026.10.23, newer than any
+#:   the registry here serves; the newest served stands in (CA bundle
+#:   data only, nothing of the API changes);
+#: - apache-iggy (imbi-common[databases] from 2.32): no Python 3.14 wheel,
+#:   and its source build fetches crates from crates.io, unreachable here.
+#:   It is left out (a marker no platform has) and hosts/v3/stubs/
+#:   apache_iggy.py goes into the venv instead: the host imports two names
+#:   from it at module level, and any use raises (the tests record Iggy's
+#:   rows instead).
+#: 2.31.0 is the newest imbi-api that installs with no override at all
+#: (2.32.0 and later need apache-iggy); it writes the operations log to
+#: ClickHouse instead of Iggy.
+HOSTS_V3: dict[str, tuple[str, list[str]]] = {
+    'imbi-api 2.41.0': (
+        'imbi-api==2.41.0',
+        ['certifi==2026.10.19.post1', "apache-iggy; sys_platform == 'never'"],
+    ),
+    'imbi-api 2.31.0 (newest with no override)': ('imbi-api==2.31.0', []),
+}
+IGGY_STUB = ROOT / 'hosts' / 'v3' / 'stubs' / 'apache_iggy.py'
+
+
+def _admits(whl: pathlib.Path, imbi_common: str) -> bool:
+    """Whether a wheel's imbi-common requirement admits ``imbi_common``."""
+    from packaging.requirements import Requirement
+
+    with zipfile.ZipFile(whl) as archive:
+        name = next(n for n in archive.namelist() if n.endswith('METADATA'))
+        text = archive.read(name).decode()
+    for line in text.splitlines():
+        if line.startswith('Requires-Dist:'):
+            requirement = Requirement(line.split(':', 1)[1].strip())
+            if requirement.name == 'imbi-common':
+                return requirement.specifier.contains(imbi_common)
+    return True
+
+
+@nox.session(name='host_v3', python=False)
+def host_v3(session: nox.Session) -> None:
+    """The plugins inside real v3 imbi-api releases (2.41.0, 2.31.0).
+
+    As ``host`` for the v1 hosts: built wheels plus imbi-api from PyPI in
+    a clean venv (overrides only where ``HOSTS_V3`` says why), then
+    ``hosts/v3`` with that venv: imbi-api's own ``create_app()`` under
+    Starlette's TestClient, the graph database, Iggy/ClickHouse and
+    authentication replaced in memory, Valkey a real ``redis-server``.
+    The harness wheel is not installed: the v3 registry would import it
+    as a plugin (``imbi_plugin_*``); the tests take its stand-ins from
+    the source tree. A plugin wheel whose imbi-common requirement does
+    not admit the host's imbi-common is left out, and said so.
+    """
+    if shutil.which('redis-server') is None:
+        session.error('redis-server is missing: apt-get install redis-server')
+    work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-host-v3-'))
+    try:
+        dist = work / 'dist'
+        session.run(
+            'uv',
+            'build',
+            '--all-packages',
+            '--wheel',
+            '--quiet',
+            '--out-dir',
+            str(dist),
+            external=True,
+        )
+        plugins = sorted(
+            whl
+            for whl in dist.glob('*.whl')
+            if not whl.name.startswith('imbi_plugin_testing-')
+        )
+        for index, (label, (requirement, overrides)) in enumerate(
+            HOSTS_V3.items()
+        ):
+            version = requirement.split('==', 1)[1]
+            wheels = [str(w) for w in plugins if _admits(w, version)]
+            left_out = [w.name for w in plugins if str(w) not in wheels]
+            if left_out:
+                session.warn(f'{label}: not installable there: {left_out}')
+            where = work / f'host-{index}'
+            override = work / f'overrides-{index}.txt'
+            override.write_text(''.join(f'{o}\n' for o in overrides))
+            python = _venv_with(
+                session,
+                where,
+                *wheels,
+                requirement,
+                'pytest',
+                'pytest-asyncio',
+                # the harness's stand-ins (taken from the source tree)
+                'jsonpatch',
+                'jsonpointer',
+                'google-re2',
+                'trustme',
+                'uvicorn',
+                *(['--override', str(override)] if overrides else []),
+            )
+            if any(o.startswith('apache-iggy') for o in overrides):
+                purelib = session.run(
+                    str(python),
+                    '-c',
+                    'import sysconfig; print(sysconfig.get_path("purelib"))',
+                    external=True,
+                    silent=True,
+                )
+                shutil.copy(IGGY_STUB, str(purelib).strip())
+            session.log(f'{label}:')
+            session.run(str(python), '-c', _HOST_VERSIONS, external=True)
+            session.run(
+                str(python),
+                '-m',
+                'pytest',
+                'hosts/v3',
+                # hosts/conftest.py is the v1 hosts' (imbi_common).
+                '--confcutdir=hosts/v3',
+                '-q',
+                '-p',
+                'no:cacheprovider',
+                *session.posargs,
+                external=True,
+                env={'IMBI_HOST_PLUGIN_WHEELS': os.pathsep.join(wheels)},
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -240,7 +240,9 @@ class GraphStandIn:
     def _replace_uses(self, text: str, params: dict[str, typing.Any]) -> None:
         """``replace_capability_assignments``: drop a parent's edges of one
         kind, create the rows (``asgn_<n>_<key>`` parameters)."""
-        label = 'Project' if 'MATCH (parent:Project ' in text else 'ProjectType'
+        label = (
+            'Project' if 'MATCH (parent:Project ' in text else 'ProjectType'
+        )
         parent = (label, params['parent_value'])
         kind = params['kind']
         self.uses = [
@@ -309,7 +311,9 @@ class GraphStandIn:
                 for key in params
                 if key != 'org_slug' and not key.startswith('asgn_')
             }
-            if any(i['slug'] == props['slug'] for i in self.integrations.values()):
+            if any(
+                i['slug'] == props['slug'] for i in self.integrations.values()
+            ):
                 raise AssertionError(f'duplicate Integration {props["slug"]}')
             self.integrations[props['id']] = props
             organization = {'slug': ORG, 'name': 'AWeber'}
@@ -500,7 +504,10 @@ class OpsLogRecorder:
     ) -> None:
         for values in data:
             self.rows.append(
-                {'stream': table, **dict(zip(column_names, values, strict=True))}
+                {
+                    'stream': table,
+                    **dict(zip(column_names, values, strict=True)),
+                }
             )
 
     async def publish_rows(
@@ -745,10 +752,10 @@ def imbi(
     from imbi.api.auth import permissions
     from imbi.api.domain import models
     from imbi.api.plugins import lifecycle as plugin_lifecycle
+    from imbi.common import clickhouse
     from imbi.common import graph as graph_module
     from imbi.common import lifespan as lifespan_module
     from imbi.common import valkey as valkey_module
-    from imbi.common import clickhouse
     from imbi.common.plugins import registry
 
     monkeypatch.setenv('IMBI_API_URL', API_URL)

@@ -12,6 +12,8 @@ def _checks_environments() -> bool:
     from imbi.api.endpoints import _helpers
 
     return hasattr(_helpers, 'require_org_environments')
+
+
 TOKEN = 'proto-token-7f3a9c1e5b'
 
 

@@ -1,0 +1,33 @@
+"""The host's registry with our built plugin wheels installed."""
+
+import os
+import typing
+import zipfile
+
+Imbi = typing.Any
+
+
+def _modules() -> list[str]:
+    """Top-level modules of the plugin wheels ``nox -s host_v3``
+    installed (``IMBI_HOST_PLUGIN_WHEELS``)."""
+    found = []
+    for whl in filter(
+        None, os.environ.get('IMBI_HOST_PLUGIN_WHEELS', '').split(os.pathsep)
+    ):
+        with zipfile.ZipFile(whl) as archive:
+            names = {n.split('/', 1)[0] for n in archive.namelist()}
+        found.extend(n for n in names if n.startswith('imbi_plugin_'))
+    return sorted(found)
+
+
+def test_every_installed_plugin_loads(imbi: Imbi) -> None:
+    import importlib
+
+    assert imbi.load.errors == {}, imbi.load.errors
+    assert imbi.load.skipped == []
+    for name in _modules():
+        plugin = importlib.import_module(name).PLUGIN
+        assert plugin.manifest.slug in imbi.load.loaded, name
+    # The host's own start-up seeds each one disabled for the admin.
+    assert set(imbi.graph.registrations) == set(imbi.load.loaded)
+    assert not any(imbi.graph.registrations.values())
