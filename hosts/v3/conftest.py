@@ -156,6 +156,10 @@ class GraphStandIn:
         self.environments = {'production', 'staging'}
         #: The project's links (link key -> URL).
         self.links: dict[str, str] = {}
+        #: What the user's role grants (the fixture shares its set).
+        self.permissions: set[str] = set()
+        #: Parameters of every IdentityConnection the host saved.
+        self.connections: list[dict[str, typing.Any]] = []
 
     # -- helpers for tests ------------------------------------------------
 
@@ -341,6 +345,31 @@ class GraphStandIn:
                 for i in self.integrations.values()
                 if i['slug'] in params['slugs']
             ]
+        if text == (
+            'MATCH (i:Integration {{id: {integration_id}}}) RETURN i LIMIT 1'
+        ):
+            found = self.integrations.get(params['integration_id'])
+            return [{'i': self._age(found)}] if found else []
+        # -- the user's organization membership (deployment routes)
+        if text.startswith(
+            'MATCH (o:Organization {{slug: {org_slug}}}) OPTIONAL MATCH'
+            ' (u:User {{email: {email}}})-[:MEMBER_OF]->(o)'
+        ):
+            return [{'id': 'org-aweber', 'member': True}] if org_ok else []
+        # -- the user's permissions in the organization (its role), the
+        # same the test grants (deployment routes check them per org)
+        if text.startswith(
+            'MATCH (p:User {{email: {value}}})-[m:MEMBER_OF]->'
+        ):
+            if not org_ok:
+                return []
+            return [{'permissions': sorted(self.permissions)}]
+        if 'RETURN p.id AS id LIMIT 1' in text and ':OWNED_BY' in text:
+            return [{'id': PROJECT_ID}] if org_ok and project_ok else []
+        # -- identity connections
+        if text.startswith('MERGE (c:IdentityConnection {{integration_id:'):
+            self.connections.append(dict(params))
+            return [{'id': params['new_id']}]
         # -- USES edges: the project's capability bindings
         if 'RETURN org.slug AS org_slug, proj_edges, ptype_edges' in text:
             if not project_ok:
@@ -770,6 +799,7 @@ def imbi(
     graph = GraphStandIn()
     opslog = OpsLogRecorder()
     granted = set(PERMISSIONS)
+    graph.permissions = granted
     monkeypatch.setattr(
         clickhouse.client.Clickhouse,
         'get_instance',

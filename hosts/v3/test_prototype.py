@@ -181,3 +181,58 @@ def test_lifecycle(imbi: Imbi) -> None:
     synced = imbi.client.post(imbi.url('/lifecycle/sync'))
     assert synced.status_code == 200, synced.text
     assert synced.json()['skipped'] == 1
+
+
+def test_deployment_reads(imbi: Imbi, secret_scan: typing.Any) -> None:
+    secret_scan.add(TOKEN)
+    imbi.integrate(
+        'prototype',
+        credentials={'token': TOKEN},
+        capabilities={'deployment': {}},
+    )
+    refs = imbi.get('/deployments/refs')
+    assert refs.status_code == 200, refs.text
+    assert [r['name'] for r in refs.json()] == ['main']
+    commits = imbi.get('/deployments/refs/feature/x/commits')
+    assert commits.status_code == 200, commits.text
+    assert [c['message'] for c in commits.json()] == ['feature/x']
+    from v3_prototype import CALLS
+
+    assert CALLS[-1][2] == {'token': TOKEN}
+
+
+def test_identity_start_and_callback(imbi: Imbi) -> None:
+    import urllib.parse
+
+    integration = imbi.integrate(
+        'prototype',
+        credentials={'auth_mode': 'anonymous'},
+        capabilities={'identity': {}},
+    )
+    iid = integration['id']
+    started = imbi.client.post(f'/api/me/identities/{iid}/start', json={})
+    assert started.status_code == 200, started.text
+    url = urllib.parse.urlsplit(started.json()['authorization_url'])
+    query = urllib.parse.parse_qs(url.query)
+    assert query['redirect_uri'] == [
+        f'https://imbi.example.com/api/me/identities/{iid}/callback'
+    ]
+    state = started.json()['state']
+    callback = imbi.client.get(
+        f'/api/me/identities/{iid}/callback',
+        params={'code': 'c0de', 'state': state},
+        follow_redirects=False,
+    )
+    assert callback.status_code == 302, callback.text
+    from v3_prototype import CODES
+
+    assert CODES[-1] == ('c0de', 'v' * 43)
+    (connection,) = imbi.graph.connections
+    assert connection['integration_id'] == iid
+    assert connection['subject'] == '42'
+    again = imbi.client.get(
+        f'/api/me/identities/{iid}/callback',
+        params={'code': 'c0de', 'state': state},
+        follow_redirects=False,
+    )
+    assert again.status_code == 400, again.text

@@ -130,6 +130,108 @@ class PrototypeLifecycle(base.LifecycleCapability):
         return base.LifecycleResult(status='ok', message='archived')
 
 
+SHA = 'a' * 40
+
+
+class PrototypeDeployment(base.DeploymentCapability):
+    """Read paths only; a deploy is not the prototype's business."""
+
+    async def list_refs(
+        self,
+        ctx: base.PluginContext,
+        credentials: dict[str, str],
+        kind: typing.Literal['default', 'branch', 'tag', 'all'] = 'all',
+        query: str | None = None,
+    ) -> list[base.Ref]:
+        _record('list_refs', ctx, credentials)
+        return [base.Ref(name='main', kind='default', sha=SHA)]
+
+    async def list_commits(
+        self,
+        ctx: base.PluginContext,
+        credentials: dict[str, str],
+        ref: str,
+        limit: int = 25,
+    ) -> list[base.Commit]:
+        _record('list_commits', ctx, credentials)
+        return [base.Commit(sha=SHA, short_sha=SHA[:7], message=ref)]
+
+    async def resolve_committish(
+        self, ctx: base.PluginContext, credentials: dict[str, str], c: str
+    ) -> base.Commit:
+        raise NotImplementedError
+
+    async def compare(
+        self,
+        ctx: base.PluginContext,
+        credentials: dict[str, str],
+        base_ref: str,
+        head: str,
+    ) -> base.CompareResult:
+        raise NotImplementedError
+
+    async def trigger_deployment(
+        self,
+        ctx: base.PluginContext,
+        credentials: dict[str, str],
+        ref_or_sha: str,
+        inputs: dict[str, str] | None = None,
+    ) -> base.DeploymentRun:
+        raise NotImplementedError
+
+    async def get_deployment_status(
+        self, ctx: base.PluginContext, credentials: dict[str, str], run: str
+    ) -> base.DeploymentRun:
+        raise NotImplementedError
+
+
+class PrototypeIdentity(base.IdentityCapability):
+    """An OAuth-shaped flow whose IdP is this module: any code is good
+    once (``CODES``)."""
+
+    async def authorization_request(
+        self,
+        ctx: base.PluginContext,
+        credentials: dict[str, str],
+        redirect_uri: str,
+        scopes: list[str] | None = None,
+    ) -> base.AuthorizationRequest:
+        _record('authorization_request', ctx, credentials)
+        return base.AuthorizationRequest(
+            authorization_url=f'https://idp.example.com/authorize?'
+            f'redirect_uri={redirect_uri}',
+            state='plugin-state',
+            code_verifier='v' * 43,
+        )
+
+    async def exchange_code(
+        self,
+        ctx: base.PluginContext,
+        credentials: dict[str, str],
+        code: str,
+        redirect_uri: str,
+        code_verifier: str | None = None,
+    ) -> tuple[base.IdentityProfile, base.IdentityCredentials]:
+        _record('exchange_code', ctx, credentials)
+        CODES.append((code, code_verifier))
+        return (
+            base.IdentityProfile(subject='42', raw_claims={'login': 'dev'}),
+            base.IdentityCredentials(access_token=f'at-{code}'),
+        )
+
+    async def refresh(
+        self,
+        ctx: base.PluginContext,
+        credentials: dict[str, str],
+        refresh_token: str,
+    ) -> base.IdentityCredentials:
+        raise NotImplementedError
+
+
+#: (code, code_verifier) of every exchange.
+CODES: list[tuple[str, str | None]] = []
+
+
 class PrototypePlugin(base.Plugin):
     manifest = base.PluginManifest(
         slug='prototype',
@@ -156,6 +258,18 @@ class PrototypePlugin(base.Plugin):
                 label='Logs',
                 hints={'supports_histogram': True},
                 handler=PrototypeLogs,
+            ),
+            base.Capability(
+                kind='deployment',
+                label='Deployment',
+                handler=PrototypeDeployment,
+            ),
+            base.Capability(
+                kind='identity',
+                label='Identity',
+                project_scoped=False,
+                default_enabled=False,
+                handler=PrototypeIdentity,
             ),
             base.Capability(
                 kind='lifecycle',
