@@ -366,6 +366,25 @@ class GraphStandIn:
             return [{'permissions': sorted(self.permissions)}]
         if 'RETURN p.id AS id LIMIT 1' in text and ':OWNED_BY' in text:
             return [{'id': PROJECT_ID}] if org_ok and project_ok else []
+        # -- deployment: the environment's flags
+        if 'RETURN e.can_deploy AS can_deploy' in text:
+            if not org_ok or params['env_slug'] not in self.environments:
+                return []
+            return [
+                {
+                    'can_deploy': True,
+                    'can_promote': True,
+                    'allow_autonomous': False,
+                }
+            ]
+        # -- deployment: no release of the project is blocked
+        if ':HAS_RELEASE]->(r:Release) -[:BLOCKED_BY]->(b:Blocker)' in text:
+            return []
+        if (
+            ':HAS_RELEASE]->(r:Release)' in text
+            and 'RETURN r.id AS rid' in text
+        ):
+            return []  # the project has no Release nodes
         # -- identity connections
         if text.startswith('MERGE (c:IdentityConnection {{integration_id:'):
             self.connections.append(dict(params))
@@ -869,4 +888,4 @@ def imbi(
         )
     for row in opslog.rows:
         secret_scan.record_text('ops-log row', json.dumps(row, default=str))
-    assert not graph.unknown, graph.unknown
+    assert not graph.unknown, '\n'.join(['unknown queries:', *graph.unknown])

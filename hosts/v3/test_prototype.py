@@ -167,6 +167,7 @@ def test_logs(imbi: Imbi) -> None:
 
 def test_lifecycle(imbi: Imbi) -> None:
     _integrate(imbi, auth_mode='anonymous')
+    imbi.graph.links = {'github-repository': 'https://example.com/a/b'}
     from imbi.api.plugins.lifecycle_dispatch import dispatch_lifecycle
 
     auth = imbi.run(imbi.current_user)
@@ -174,6 +175,14 @@ def test_lifecycle(imbi: Imbi) -> None:
         dispatch_lifecycle, imbi.graph, 'p-billing', 'aweber', 'archived', auth
     )
     assert (archived.plugin_slug, archived.status) == ('prototype', 'ok')
+    from v3_prototype import CALLS
+
+    method, ctx, _ = CALLS[-1]
+    assert method == 'on_project_archived'
+    assert ctx.project_links == {
+        'github-repository': 'https://example.com/a/b'
+    }
+    assert ctx.project_name == 'Billing API'
     (created,) = imbi.run(
         dispatch_lifecycle, imbi.graph, 'p-billing', 'aweber', 'created', auth
     )
@@ -236,3 +245,43 @@ def test_identity_start_and_callback(imbi: Imbi) -> None:
         follow_redirects=False,
     )
     assert again.status_code == 400, again.text
+
+
+def test_deploy_and_run_status(imbi: Imbi, secret_scan: typing.Any) -> None:
+    secret_scan.add(TOKEN)
+    imbi.integrate(
+        'prototype',
+        credentials={'token': TOKEN},
+        capabilities={'deployment': {}},
+    )
+    imbi.bind(
+        'prototype-main',
+        'deployment',
+        env_payloads={'staging': {'workflow': 'deploy.yml', 'replicas': 2}},
+    )
+    from v3_prototype import CALLS, DISPATCHED, SHA
+
+    deployed = imbi.client.post(
+        imbi.url('/deployments'),
+        json={
+            'action': 'deploy',
+            'environment': 'staging',
+            'committish': SHA,
+        },
+    )
+    assert deployed.status_code == 202, deployed.text
+    assert DISPATCHED[-1] == (SHA, {'workflow': 'deploy.yml', 'replicas': '2'})
+    _, ctx, _ = CALLS[-1]
+    assert ctx.environment == 'staging'
+    assert ctx.environment_config == {'workflow': 'deploy.yml', 'replicas': 2}
+    run_id = deployed.json()['run']['run_id']
+    status = imbi.get(f'/deployments/runs/{run_id}', environment='staging')
+    assert status.status_code == 200, status.text
+    assert status.json()['status'] == 'success'
+    dispatched = len(DISPATCHED)
+    unknown = imbi.client.post(
+        imbi.url('/deployments'),
+        json={'action': 'deploy', 'environment': 'moon', 'committish': SHA},
+    )
+    assert unknown.status_code == 404, unknown.text
+    assert len(DISPATCHED) == dispatched, 'dispatched to an unknown env'

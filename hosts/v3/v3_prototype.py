@@ -157,7 +157,10 @@ class PrototypeDeployment(base.DeploymentCapability):
         return [base.Commit(sha=SHA, short_sha=SHA[:7], message=ref)]
 
     async def resolve_committish(
-        self, ctx: base.PluginContext, credentials: dict[str, str], c: str
+        self,
+        ctx: base.PluginContext,
+        credentials: dict[str, str],
+        committish: str,
     ) -> base.Commit:
         raise NotImplementedError
 
@@ -165,7 +168,7 @@ class PrototypeDeployment(base.DeploymentCapability):
         self,
         ctx: base.PluginContext,
         credentials: dict[str, str],
-        base_ref: str,
+        base: str,
         head: str,
     ) -> base.CompareResult:
         raise NotImplementedError
@@ -177,12 +180,19 @@ class PrototypeDeployment(base.DeploymentCapability):
         ref_or_sha: str,
         inputs: dict[str, str] | None = None,
     ) -> base.DeploymentRun:
-        raise NotImplementedError
+        _record('trigger_deployment', ctx, credentials)
+        DISPATCHED.append((ref_or_sha, dict(inputs or {})))
+        return base.DeploymentRun(run_id=str(len(DISPATCHED)), status='queued')
 
     async def get_deployment_status(
-        self, ctx: base.PluginContext, credentials: dict[str, str], run: str
+        self, ctx: base.PluginContext, credentials: dict[str, str], run_id: str
     ) -> base.DeploymentRun:
-        raise NotImplementedError
+        _record('get_deployment_status', ctx, credentials)
+        return base.DeploymentRun(run_id=run_id, status='success')
+
+
+#: (ref, inputs) of every deployment the host triggered.
+DISPATCHED: list[tuple[str, dict[str, str]]] = []
 
 
 class PrototypeIdentity(base.IdentityCapability):
