@@ -23,9 +23,9 @@ edges). Replaced, and nothing else:
   here) and the host's own plugin start-up (``load_plugins()`` and its
   ``PluginRegistration`` seeding) run.
 
-Started with ``--confcutdir=hosts/v3``: the v1 fixtures in
-``hosts/conftest.py`` import the v1 harness, which imports
-``imbi_common`` (absent on 2.41).
+Started with ``--confcutdir=hosts/v3``: ``hosts/conftest.py`` holds the
+v1 hosts' fixtures (of the same names), and imports the harness before
+this module could load it off the path.
 """
 
 import base64
@@ -44,7 +44,6 @@ import socket
 import subprocess
 import sys
 import time
-import types
 import typing
 
 import pytest
@@ -54,30 +53,34 @@ ROOT = HERE.parents[1]
 HARNESS = ROOT / 'shared' / 'testing' / 'src' / 'imbi_plugin_testing'
 
 
-def _harness_without_its_init() -> None:
-    """The harness's stand-ins and secret scan, not the harness package.
+def _harness_off_the_path() -> None:
+    """Import the harness from the source tree without putting it on
+    ``sys.path``.
 
-    Its ``__init__`` imports the v1 host model (``imbi_common``), which a
-    2.41 host does not have; the stand-ins and the scan import none of
-    it. And the harness must stay off ``sys.path``: the 2.41 registry
-    imports every top-level ``imbi_plugin_*`` module it can find and
-    would record the harness (no ``PLUGIN``) as a load error.
+    The 2.41 registry imports every top-level ``imbi_plugin_*`` module it
+    can find on ``sys.path`` and would record the harness (no ``PLUGIN``)
+    as a load error; a real host never has it. So the host's venv does
+    not hold the harness wheel, and the package is loaded here by its
+    location (its stand-ins, secret scan and the rest import as usual
+    through the package's ``__path__``).
     """
     if 'imbi_plugin_testing' in sys.modules:
         return
-    package = types.ModuleType('imbi_plugin_testing')
-    package.__path__ = [str(HARNESS)]
-    package.__spec__ = importlib.util.spec_from_loader(
-        'imbi_plugin_testing', None, is_package=True
+    spec = importlib.util.spec_from_file_location(
+        'imbi_plugin_testing',
+        HARNESS / '__init__.py',
+        submodule_search_locations=[str(HARNESS)],
     )
-    assert package.__spec__ is not None
-    package.__spec__.submodule_search_locations = [str(HARNESS)]
+    assert spec is not None
+    assert spec.loader is not None
+    package = importlib.util.module_from_spec(spec)
     sys.modules['imbi_plugin_testing'] = package
+    spec.loader.exec_module(package)
 
 
-_harness_without_its_init()
+_harness_off_the_path()
 
-from imbi_plugin_testing.secrets import SecretScan  # noqa: E402
+from imbi_plugin_testing import SecretScan  # noqa: E402
 
 ORG = 'aweber'
 PROJECT_ID = 'p-billing'
@@ -742,8 +745,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def secret_scan() -> collections.abc.Iterator[SecretScan]:
-    """The harness's secret scan (its pytest plugin imports the v1
-    host model, so the fixture is declared here)."""
+    """The harness's secret scan (its pytest plugin is not registered:
+    the harness is not installed, see ``_harness_off_the_path``)."""
     with SecretScan() as scan:
         yield scan
     scan.check()
