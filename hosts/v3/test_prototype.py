@@ -165,6 +165,32 @@ def test_logs(imbi: Imbi) -> None:
     assert unknown.status_code == (422 if _checks_environments() else 200)
 
 
+def test_logs_errors(imbi: Imbi) -> None:
+    """A cursor the plugin calls expired: 409 with the host's body; a
+    failing environment among several: a warning, the rest answered."""
+    _integrate(imbi, auth_mode='anonymous')
+    expired = imbi.get('/logs/', environment='staging', cursor='expired')
+    assert expired.status_code == 409, expired.text
+    assert expired.json()['detail']['error'] == 'cursor_expired'
+    from v3_prototype import FAILING
+
+    FAILING.add('staging')
+    try:
+        both = imbi.client.get(
+            imbi.url('/logs/'),
+            params=[('environment', 'production'), ('environment', 'staging')],
+        )
+    finally:
+        FAILING.clear()
+    assert both.status_code == 200, both.text
+    assert [e['message'] for e in both.json()['entries']] == [
+        'hello from production'
+    ]
+    (warning,) = both.json()['warnings']
+    assert "'staging'" in warning
+    assert 'staging is down' in warning
+
+
 def test_lifecycle(imbi: Imbi) -> None:
     _integrate(imbi, auth_mode='anonymous')
     imbi.graph.links = {'github-repository': 'https://example.com/a/b'}

@@ -10,10 +10,12 @@ decrypted credentials, the options on each tier.
 import datetime
 import typing
 
-from imbi.common.plugins import base
+from imbi.common.plugins import base, errors
 
 #: Configuration values per (org, project, environment): key -> value.
 STORE: dict[tuple[str, str, str | None], dict[str, base.ConfigValue]] = {}
+#: Environments whose log search fails.
+FAILING: set[str] = set()
 #: Every call the host made: (method, ctx, credentials).
 CALLS: list[tuple[str, base.PluginContext, dict[str, str]]] = []
 
@@ -88,6 +90,10 @@ class PrototypeLogs(base.LogsCapability):
         query: base.LogQuery,
     ) -> base.LogResult:
         _record('search', ctx, credentials)
+        if query.cursor == 'expired':
+            raise errors.CursorExpiredError('that cursor has expired')
+        if ctx.environment in FAILING:
+            raise RuntimeError(f'{ctx.environment} is down')
         return base.LogResult(
             entries=[
                 base.LogEntry(
