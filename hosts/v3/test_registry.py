@@ -16,7 +16,11 @@ def _modules() -> list[str]:
     ):
         with zipfile.ZipFile(whl) as archive:
             names = {n.split('/', 1)[0] for n in archive.namelist()}
-        found.extend(n for n in names if n.startswith('imbi_plugin_'))
+        found.extend(
+            n
+            for n in names
+            if n.startswith('imbi_plugin_') and n.isidentifier()
+        )
     return sorted(found)
 
 
