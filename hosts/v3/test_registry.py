@@ -35,3 +35,26 @@ def test_every_installed_plugin_loads(imbi: Imbi) -> None:
     # The host's own start-up seeds each one disabled for the admin.
     assert set(imbi.graph.registrations) == set(imbi.load.loaded)
     assert not any(imbi.graph.registrations.values())
+
+
+#: Our seven distributions' v3 slugs (issue 21).
+OURS = {
+    'vault',
+    'loki',
+    'cloudwatch',
+    'github-identity',
+    'github-actions',
+    'sonarqube-sync',
+    'archiver',
+}
+
+
+def test_all_seven_load_next_to_the_hosts_own(imbi: Imbi) -> None:
+    """Beside imbi-api's own first-party github plugin (slug github),
+    with no duplicate slug and no error."""
+    assert set(_modules()) == {
+        'imbi_plugin_' + slug.replace('-', '_') for slug in OURS
+    }
+    assert set(imbi.load.loaded) >= OURS
+    assert 'github' in imbi.load.loaded
+    assert imbi.load.errors == {}
