@@ -163,12 +163,37 @@ class GraphStandIn:
         self.permissions: set[str] = set()
         #: Parameters of every IdentityConnection the host saved.
         self.connections: list[dict[str, typing.Any]] = []
+        #: User nodes the host merged (the login flow), by e-mail.
+        self.users: dict[str, typing.Any] = {}
+        #: The principal of every token pair the host issued.
+        self.token_pairs: list[str] = []
 
     # -- helpers for tests ------------------------------------------------
 
     def integration(self, slug: str) -> dict[str, typing.Any]:
         (found,) = [i for i in self.integrations.values() if i['slug'] == slug]
         return found
+
+    # -- the graph client's model methods (the login flow's User) ---------
+
+    async def match(
+        self,
+        node_type: type[T],
+        params: dict[str, typing.Any] | None = None,
+        order_by: str | None = None,
+    ) -> list[T]:
+        """Only the login flow's User lookup by e-mail."""
+        assert node_type.__name__ == 'User', node_type
+        assert set(params or {}) == {'email'}, params
+        found = self.users.get((params or {})['email'])
+        return [found] if found is not None else []
+
+    async def merge(self, node: T, match_on: list[str] | None = None) -> T:
+        """Only the login flow's User upsert on e-mail."""
+        assert type(node).__name__ == 'User'
+        assert match_on == ['email']
+        self.users[node.email] = node  # type: ignore[attr-defined]
+        return node
 
     # -- what AGE would answer -------------------------------------------
 
@@ -388,6 +413,42 @@ class GraphStandIn:
             and 'RETURN r.id AS rid' in text
         ):
             return []  # the project has no Release nodes
+        # -- the login provider: at most one per organization
+        if 'SET other.used_as_login = false' in text:
+            for props in self.integrations.values():
+                if props['slug'] != params['slug']:
+                    props['used_as_login'] = False
+            return []
+        if 'SET i.used_as_login = {used_as_login}' in text:
+            found = self._by_slug(params['slug']) if org_ok else None
+            if found is None:
+                return []
+            found['used_as_login'] = params['used_as_login']
+            return [
+                {
+                    'integration': {
+                        **self._age(found),
+                        'organization': {'slug': ORG, 'name': 'AWeber'},
+                        'team': None,
+                    }
+                }
+            ]
+        if text.startswith('MATCH (i:Integration {{slug: {slug}}})') and (
+            'WHERE i.used_as_login = true RETURN i LIMIT 1' in text
+        ):
+            found = self._by_slug(params['slug'])
+            if found is None or not found.get('used_as_login'):
+                return []
+            return [{'i': self._age(found)}]
+        # -- sessions: the user's membership (one, so none is made), the
+        # token pair's metadata
+        if 'OPTIONAL MATCH (u)-[m:MEMBER_OF]->() RETURN count(m)' in text:
+            return [{'edges': 1}]
+        if 'CREATE (at:TokenMetadata' in text:
+            if params.get('principal_id') not in self.users:
+                return [{'principal_count': 0}]
+            self.token_pairs.append(params['principal_id'])
+            return [{'principal_count': 1}]
         # -- identity connections
         if text.startswith('MERGE (c:IdentityConnection {{integration_id:'):
             self.connections.append(dict(params))
