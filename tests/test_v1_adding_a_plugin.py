@@ -1,5 +1,8 @@
 """docs/adding-a-plugin.md works: its skeleton, copied out, passes the checks.
 
+v1 only: the page gives a v1 plugin (an entry point, no ``PLUGIN``); a v3
+registry has nothing of it to load.
+
 Every fenced block whose info string names a path (```python
 packages/example/...```) is written to a temporary folder; the plugin is
 then held to what the repository holds every plugin to: the contract
