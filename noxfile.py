@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import tomllib
 import zipfile
 
 import nox
@@ -838,6 +839,62 @@ print(', '.join(found))
 """
 
 
+_HOST_RELEASE = """
+import importlib.metadata as m
+for name in ('imbi-gateway', 'imbi-api'):
+    try:
+        print(name, m.version(name), m.version('imbi-common'))
+        break
+    except m.PackageNotFoundError:
+        pass
+"""
+
+
+def _host_release(
+    session: nox.Session, python: pathlib.Path
+) -> tuple[str, str, str]:
+    """(imbi-api or imbi-gateway, its version, imbi-common's version)."""
+    output = session.run(
+        str(python),
+        '-c',
+        _HOST_RELEASE,
+        external=True,
+        silent=True,
+        stderr=subprocess.DEVNULL,
+    )
+    product, version, imbi_common = str(output).split()
+    return product, version, imbi_common
+
+
+def _plugins_named_in(args: list[str]) -> list[str]:
+    """Plugin folders the host tests at ``args`` exercise.
+
+    A plugin counts when the tests name its module, its folder or its v1
+    slug (pytest's ``--ignore=`` honoured): what the table says ran in a
+    host is read from the tests, not assumed.
+    """
+    ignored = [
+        ROOT / a.split('=', 1)[1] for a in args if a.startswith('--ignore=')
+    ]
+    files = [
+        path
+        for arg in args
+        if not arg.startswith('-')
+        for path in sorted((ROOT / arg).rglob('*.py'))
+        if not any(path.is_relative_to(i) for i in ignored)
+    ]
+    text = '\n'.join(path.read_text() for path in files)
+    found = []
+    for package in PACKAGES:
+        data = tomllib.loads((package / 'pyproject.toml').read_text())
+        slugs = data['project'].get('entry-points', {}).get('imbi.plugins', {})
+        names = {module_of(package), f"'{package.name}'"}
+        names.update(f"'{slug}'" for slug in slugs)
+        if any(name in text for name in names):
+            found.append(package.name)
+    return found
+
+
 @nox.session(python=False)
 def host(session: nox.Session) -> None:
     """The plugins inside real imbi-api and imbi-gateway releases.
@@ -877,17 +934,25 @@ def host(session: nox.Session) -> None:
             )
             session.log(f'{label}:')
             session.run(str(python), '-c', _HOST_VERSIONS, external=True)
-            session.run(
-                str(python),
-                '-m',
-                'pytest',
-                *tests,
-                '-q',
-                '-p',
-                'no:cacheprovider',
-                *session.posargs,
-                external=True,
-            )
+            product, version, imbi_common = _host_release(session, python)
+            with recorded(
+                session,
+                f'{product} {version}',
+                imbi_common,
+                _plugins_named_in(tests),
+                'host',
+            ):
+                session.run(
+                    str(python),
+                    '-m',
+                    'pytest',
+                    *tests,
+                    '-q',
+                    '-p',
+                    'no:cacheprovider',
+                    *session.posargs,
+                    external=True,
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
