@@ -697,24 +697,24 @@ def wheels(session: nox.Session) -> None:
     try:
         for version in (FLOOR, LOCKED, CEILING, *V3_VERSIONS):
             v3 = generation_of(version) == 3
-            python = _venv_with(
-                session,
-                work / f'all-{version}',
-                *map(str, built.values()),
-                f'imbi-common=={version}',
-                *(override if v3 else []),
-            )
             try:
+                python = _venv_with(
+                    session,
+                    work / f'all-{version}',
+                    *map(str, built.values()),
+                    f'imbi-common=={version}',
+                    *(override if v3 else []),
+                )
                 expected = _expected_slugs(
                     session, python, version, plugins.values()
                 )
             except CommandFailed:
-                # A wheel's PLUGIN does not even import: all of them fail.
+                # Not installable together, or a PLUGIN does not import.
                 folders = [_folder(whl) for whl in plugins.values()]
                 record(
                     f'imbi-common {version}', version, folders, 'wheels', False
                 )
-                failed.append(f'PLUGIN of a wheel on {version}')
+                failed.append(f'all on {version} (install or PLUGIN)')
                 continue
             # stdout only: nox mixes stderr in by default, and a warning
             # line would break the JSON.
@@ -742,15 +742,15 @@ def wheels(session: nox.Session) -> None:
         for name, whl in sorted(plugins.items()):
             for version in ALONE:
                 v3 = generation_of(version) == 3
-                python = _venv_with(
-                    session,
-                    work / f'alone-{name}-{version}',
-                    str(whl),
-                    f'imbi-common=={version}',
-                    *IMPORT_NEEDS,
-                    *(override if v3 else []),
-                )
                 try:
+                    python = _venv_with(
+                        session,
+                        work / f'alone-{name}-{version}',
+                        str(whl),
+                        f'imbi-common=={version}',
+                        *IMPORT_NEEDS,
+                        *(override if v3 else []),
+                    )
                     expected = _expected_slugs(session, python, version, [whl])
                 except CommandFailed:
                     record(
@@ -760,7 +760,7 @@ def wheels(session: nox.Session) -> None:
                         'alone',
                         False,
                     )
-                    failed.append(f'{name} PLUGIN on {version}')
+                    failed.append(f'{name} on {version} (install or PLUGIN)')
                     continue
                 done = session.run(
                     str(python),
