@@ -4,6 +4,7 @@ import json
 import sys
 import types
 import typing
+import unittest.mock
 
 import pytest
 import tiny_v3
@@ -70,17 +71,17 @@ class Hinted(p.Plugin):  # type: ignore[misc,name-defined]
 
 
 @pytest.fixture
-def with_harness(
-    monkeypatch: pytest.MonkeyPatch,
-) -> typing.Iterator[None]:
+def with_harness() -> typing.Iterator[None]:
     """The scan finds tiny-config and the harness itself, as in a venv
     holding both (the harness is an ``imbi_plugin_*`` module)."""
     with convention_listing(tiny_v3.TinyConfig) as names:
-        registry = p.registry
         found = {name: name for name in names}
         found['imbi_plugin_testing'] = 'imbi_plugin_testing'
-        monkeypatch.setattr(registry, '_discover_convention', lambda: found)
-        yield
+        # Inside the listing's own patch, so both are undone in order.
+        with unittest.mock.patch.object(
+            p.registry, '_discover_convention', return_value=found
+        ):
+            yield
 
 
 def test_list_shows_kinds_and_the_harness_apart(
