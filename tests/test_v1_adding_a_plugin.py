@@ -19,6 +19,7 @@ import types
 
 import pytest
 from imbi_plugin_testing.contract import check_plugin_contract_async
+from imbi_plugin_testing.generation import ManifestView
 from imbi_plugin_testing.profiles import (
     FAULTS,
     MATRIX_BUDGET_SECONDS,
@@ -164,8 +165,8 @@ def test_its_readme_follows_the_template(copied: pathlib.Path) -> None:
     try:
         made = profile_for('example')
         assert made is not None
-        manifest = made.contract().plugin.manifest  # type: ignore[attr-defined]
-        plugin = module.Plugin(manifest, copied / 'packages/example')
+        view = ManifestView(made.contract().plugin)
+        plugin = module.Plugin(view, copied / 'packages/example')
         assert module._problems(plugin) == []
     finally:
         sys.modules.pop('test_readmes_for_skeleton', None)
