@@ -140,6 +140,14 @@ def _problems(plugin: Plugin) -> list[str]:
         credentials = _table(
             sections['credentials'], ('credential', 'field', 'name')
         )
+        if manifest.v3:
+            # Fields only the v3 manifest has (auth_mode) get a "v3
+            # hosts" subsection of their own; the main table stays v1's.
+            for heading, body in sections.items():
+                if heading.startswith('v3 hosts'):
+                    credentials.update(
+                        _table(body, ('credential', 'field', 'name'))
+                    )
         if set(credentials) != {c.name for c in manifest.credentials}:
             problems.append(
                 f'credentials table {sorted(credentials)} is not the '
