@@ -348,9 +348,7 @@ def compat(session: nox.Session, imbi_common: str) -> None:
             '-p',
             'no:cacheprovider',
         )
-    for package in PACKAGES:
-        with recorded(session, host, imbi_common, [package.name], 'tests'):
-            session.run('pytest', str(package), '-q', '-p', 'no:cacheprovider')
+    _package_suites(session, host, imbi_common)
     if imbi_common == FLOOR:
         # A host resolves its own boto3 (imbi-api 2.5.1: botocore 1.40,
         # held back by aioboto3): the floor of every range together.
@@ -398,11 +396,23 @@ def compat_v3(session: nox.Session, imbi_common: str) -> None:
             'no:cacheprovider',
         )
     if V3_RUNS[imbi_common] == 'all':
-        for package in PACKAGES:
+        _package_suites(session, host, imbi_common)
+
+
+def _package_suites(session: nox.Session, host: str, imbi_common: str) -> None:
+    """Every package's suite, each recorded; a failure fails the session
+    after the others ran (the compatibility table shows them all)."""
+    failed = []
+    for package in PACKAGES:
+        try:
             with recorded(session, host, imbi_common, [package.name], 'tests'):
                 session.run(
                     'pytest', str(package), '-q', '-p', 'no:cacheprovider'
                 )
+        except CommandFailed:
+            failed.append(package.name)
+    if failed:
+        session.error(f'imbi-common {imbi_common}: {", ".join(failed)} failed')
 
 
 def _boto3_floor() -> str:
