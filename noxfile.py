@@ -8,6 +8,8 @@ upstream client ships no type hints, its stubs join ``TYPE_STUBS``.
 
 import base64
 import collections.abc
+import contextlib
+import datetime
 import hashlib
 import json
 import os
@@ -15,11 +17,14 @@ import pathlib
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
+import tomllib
 import zipfile
 
 import nox
+from nox.command import CommandFailed
 
 nox.needs_version = '>=2024.10.9'
 nox.options.default_venv_backend = 'uv'
@@ -76,6 +81,92 @@ PACKAGES = sorted(
     for path in (ROOT / 'packages').glob('*')
     if (path / 'pyproject.toml').is_file()
 )
+
+
+#: What the compat, compat_v3, wheels and host sessions ran and whether it
+#: passed (git-ignored); scripts/compat_table.py renders README.md's
+#: compatibility table from it (``nox -s compat_table``).
+RESULTS = ROOT / '.nox-results' / 'compat.json'
+#: Checks a record names (the table's legend says the same).
+CHECKS = {
+    'tests': "the package's own test suite",
+    'cross': 'the harness and cross-package tests (registry, contract, '
+    'faults, bad input, CLI)',
+    'wheels': 'the built wheels together, loaded by the real registry',
+    'alone': "the plugin's wheel alone with imbi-common, loaded",
+    'host': "inside the real host's routes (hosts/)",
+}
+
+
+def _commit() -> str:
+    done = subprocess.run(
+        ['git', 'rev-parse', '--short', 'HEAD'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or 'unknown'
+
+
+def record(
+    host: str,
+    imbi_common: str,
+    plugins: collections.abc.Iterable[str],
+    check: str,
+    passed: bool,
+) -> None:
+    """Keep one result per (host, plugin, check): the latest run's."""
+    if check not in CHECKS:
+        raise ValueError(f'unknown check {check!r}')
+    names = set(plugins)
+    found = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    kept = [
+        r
+        for r in found
+        if not (
+            r['host'] == host and r['check'] == check and r['plugin'] in names
+        )
+    ]
+    at = datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')
+    commit = _commit()
+    kept.extend(
+        {
+            'host': host,
+            'imbi_common': imbi_common,
+            'plugin': name,
+            'check': check,
+            'passed': passed,
+            'commit': commit,
+            'at': at,
+        }
+        for name in sorted(names)
+    )
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(kept, indent=1) + '\n')
+
+
+@contextlib.contextmanager
+def recorded(
+    session: nox.Session,
+    host: str,
+    imbi_common: str,
+    plugins: collections.abc.Iterable[str],
+    check: str,
+) -> collections.abc.Iterator[None]:
+    """Record the block's outcome, unless posargs narrowed what ran."""
+    names = list(plugins)
+    narrowed = bool(session.posargs)
+    try:
+        yield
+    except Exception:
+        if not narrowed:
+            record(host, imbi_common, names, check, passed=False)
+        raise
+    if narrowed:
+        session.log(f'{check} on {host}: not recorded (posargs given)')
+    else:
+        record(host, imbi_common, names, check, passed=True)
 
 
 def module_of(package: pathlib.Path) -> str:
@@ -244,18 +335,20 @@ def compat(session: nox.Session, imbi_common: str) -> None:
     )
     if not PACKAGES:
         session.log('No plugin packages yet: the harness tests only.')
+    host = f'imbi-common {imbi_common}'
+    folders = [p.name for p in PACKAGES]
     # The harness and the cross-package matrices (contract, faults, bad
     # input over every plugin) in one run, as in the testing session.
-    session.run(
-        'pytest',
-        'shared/testing/tests',
-        'tests',
-        '-q',
-        '-p',
-        'no:cacheprovider',
-    )
-    for path in map(str, PACKAGES):
-        session.run('pytest', path, '-q', '-p', 'no:cacheprovider')
+    with recorded(session, host, imbi_common, folders, 'cross'):
+        session.run(
+            'pytest',
+            'shared/testing/tests',
+            'tests',
+            '-q',
+            '-p',
+            'no:cacheprovider',
+        )
+    _package_suites(session, host, imbi_common)
     if imbi_common == FLOOR:
         # A host resolves its own boto3 (imbi-api 2.5.1: botocore 1.40,
         # held back by aioboto3): the floor of every range together.
@@ -265,13 +358,14 @@ def compat(session: nox.Session, imbi_common: str) -> None:
             f'botocore=={oldest}',
             env={'UV_NO_CONFIG': '1'},
         )
-        session.run(
-            'pytest',
-            'packages/cloudwatch',
-            '-q',
-            '-p',
-            'no:cacheprovider',
-        )
+        with recorded(session, host, imbi_common, ['cloudwatch'], 'tests'):
+            session.run(
+                'pytest',
+                'packages/cloudwatch',
+                '-q',
+                '-p',
+                'no:cacheprovider',
+            )
 
 
 @nox.session(python=PYTHON)
@@ -290,17 +384,35 @@ def compat_v3(session: nox.Session, imbi_common: str) -> None:
         'import importlib.metadata as m; '
         "print('imbi-common', m.version('imbi-common'))",
     )
-    session.run(
-        'pytest',
-        'shared/testing/tests',
-        'tests',
-        '-q',
-        '-p',
-        'no:cacheprovider',
-    )
+    host = f'imbi-common {imbi_common}'
+    folders = [p.name for p in PACKAGES]
+    with recorded(session, host, imbi_common, folders, 'cross'):
+        session.run(
+            'pytest',
+            'shared/testing/tests',
+            'tests',
+            '-q',
+            '-p',
+            'no:cacheprovider',
+        )
     if V3_RUNS[imbi_common] == 'all':
-        for path in map(str, PACKAGES):
-            session.run('pytest', path, '-q', '-p', 'no:cacheprovider')
+        _package_suites(session, host, imbi_common)
+
+
+def _package_suites(session: nox.Session, host: str, imbi_common: str) -> None:
+    """Every package's suite, each recorded; a failure fails the session
+    after the others ran (the compatibility table shows them all)."""
+    failed = []
+    for package in PACKAGES:
+        try:
+            with recorded(session, host, imbi_common, [package.name], 'tests'):
+                session.run(
+                    'pytest', str(package), '-q', '-p', 'no:cacheprovider'
+                )
+        except CommandFailed:
+            failed.append(package.name)
+    if failed:
+        session.error(f'imbi-common {imbi_common}: {", ".join(failed)} failed')
 
 
 def _boto3_floor() -> str:
@@ -497,25 +609,75 @@ def _venv_with(
 
 
 _LOAD_CHECK = """
-import json, sys
-from imbi_common.plugins import load_plugins
-result = load_plugins()
+import importlib, json, sys
+try:
+    api = importlib.import_module('imbi_common.plugins')
+except ModuleNotFoundError:
+    api = importlib.import_module('imbi.common.plugins')
+result = api.load_plugins()
 print(json.dumps({'loaded': result.loaded, 'errors': result.errors,
                   'skipped': result.skipped}))
 expected = set(sys.argv[1:])
 ok = not result.errors and not result.skipped
 sys.exit(0 if ok and expected == set(result.loaded) else 1)
 """
+#: v3: the slug each named module's ``PLUGIN`` declares, as the wheel
+#: installed it (v1 slugs are the wheels' entry-point names).
+_V3_SLUGS = """
+import importlib, json, sys
+print(json.dumps({m: importlib.import_module(m).PLUGIN.manifest.slug
+                  for m in sys.argv[1:]}))
+"""
+#: imbi-common releases each plugin wheel is loaded alone on: the locked
+#: v1 release and the newest v3 one.
+ALONE = [LOCKED, V3_NEWEST]
+
+
+def generation_of(imbi_common: str) -> int:
+    """1 for imbi-common 2.3-2.11 (entry points), 3 from 2.12."""
+    major, minor = (int(n) for n in imbi_common.split('.')[:2])
+    return 3 if (major, minor) >= (2, 12) else 1
+
+
+def _expected_slugs(
+    session: nox.Session,
+    python: pathlib.Path,
+    imbi_common: str,
+    wheels: collections.abc.Iterable[pathlib.Path],
+) -> dict[str, str]:
+    """Folder -> the slug the installed host should register it under."""
+    declared = {whl: _entry_point(whl) for whl in wheels}
+    folders = {whl: _folder(whl) for whl in declared}
+    if generation_of(imbi_common) == 1:
+        return {folders[whl]: slug for whl, (slug, _) in declared.items()}
+    modules = {module: folders[whl] for whl, (_, module) in declared.items()}
+    if not modules:
+        return {}
+    output = session.run(
+        str(python),
+        '-c',
+        _V3_SLUGS,
+        *modules,
+        external=True,
+        silent=True,
+        stderr=subprocess.DEVNULL,
+    )
+    found: dict[str, str] = json.loads(str(output))
+    return {modules[module]: slug for module, slug in found.items()}
 
 
 @nox.session(python=PYTHON)
 def wheels(session: nox.Session) -> None:
     """Built wheels only, no workspace: the real registry loads them all.
 
-    For imbi-common 2.3.0, 2.5.0 and 2.11.7: every plugin wheel plus the
-    harness wheel in one clean venv (``imbi-plugins list`` must load all,
-    with no error and no skip); then each plugin wheel alone with
-    imbi-common in its own venv (each distribution is self-contained).
+    For imbi-common 2.3.0, 2.5.0, 2.11.7 (v1) and 2.12.0, 2.16.1, 2.17.0,
+    2.41.0 (v3, installed with ``OVERRIDES``): every plugin wheel plus
+    the harness wheel in one clean venv (``imbi-plugins list`` must load
+    all, with no error and no skip; on v3 the harness's own scan error
+    is reported apart); then each plugin wheel alone with imbi-common
+    2.5.0 and 2.41.0 in its own venv (each distribution is
+    self-contained). The expected slugs come from the wheels: their
+    entry-point names on v1, their ``PLUGIN``'s manifest on v3.
     """
     dist = pathlib.Path(session.create_tmp()) / 'dist'
     shutil.rmtree(dist, ignore_errors=True)
@@ -537,18 +699,33 @@ def wheels(session: nox.Session) -> None:
         for name, whl in built.items()
         if name != 'imbi-plugin-testing'
     }
-    slugs = _slugs(plugins.values())
     if not plugins:
         session.log('No plugin wheels yet: checking the harness wheel only.')
+    override = ['--override', overrides(session)]
+    failed = []
     work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-wheels-'))
     try:
-        for version in (FLOOR, LOCKED, CEILING):
-            python = _venv_with(
-                session,
-                work / f'all-{version}',
-                *map(str, built.values()),
-                f'imbi-common=={version}',
-            )
+        for version in (FLOOR, LOCKED, CEILING, *V3_VERSIONS):
+            v3 = generation_of(version) == 3
+            try:
+                python = _venv_with(
+                    session,
+                    work / f'all-{version}',
+                    *map(str, built.values()),
+                    f'imbi-common=={version}',
+                    *(override if v3 else []),
+                )
+                expected = _expected_slugs(
+                    session, python, version, plugins.values()
+                )
+            except CommandFailed:
+                # Not installable together, or a PLUGIN does not import.
+                folders = [_folder(whl) for whl in plugins.values()]
+                record(
+                    f'imbi-common {version}', version, folders, 'wheels', False
+                )
+                failed.append(f'all on {version} (install or PLUGIN)')
+                continue
             # stdout only: nox mixes stderr in by default, and a warning
             # line would break the JSON.
             report = session.run(
@@ -558,50 +735,88 @@ def wheels(session: nox.Session) -> None:
                 external=True,
                 silent=True,
                 stderr=subprocess.DEVNULL,
+                success_codes=[0, 1],
             )
             loaded = json.loads(str(report))
             session.log(f'imbi-common {version}: {loaded}')
             names = {p['slug'] for p in loaded['plugins']}
-            if (
-                loaded['errors']
-                or loaded['skipped']
-                or names != set(slugs.values())
-            ):
-                session.error(f'imbi-common {version}: not all plugins load')
+            ok = (
+                not loaded['errors']
+                and not loaded['skipped']
+                and names == set(expected.values())
+            )
+            record(f'imbi-common {version}', version, expected, 'wheels', ok)
+            if not ok:
+                session.warn(f'imbi-common {version}: not all plugins load')
+                failed.append(f'all on {version}')
         for name, whl in sorted(plugins.items()):
-            python = _venv_with(
-                session,
-                work / f'alone-{name}',
-                str(whl),
-                f'imbi-common=={LOCKED}',
-                *IMPORT_NEEDS,
-            )
-            session.run(
-                str(python),
-                '-c',
-                _LOAD_CHECK,
-                slugs[whl],
-                external=True,
-            )
+            for version in ALONE:
+                v3 = generation_of(version) == 3
+                try:
+                    python = _venv_with(
+                        session,
+                        work / f'alone-{name}-{version}',
+                        str(whl),
+                        f'imbi-common=={version}',
+                        *IMPORT_NEEDS,
+                        *(override if v3 else []),
+                    )
+                    expected = _expected_slugs(session, python, version, [whl])
+                except CommandFailed:
+                    record(
+                        f'imbi-common {version}',
+                        version,
+                        [_folder(whl)],
+                        'alone',
+                        False,
+                    )
+                    failed.append(f'{name} on {version} (install or PLUGIN)')
+                    continue
+                done = session.run(
+                    str(python),
+                    '-c',
+                    _LOAD_CHECK,
+                    *expected.values(),
+                    external=True,
+                    success_codes=[0, 1],
+                    silent=True,
+                    stderr=subprocess.DEVNULL,
+                )
+                session.log(f'{name} alone on imbi-common {version}: {done}')
+                loaded = json.loads(str(done))
+                ok = (
+                    not loaded['errors']
+                    and not loaded['skipped']
+                    and set(loaded['loaded']) == set(expected.values())
+                )
+                record(
+                    f'imbi-common {version}', version, expected, 'alone', ok
+                )
+                if not ok:
+                    failed.append(f'{name} alone on {version}')
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if failed:
+        session.error(f'not loaded: {", ".join(failed)}')
 
 
-def _slugs(
-    wheels: collections.abc.Iterable[pathlib.Path],
-) -> dict[pathlib.Path, str]:
-    """Entry-point names (slugs) declared by each plugin wheel."""
-    found = {}
-    for whl in wheels:
-        with zipfile.ZipFile(whl) as archive:
-            name = next(
-                n for n in archive.namelist() if n.endswith('entry_points.txt')
-            )
-            text = archive.read(name).decode()
-        section = text.split('[imbi.plugins]', 1)[1].split('[', 1)[0]
-        lines = [line for line in section.splitlines() if '=' in line]
-        found[whl] = lines[0].split('=', 1)[0].strip()
-    return found
+def _folder(whl: pathlib.Path) -> str:
+    """A plugin wheel's folder under packages/ (imbi_plugin_x-1.0-...)."""
+    name = whl.name.split('-')[0].replace('_', '-')
+    return name.removeprefix('imbi-plugin-')
+
+
+def _entry_point(whl: pathlib.Path) -> tuple[str, str]:
+    """A plugin wheel's ``imbi.plugins`` entry point: (name, module)."""
+    with zipfile.ZipFile(whl) as archive:
+        name = next(
+            n for n in archive.namelist() if n.endswith('entry_points.txt')
+        )
+        text = archive.read(name).decode()
+    section = text.split('[imbi.plugins]', 1)[1].split('[', 1)[0]
+    lines = [line for line in section.splitlines() if '=' in line]
+    slug, _, target = lines[0].partition('=')
+    return slug.strip(), target.strip().split(':', 1)[0].split('.', 1)[0]
 
 
 #: Real v1 hosts from PyPI, resolved with our wheels and nothing else
@@ -635,6 +850,62 @@ for name in names:
         pass
 print(', '.join(found))
 """
+
+
+_HOST_RELEASE = """
+import importlib.metadata as m
+for name in ('imbi-gateway', 'imbi-api'):
+    try:
+        print(name, m.version(name), m.version('imbi-common'))
+        break
+    except m.PackageNotFoundError:
+        pass
+"""
+
+
+def _host_release(
+    session: nox.Session, python: pathlib.Path
+) -> tuple[str, str, str]:
+    """(imbi-api or imbi-gateway, its version, imbi-common's version)."""
+    output = session.run(
+        str(python),
+        '-c',
+        _HOST_RELEASE,
+        external=True,
+        silent=True,
+        stderr=subprocess.DEVNULL,
+    )
+    product, version, imbi_common = str(output).split()
+    return product, version, imbi_common
+
+
+def _plugins_named_in(args: list[str]) -> list[str]:
+    """Plugin folders the host tests at ``args`` exercise.
+
+    A plugin counts when the tests name its module, its folder or its v1
+    slug (pytest's ``--ignore=`` honoured): what the table says ran in a
+    host is read from the tests, not assumed.
+    """
+    ignored = [
+        ROOT / a.split('=', 1)[1] for a in args if a.startswith('--ignore=')
+    ]
+    files = [
+        path
+        for arg in args
+        if not arg.startswith('-')
+        for path in sorted((ROOT / arg).rglob('*.py'))
+        if not any(path.is_relative_to(i) for i in ignored)
+    ]
+    text = '\n'.join(path.read_text() for path in files)
+    found = []
+    for package in PACKAGES:
+        data = tomllib.loads((package / 'pyproject.toml').read_text())
+        slugs = data['project'].get('entry-points', {}).get('imbi.plugins', {})
+        names = {module_of(package), f"'{package.name}'"}
+        names.update(f"'{slug}'" for slug in slugs)
+        if any(name in text for name in names):
+            found.append(package.name)
+    return found
 
 
 @nox.session(python=False)
@@ -679,17 +950,25 @@ def host(session: nox.Session) -> None:
             )
             session.log(f'{label}:')
             session.run(str(python), '-c', _HOST_VERSIONS, external=True)
-            session.run(
-                str(python),
-                '-m',
-                'pytest',
-                *tests,
-                '-q',
-                '-p',
-                'no:cacheprovider',
-                *session.posargs,
-                external=True,
-            )
+            product, version, imbi_common = _host_release(session, python)
+            with recorded(
+                session,
+                f'{product} {version}',
+                imbi_common,
+                _plugins_named_in(tests),
+                'host',
+            ):
+                session.run(
+                    str(python),
+                    '-m',
+                    'pytest',
+                    *tests,
+                    '-q',
+                    '-p',
+                    'no:cacheprovider',
+                    *session.posargs,
+                    external=True,
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -958,4 +1237,20 @@ def bench_v3(session: nox.Session) -> None:
         'python',
         str(ROOT / 'benchmarks' / 'bench_startup.py'),
         env={'UV_COMPILE_BYTECODE': '1', 'PYTHONDONTWRITEBYTECODE': ''},
+    )
+
+
+@nox.session(name='compat_table', python=False)
+def compat_table(session: nox.Session) -> None:
+    """README.md's compatibility table from what the sessions recorded.
+
+    Last in the default run (sessions run in the order defined here), so
+    ``uvx nox`` ends by rewriting the table from its own runs;
+    ``nox -s compat_table -- --check`` only checks it.
+    """
+    session.run(
+        sys.executable,
+        str(ROOT / 'scripts' / 'compat_table.py'),
+        *session.posargs,
+        external=True,
     )

@@ -5,19 +5,17 @@ operator reads one sentence for all plugins, and ``imbi-plugins call``
 can name the environment variable that gives the field.
 """
 
-import importlib.metadata
 import re
 
 import pytest
-from imbi_common.plugins import PluginCredentialsMissing
+from imbi_plugin_testing._host import PluginCredentialsMissing
 from imbi_plugin_testing.context import make_context
+from imbi_plugin_testing.firstparty import first_party
+from imbi_plugin_testing.generation import ManifestView, handler_of
 from imbi_plugin_testing.profiles import profile_for
 
-SLUGS = sorted(
-    ep.name
-    for ep in importlib.metadata.entry_points(group='imbi.plugins')
-    if ep.dist is not None and ep.dist.name.startswith('imbi-plugin-')
-)
+#: Profiles are named after the v1 slug, on either generation.
+SLUGS = [plugin.slug_v1 for plugin in first_party()]
 #: Credentials that leave one required field out; {} unless a plugin
 #: works without any (an open Loki).
 PARTIAL: dict[str, dict[str, str]] = {'loki': {'username': 'reader'}}
@@ -34,8 +32,10 @@ async def test_a_missing_credential_is_named(slug: str) -> None:
         options=spec.options('http://127.0.0.1:9'),
     )
     with pytest.raises(PluginCredentialsMissing) as raised:
-        await spec.call(spec.plugin(), ctx, dict(PARTIAL.get(slug, {})))
+        await spec.call(
+            handler_of(spec.plugin)(), ctx, dict(PARTIAL.get(slug, {}))
+        )
     match = _WORDING.match(str(raised.value))
     assert match, str(raised.value)
-    manifest = spec.plugin.manifest  # type: ignore[attr-defined]
-    assert match['name'] in {c.name for c in manifest.credentials}
+    credentials = ManifestView(spec.plugin).credentials
+    assert match['name'] in {c.name for c in credentials}

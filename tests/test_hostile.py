@@ -14,13 +14,13 @@ stays within a few times the cap whatever the answer's size.
 
 import collections.abc
 import importlib
-import importlib.metadata
 import time
 import tracemalloc
 import typing
 
 import pytest
 from imbi_plugin_testing import hostile
+from imbi_plugin_testing.firstparty import first_party
 from imbi_plugin_testing.host import HOST_TIMEOUT_SECONDS
 from imbi_plugin_testing.profiles import (
     MATRIX_BUDGET_SECONDS,
@@ -30,12 +30,11 @@ from imbi_plugin_testing.profiles import (
 )
 from imbi_plugin_testing.stall import StallMeter, watchdog
 
+#: Profiles are named after the v1 slug, on either generation.
 PROFILES = {
-    ep.name: made
-    for ep in importlib.metadata.entry_points(group='imbi.plugins')
-    if ep.dist is not None
-    and ep.dist.name.startswith('imbi-plugin-')
-    and (made := profile_for(ep.name)) is not None
+    plugin.slug_v1: made
+    for plugin in first_party()
+    if (made := profile_for(plugin.slug_v1)) is not None
 }
 
 #: Where each plugin keeps its cap on one answer. cloudwatch has none:

@@ -1,14 +1,27 @@
-"""All installed first-party plugins, together, as the host loads them."""
+"""All installed first-party plugins, together, as the host loads them.
 
-import importlib.metadata
+Runs on both plugin API generations: the real ``load_plugins()`` of the
+installed imbi-common (entry points on v1, the ``imbi_plugin_*``
+convention scan on v3). On v3 that scan also imports the harness
+(``imbi_plugin_testing``), which has no ``PLUGIN``: its error is told
+apart (imbi_plugin_testing.firstparty) and every other error fails.
+"""
+
 import json
+import pathlib
 import subprocess
 import sys
 
 import pytest
-from imbi_common.plugins import list_plugins, load_plugins
+from imbi_plugin_testing import _host
+from imbi_plugin_testing.firstparty import (
+    HARNESS_MODULE,
+    FirstParty,
+    first_party,
+    split_harness,
+)
+from imbi_plugin_testing.generation import GENERATION
 
-FIRST_PARTY = 'imbi-plugin-'
 HEAVY = (
     'httpx',
     'hvac',
@@ -17,47 +30,60 @@ HEAVY = (
     're2',
     'requests',
     'jsonpointer',
+    'jwt',
 )
-
-
-def first_party_entry_points() -> list[importlib.metadata.EntryPoint]:
-    return [
-        ep
-        for ep in importlib.metadata.entry_points(group='imbi.plugins')
-        if ep.dist is not None and ep.dist.name.startswith(FIRST_PARTY)
-    ]
-
-
-ENTRY_POINTS = first_party_entry_points()
+PLUGINS = first_party()
+#: Imports the installed plugin API on either path without importing
+#: the harness (whose own imports would hide a plugin's).
+_IMPORT_API = (
+    'import importlib, sys, json\n'
+    'try:\n'
+    '    api = importlib.import_module("imbi_common.plugins")\n'
+    'except ModuleNotFoundError:\n'
+    '    api = importlib.import_module("imbi.common.plugins")\n'
+    'v3 = hasattr(api, "CapabilityHandler")\n'
+)
 
 
 def test_the_real_registry_loads_every_plugin() -> None:
-    result = load_plugins()
+    api = _host.api()
+    result = api.load_plugins()
     try:
-        assert result.errors == {}
+        errors, harness = split_harness(result.errors)
+        assert errors == {}
         assert result.skipped == []
-        names = {ep.name for ep in ENTRY_POINTS}
-        assert names <= set(result.loaded)
-        for entry in list_plugins():
-            if entry.package_name.startswith(FIRST_PARTY):
-                assert entry.manifest.slug in names
-                assert entry.manifest.api_version == 1
+        if GENERATION == 3:
+            # The scan imports the harness too; nothing else is wrong.
+            assert harness is not None
+            assert 'PLUGIN' in harness
+        else:
+            assert harness is None
+        slugs = {p.slug for p in PLUGINS}
+        assert slugs <= set(result.loaded)
+        for slug in slugs:
+            manifest = api.get_plugin(slug).manifest
+            assert manifest.api_version == (2 if GENERATION == 3 else 1)
     finally:
-        load_plugins()
+        api.load_plugins()
 
 
-@pytest.mark.parametrize(
-    'entry_point', ENTRY_POINTS, ids=[ep.name for ep in ENTRY_POINTS]
-)
-def test_entry_point_module_imports_no_upstream_client(
-    entry_point: importlib.metadata.EntryPoint,
+@pytest.mark.parametrize('plugin', PLUGINS, ids=lambda p: p.slug_v1)
+def test_loading_a_plugin_imports_no_upstream_client(
+    plugin: FirstParty,
 ) -> None:
-    """Loading a plugin must not import its upstream client."""
-    module = entry_point.value.split(':', 1)[0]
+    """What a host imports to register a plugin holds no upstream client.
+
+    v1: the entry point's module; v3: the package and its ``PLUGIN``.
+    """
+    entry_module = plugin.entry_point.split(':', 1)[0]
     code = (
-        'import sys, json, imbi_common.plugins\n'
-        f'import {module}\n'
-        f'print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n'
+        _IMPORT_API
+        + f'import {plugin.module} as m\n'
+        + 'if v3:\n'
+        + '    m.PLUGIN\n'
+        + 'else:\n'
+        + f'    importlib.import_module("{entry_module}")\n'
+        + f'print(json.dumps([n for n in {HEAVY!r} if n in sys.modules]))\n'
     )
     loaded = json.loads(
         subprocess.run(
@@ -67,17 +93,15 @@ def test_entry_point_module_imports_no_upstream_client(
             text=True,
         ).stdout
     )
-    assert loaded == [], f'{module} imports {loaded} at load time'
+    assert loaded == [], f'{plugin.module} imports {loaded} at load time'
 
 
 def test_every_package_folder_is_installed() -> None:
-    import pathlib
-
     root = pathlib.Path(__file__).resolve().parent.parent
     folders = {
-        'imbi-plugin-' + p.name
+        p.name
         for p in (root / 'packages').glob('*')
         if (p / 'pyproject.toml').is_file()
     }
-    installed = {ep.dist.name for ep in ENTRY_POINTS if ep.dist is not None}
-    assert folders == installed
+    assert folders == {p.folder for p in PLUGINS}
+    assert HARNESS_MODULE not in {p.module for p in PLUGINS}

@@ -6,26 +6,20 @@ an operator guessing what to enter.
 """
 
 import pytest
-from imbi_common.plugins import PluginManifest, list_plugins, load_plugins
+from imbi_plugin_testing.firstparty import first_party
+from imbi_plugin_testing.generation import ManifestView, plugin_under_test
 
 
-def _manifests() -> list[PluginManifest]:
-    load_plugins()
-    return sorted(
-        (
-            e.manifest
-            for e in list_plugins()
-            if e.package_name.startswith('imbi-plugin-')
-        ),
-        key=lambda m: m.slug,
-    )
+def _manifests() -> list[ManifestView]:
+    # v3: Integration and capability options alike.
+    return [ManifestView(plugin_under_test(p.module)) for p in first_party()]
 
 
-@pytest.mark.parametrize('manifest', _manifests(), ids=lambda m: m.slug)
-def test_every_field_is_described(manifest: PluginManifest) -> None:
-    fields = [(o.name, o.description) for o in manifest.options] + [
-        (c.name, c.description) for c in manifest.credentials
+@pytest.mark.parametrize('view', _manifests(), ids=lambda m: m.slug)
+def test_every_field_is_described(view: ManifestView) -> None:
+    fields = [(o.name, o.description) for o in view.options] + [
+        (c.name, c.description) for c in view.credentials
     ]
     undescribed = [name for name, text in fields if not (text or '').strip()]
     assert undescribed == []
-    assert (manifest.description or '').strip()
+    assert (view.manifest.description or '').strip()

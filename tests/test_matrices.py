@@ -7,7 +7,6 @@ input is refused with a useful message and no upstream request.
 """
 
 import collections.abc
-import importlib.metadata
 import os
 import socket
 import time
@@ -15,6 +14,7 @@ import typing
 
 import pytest
 from imbi_plugin_testing.contract import check_plugin_contract_async
+from imbi_plugin_testing.firstparty import first_party
 from imbi_plugin_testing.host import HOST_TIMEOUT_SECONDS
 from imbi_plugin_testing.profiles import (
     FAULTS,
@@ -27,11 +27,8 @@ from imbi_plugin_testing.profiles import (
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SLUGS = sorted(
-    ep.name
-    for ep in importlib.metadata.entry_points(group='imbi.plugins')
-    if ep.dist is not None and ep.dist.name.startswith('imbi-plugin-')
-)
+#: Profiles are named after the v1 slug, on either generation.
+SLUGS = [plugin.slug_v1 for plugin in first_party()]
 PROFILES = {
     slug: made for slug in SLUGS if (made := profile_for(slug)) is not None
 }

@@ -10,10 +10,10 @@ upstream's own. Vault is held to this by its own tests (issue 16).
 """
 
 import collections.abc
-import importlib.metadata
 import typing
 
 import pytest
+from imbi_plugin_testing.firstparty import first_party
 from imbi_plugin_testing.profiles import (
     MATRIX_BUDGET_SECONDS,
     Profile,
@@ -23,13 +23,8 @@ from imbi_plugin_testing.profiles import (
 )
 from imbi_plugin_testing.standin import Fault
 
-SLUGS = sorted(
-    ep.name
-    for ep in importlib.metadata.entry_points(group='imbi.plugins')
-    if ep.dist is not None
-    and ep.dist.name.startswith('imbi-plugin-')
-    and ep.name != 'vault'
-)
+#: Profiles are named after the v1 slug, on either generation.
+SLUGS = [p.slug_v1 for p in first_party() if p.slug_v1 != 'vault']
 
 HTML_404 = (
     '<!DOCTYPE html><html><head><title>404 Not Found</title></head>'

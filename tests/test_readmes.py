@@ -13,14 +13,17 @@ import pathlib
 import re
 
 import pytest
-from imbi_common.plugins import PluginManifest, list_plugins, load_plugins
+from imbi_plugin_testing.firstparty import first_party
+from imbi_plugin_testing.generation import ManifestView, plugin_under_test
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 @dataclasses.dataclass
 class Plugin:
-    manifest: PluginManifest
+    #: v3: Integration and capability options together, as the
+    #: README's one options table lists them.
+    manifest: ManifestView
     folder: pathlib.Path
 
     @property
@@ -29,16 +32,13 @@ class Plugin:
 
 
 def _plugins() -> list[Plugin]:
-    load_plugins()
-    found = []
-    for entry in list_plugins():
-        if not entry.package_name.startswith('imbi-plugin-'):
-            continue
-        folder = (
-            ROOT / 'packages' / entry.package_name.removeprefix('imbi-plugin-')
+    return [
+        Plugin(
+            ManifestView(plugin_under_test(p.module)),
+            ROOT / 'packages' / p.folder,
         )
-        found.append(Plugin(entry.manifest, folder))
-    return sorted(found, key=lambda p: p.manifest.slug)
+        for p in first_party()
+    ]
 
 
 PLUGINS = _plugins()
@@ -109,7 +109,7 @@ def _problems(plugin: Plugin) -> list[str]:
     headers = [
         ' '.join(table[0]).lower() for table in _tables(errors) if table
     ]
-    lifecycle = manifest.plugin_type == 'lifecycle'
+    lifecycle = manifest.kind == 'lifecycle'
     if not any(
         'host answer' in h or (lifecycle and 'status' in h) for h in headers
     ):
@@ -140,6 +140,14 @@ def _problems(plugin: Plugin) -> list[str]:
         credentials = _table(
             sections['credentials'], ('credential', 'field', 'name')
         )
+        if manifest.v3:
+            # Fields only the v3 manifest has (auth_mode) get a "v3
+            # hosts" subsection of their own; the main table stays v1's.
+            for heading, body in sections.items():
+                if heading.startswith('v3 hosts'):
+                    credentials.update(
+                        _table(body, ('credential', 'field', 'name'))
+                    )
         if set(credentials) != {c.name for c in manifest.credentials}:
             problems.append(
                 f'credentials table {sorted(credentials)} is not the '

@@ -6,16 +6,13 @@ cancels a call that runs longer: see the root README, "Options every
 plugin shares".
 """
 
-import importlib.metadata
-
 import pytest
+from imbi_plugin_testing.firstparty import first_party
+from imbi_plugin_testing.generation import ManifestView
 from imbi_plugin_testing.profiles import outcome, profile_for
 
-SLUGS = sorted(
-    ep.name
-    for ep in importlib.metadata.entry_points(group='imbi.plugins')
-    if ep.dist is not None and ep.dist.name.startswith('imbi-plugin-')
-)
+#: Profiles are named after the v1 slug, on either generation.
+SLUGS = [plugin.slug_v1 for plugin in first_party()]
 
 
 @pytest.mark.parametrize('slug', SLUGS)
@@ -56,8 +53,8 @@ async def test_the_whole_range_is_accepted(slug: str) -> None:
 def test_the_manifest_says_default_8(slug: str) -> None:
     made = profile_for(slug)
     assert made is not None
-    manifest = made.contract().plugin.manifest  # type: ignore[attr-defined]
-    (option,) = [o for o in manifest.options if o.name == 'timeout_seconds']
+    view = ManifestView(made.contract().plugin)
+    (option,) = [o for o in view.options if o.name == 'timeout_seconds']
     assert option.type == 'integer'
     assert option.default == 8
     assert not option.required

@@ -5,11 +5,17 @@ import sys
 import types
 import typing
 
+import imbi_common.plugins as plugins
 import pytest
 import tiny
 from imbi_plugin_testing import cli
 from imbi_plugin_testing.registry import entry_points_listing
 from imbi_plugin_testing.scenarios import Steps, scenario_for
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Sized as NoSuchName
+
+    from imbi_common.plugins import ConfigValue, PluginContext
 
 SCENARIO = 'imbi_plugin_testing.scenarios.tiny_config'
 
@@ -328,3 +334,71 @@ def test_call_deployment_builds_host_credentials(
     with entry_points_listing(tiny.TinyDeploy):
         assert cli.main(['call', 'tiny-deploy', 'list_refs']) == 1
     assert '"status": 503' in capsys.readouterr().out
+
+
+class _HintedV1(plugins.ConfigurationPlugin):
+    """A handler mixin's annotations name typing-time imports only (one
+    module serving both generations), as our converted plugins do."""
+
+    manifest = plugins.PluginManifest(
+        slug='hinted-v1',
+        name='Hinted',
+        plugin_type='configuration',
+        credentials=[tiny.TOKEN],
+    )
+
+    async def list_keys(
+        self, ctx: PluginContext, credentials: dict[str, str]
+    ) -> list[typing.Any]:
+        return []
+
+    async def get_values(
+        self,
+        ctx: typing.Any,
+        credentials: dict[str, str],
+        keys: list[str] | None = None,
+    ) -> list[typing.Any]:
+        return []
+
+    async def set_value(
+        self,
+        ctx: typing.Any,
+        credentials: dict[str, str],
+        key: str,
+        value: ConfigValue,
+    ) -> typing.Any:
+        return plugins.ConfigKey(key=key, data_type=value.data_type)
+
+    async def delete_key(
+        self, ctx: typing.Any, credentials: dict[str, str], key: NoSuchName
+    ) -> None:
+        return None
+
+
+def test_show_and_call_resolve_typing_time_annotations(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv('IMBI_PLUGIN_CREDENTIAL_TOKEN', 'env-token-9')
+    with entry_points_listing(_HintedV1):
+        assert cli.main(['show', 'hinted-v1', '--json']) == 0
+        shown = json.loads(capsys.readouterr().out)
+        value = 'value={"value": "x", "data_type": "string"}'
+        code = cli.main(
+            [
+                'call',
+                'hinted-v1',
+                'set_value',
+                '--arg',
+                'key=a',
+                '--arg',
+                value,
+            ]
+        )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)['body']['key'] == 'a'
+    arguments = {
+        m['name']: {a['name']: a['type'] for a in m['arguments']}
+        for m in shown['methods']
+    }
+    assert arguments['set_value'] == {'key': 'str', 'value': 'ConfigValue'}
+    assert arguments['delete_key'] == {'key': 'Any'}

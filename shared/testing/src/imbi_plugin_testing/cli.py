@@ -1,8 +1,21 @@
-"""The ``imbi-plugins`` command: list, demo, show and call plugins."""
+"""The ``imbi-plugins`` command: list, demo, show and call plugins.
 
+It runs the installed imbi-common's own registry, whichever plugin API
+generation that is. v1 (2.3-2.11): entry points, a ``plugin_type`` per
+manifest. v3 (2.12+): the ``imbi_plugin_*`` convention scan, which also
+imports this harness (``imbi_plugin_testing``, no ``PLUGIN``): that load
+error is the harness's, reported apart and not counted (a host's
+environment never holds the harness); each plugin shows its capability
+kind and hints, and options are Integration or capability options.
+"""
+
+import annotationlib
 import argparse
 import asyncio
+import collections.abc
 import dataclasses
+import datetime
+import importlib.metadata
 import inspect
 import json
 import logging
@@ -15,12 +28,23 @@ import pydantic
 import rich.console
 import rich.table
 
+from imbi_plugin_testing import _host
 from imbi_plugin_testing._host import (
     LoadResult,
     PluginContext,
     PluginCredentialsMissing,
     list_plugins,
     load_plugins,
+)
+from imbi_plugin_testing.firstparty import (
+    HARNESS_MODULE,
+    by_module,
+    split_harness,
+)
+from imbi_plugin_testing.generation import (
+    ManifestView,
+    handler_of,
+    is_v3_plugin,
 )
 from imbi_plugin_testing.host import Host, HostResponse
 from imbi_plugin_testing.scenarios import (
@@ -33,14 +57,6 @@ from imbi_plugin_testing.scenarios import (
 CREDENTIAL_PREFIX = 'IMBI_PLUGIN_CREDENTIAL_'
 FIRST_PARTY_PREFIX = 'imbi-plugin-'
 HARNESS = 'imbi-plugin-testing'
-_KIND_OF_TYPE = {
-    'configuration': 'configuration',
-    'logs': 'logs',
-    'identity': 'identity',
-    'deployment': 'deployment',
-    'lifecycle': 'lifecycle',
-    'webhook': 'webhook',
-}
 
 
 def _console(stream: typing.TextIO | None = None) -> rich.console.Console:
@@ -54,8 +70,48 @@ def _load() -> LoadResult:
     return load_plugins()
 
 
+def _v3() -> bool:
+    return _host.generation() == 3
+
+
+def _plugin_of(entry: typing.Any) -> type:
+    """The registered class: v1 ``handler_cls``, v3 ``plugin_cls``."""
+    found: type = getattr(entry, 'plugin_cls', None) or entry.handler_cls
+    return found
+
+
+def _distribution(entry: typing.Any) -> str:
+    """The distribution a registry entry came from.
+
+    v3 registries record the module they imported (``imbi_plugin_vault``
+    or an ``IMBI_PLUGINS`` path) as ``package_name``.
+    """
+    if not is_v3_plugin(_plugin_of(entry)):
+        return str(entry.package_name)
+    top = str(entry.package_name).split(':', 1)[0].split('.', 1)[0]
+    names = importlib.metadata.packages_distributions().get(top)
+    return names[0] if names else str(entry.package_name)
+
+
+def _kinds(entry: typing.Any) -> str:
+    """v3: the capability kinds, comma separated."""
+    manifest: typing.Any = entry.manifest
+    return ', '.join(c.kind for c in manifest.capabilities)
+
+
+def _print_harness(console: rich.console.Console, error: str | None) -> None:
+    if error is not None:
+        console.print(
+            f'[dim]harness[/dim] {HARNESS_MODULE} is not a plugin (the v3 '
+            f'registry scans every imbi_plugin_* module: "{error}"); never '
+            'install it next to a host'
+        )
+
+
 def command_list(args: argparse.Namespace) -> int:
     """Print what the real registry loads from installed distributions."""
+    if _v3():
+        return _list_v3(args)
     result = _load()
     entries = sorted(list_plugins(), key=lambda e: e.manifest.slug)
     if args.json:
@@ -95,6 +151,53 @@ def command_list(args: argparse.Namespace) -> int:
     return 1 if result.errors else 0
 
 
+def _list_v3(args: argparse.Namespace) -> int:
+    result = _load()
+    errors, harness = split_harness(result.errors)
+    entries: list[typing.Any] = sorted(
+        list_plugins(), key=lambda e: e.manifest.slug
+    )
+    if args.json:
+        report: dict[str, typing.Any] = {
+            'plugins': [
+                {
+                    'slug': e.manifest.slug,
+                    'name': e.manifest.name,
+                    'kinds': [c.kind for c in e.manifest.capabilities],
+                    'distribution': _distribution(e),
+                    'version': e.package_version,
+                }
+                for e in entries
+            ],
+            'errors': errors,
+            'skipped': result.skipped,
+            'harness': harness,
+        }
+        print(json.dumps(report, indent=2))
+        return 1 if errors else 0
+    console = _console()
+    if not entries and not errors and not result.skipped:
+        console.print('No Imbi plugins are installed.')
+    else:
+        table = rich.table.Table('slug', 'kind', 'distribution', 'version')
+        for e in entries:
+            table.add_row(
+                e.manifest.slug,
+                _kinds(e),
+                _distribution(e),
+                e.package_version,
+            )
+        console.print(table)
+    for name, error in sorted(errors.items()):
+        console.print(f'[red]error[/red] {name}: {error}')
+    for name in result.skipped:
+        console.print(
+            f'[yellow]skipped[/yellow] {name} (api_version, or disabled)'
+        )
+    _print_harness(console, harness)
+    return 1 if errors else 0
+
+
 # -- demo -------------------------------------------------------------------
 
 
@@ -107,11 +210,23 @@ class PluginReport:
     error: str = ''
 
 
+def _scenario_name(entry: typing.Any) -> str:
+    """Scenarios are named after the v1 slug (``github``, not the v3
+    ``github-identity``): the one of the entry's distribution, if it is
+    ours."""
+    if not is_v3_plugin(_plugin_of(entry)):
+        return str(entry.manifest.slug)
+    ours = by_module(_plugin_of(entry).__module__)
+    return ours.slug_v1 if ours is not None else str(entry.manifest.slug)
+
+
 async def _run_scenario(
-    slug: str, report: typing.Callable[[str, StepResult], None]
+    slug: str,
+    report: typing.Callable[[str, StepResult], None],
+    scenario: str | None = None,
 ) -> PluginReport:
     started = time.monotonic()
-    module = scenario_for(slug)
+    module = scenario_for(scenario or slug)
     if module is None:
         return PluginReport(slug, [], False, 0.0, 'no demo scenario')
     steps = Steps(slug, report)
@@ -132,13 +247,15 @@ async def _run_scenario(
 def command_demo(args: argparse.Namespace) -> int:
     """Drive every installed first-party plugin through its scenario."""
     result = _load()
+    errors, _ = split_harness(result.errors)
     console = _console(sys.stderr if args.json else None)
-    slugs = sorted(
-        e.manifest.slug
+    scenarios = {
+        e.manifest.slug: _scenario_name(e)
         for e in list_plugins()
-        if e.package_name.startswith(FIRST_PARTY_PREFIX)
-        and e.package_name != HARNESS
-    )
+        if _distribution(e).startswith(FIRST_PARTY_PREFIX)
+        and _distribution(e) != HARNESS
+    }
+    slugs = sorted(scenarios)
     if args.plugin:
         if args.plugin not in slugs:
             console.print(
@@ -146,7 +263,7 @@ def command_demo(args: argparse.Namespace) -> int:
             )
             return 2
         slugs = [args.plugin]
-    if not slugs and not result.errors:
+    if not slugs and not errors:
         console.print(
             'No first-party Imbi plugins are installed: nothing to demo.'
         )
@@ -162,10 +279,13 @@ def command_demo(args: argparse.Namespace) -> int:
             f'{detail}'
         )
 
-    reports = [asyncio.run(_run_scenario(slug, report)) for slug in slugs]
+    reports = [
+        asyncio.run(_run_scenario(slug, report, scenarios[slug]))
+        for slug in slugs
+    ]
     reports.extend(
         PluginReport(name, [], False, 0.0, f'failed to load: {error}')
-        for name, error in sorted(result.errors.items())
+        for name, error in sorted(errors.items())
     )
     table = rich.table.Table('plugin', 'steps', 'result', 'time')
     for r in reports:
@@ -218,6 +338,12 @@ _NOT_CONTEXT = {
     # imbi-common 2.11: what a plugin hands back to the host.
     'link_writeback': 'plugins set it, the host reads it',
     'service_writeback': 'plugins set it, the host reads it',
+    # v3: the option layers, and what the host alone supplies.
+    'integration_options': 'use --option NAME=VALUE',
+    'capability_options': 'use --option NAME=VALUE',
+    'credential_note': 'plugins set it, the host reads it',
+    'resolve_linked_identifiers': 'a host callback',
+    'resolve_user_by_identity': 'a host callback',
 }
 
 
@@ -307,10 +433,49 @@ def _coerce(what: str, name: str, text: str, hint: typing.Any) -> typing.Any:
     )
 
 
+def _type_hints(method: typing.Any) -> dict[str, typing.Any]:
+    """The method's annotations, evaluated.
+
+    Plugins import the host's models for annotations only
+    (``typing.TYPE_CHECKING``: one module serves both generations), so
+    each annotation is evaluated with the installed plugin API's names
+    (and the stdlib modules annotations use) behind the module's own;
+    one that still does not evaluate is ``typing.Any``.
+    """
+    try:
+        return typing.get_type_hints(method)
+    except NameError:
+        pass
+    api = _host.api()
+    names = {
+        'collections': collections,
+        'datetime': datetime,
+        'typing': typing,
+        **vars(api.errors),
+        **vars(api.base),
+        **vars(api),
+        **getattr(method, '__globals__', {}),
+    }
+    hints = {}
+    found = annotationlib.get_annotations(
+        method, format=annotationlib.Format.STRING
+    )
+    for name, text in found.items():
+        try:
+            hints[name] = eval(text, names)  # noqa: S307 - the plugin's own
+        except Exception:  # shown as Any: show and call still work
+            hints[name] = typing.Any
+    return hints
+
+
 def _arguments_of(method: typing.Any) -> list[inspect.Parameter]:
     return [
         parameter
-        for name, parameter in inspect.signature(method).parameters.items()
+        for name, parameter in inspect.signature(
+            # Annotations only: their names may be typing-time imports.
+            method,
+            annotation_format=annotationlib.Format.FORWARDREF,
+        ).parameters.items()
         if name not in _HOST_SUPPLIED
     ]
 
@@ -319,7 +484,7 @@ def _coerce_arguments(
     method: typing.Any, raw: dict[str, str]
 ) -> dict[str, typing.Any]:
     """Turn NAME=VALUE strings into the method's parameter types."""
-    hints = typing.get_type_hints(method)
+    hints = _type_hints(method)
     parameters = {p.name: p for p in _arguments_of(method)}
     for name in raw:
         if name not in parameters:
@@ -365,12 +530,34 @@ def _context_fields(raw: dict[str, str]) -> dict[str, typing.Any]:
 
 
 def plugin_methods(handler_cls: type) -> list[str]:
-    """The public coroutine methods a host can call on the handler."""
+    """The public coroutine methods a host can call on the handler.
+
+    v3: those the plugin implements; a method left to the capability
+    base (an optional hook, a deployment extra) is the host's default
+    (``skipped``, ``NotImplementedError``), not the plugin's.
+    """
+    bases = _v3_bases(handler_cls)
     return sorted(
         name
         for name, member in inspect.getmembers(handler_cls)
-        if not name.startswith('_') and inspect.iscoroutinefunction(member)
+        if not name.startswith('_')
+        and inspect.iscoroutinefunction(member)
+        and not any(getattr(base, name, None) is member for base in bases)
     )
+
+
+def _v3_bases(handler_cls: type) -> list[type]:
+    """The v3 capability contracts among the handler's bases."""
+    contract = _host.optional('CapabilityHandler')
+    if contract is None:
+        return []
+    api = _host.api()
+    return [
+        base
+        for base in handler_cls.__mro__
+        if issubclass(base, contract)
+        and base.__module__.startswith(api.__name__)
+    ]
 
 
 def _entry(slug: str) -> typing.Any:
@@ -388,26 +575,37 @@ def _entry(slug: str) -> typing.Any:
 
 
 def _context_summary(ctx: PluginContext) -> str:
-    shown = ctx.model_dump(exclude={'assignment_options', 'identity'})
+    layers = {'integration_options', 'capability_options'}
+    shown = ctx.model_dump(
+        exclude={'assignment_options', 'identity', *layers}
+        & set(type(ctx).model_fields)
+    )
     return json.dumps(
         {k: v for k, v in shown.items() if v not in (None, {}, [], '')},
         default=str,
     )
 
 
+def _context_kind(view: ManifestView) -> str:
+    """The context a call of this plugin gets (the gateway's: webhook)."""
+    return 'webhook' if view.kind == 'webhook-actions' else view.kind
+
+
 def command_call(args: argparse.Namespace) -> int:
     """Run one plugin method through the Host against a real upstream."""
     entry = _entry(args.slug)
-    manifest = entry.manifest
-    methods = plugin_methods(entry.handler_cls)
+    plugin = _plugin_of(entry)
+    view = ManifestView(plugin)
+    handler = handler_of(plugin)
+    methods = plugin_methods(handler)
     if args.method not in methods:
         raise UsageError(
             f'{args.slug} has no method {args.method!r} '
             f'(its methods: {", ".join(methods)})'
         )
-    method = getattr(entry.handler_cls, args.method)
+    method = getattr(handler, args.method)
     credentials = _credentials_from_environment(
-        [c.name for c in manifest.credentials]
+        [c.name for c in view.credentials]
     )
     raw = _pairs(args.arg, '--arg')
     if {'ctx', 'credentials'} & set(raw):
@@ -416,7 +614,7 @@ def command_call(args: argparse.Namespace) -> int:
             f'{CREDENTIAL_PREFIX}<NAME> environment variables'
         )
     options = _pairs(args.option, '--option')
-    known_options = {o.name for o in manifest.options}
+    known_options = {o.name for o in view.options}
     for name in options:
         if name not in known_options:
             raise UsageError(
@@ -425,13 +623,15 @@ def command_call(args: argparse.Namespace) -> int:
             )
     context = _context_fields(_pairs(args.context, '--context'))
     arguments = _coerce_arguments(method, raw)
+    # v3: the Host splits --option into Integration and capability
+    # options by the manifest, as an admin's settings are stored.
     host = Host(
-        entry.handler_cls,
+        plugin,
         plugin_options=options,
         credentials=credentials,
         project=context,
     )
-    kind = _KIND_OF_TYPE[manifest.plugin_type]
+    kind = _context_kind(view)
     ctx = host.context(kind)  # type: ignore[arg-type]
     if args.show_context:
         print(
@@ -444,7 +644,7 @@ def command_call(args: argparse.Namespace) -> int:
     response: HostResponse = asyncio.run(
         _call_as_host(host, kind, args.method, arguments)
     )
-    _explain_missing_credential(response, manifest)
+    _explain_missing_credential(response, view)
     print(
         f'{args.slug} {args.method}: HTTP {response.status} in '
         f'{response.elapsed * 1000:.0f} ms',
@@ -461,16 +661,23 @@ def command_call(args: argparse.Namespace) -> int:
 
 
 def _explain_missing_credential(
-    response: HostResponse, manifest: typing.Any
+    response: HostResponse, view: ManifestView
 ) -> None:
-    """Name the environment variable of a credential a plugin missed."""
+    """Name the environment variable of a credential a plugin missed.
+
+    A v3 host refuses some calls before the plugin runs when no
+    credential at all is stored: then every field's variable is named.
+    """
     detail = str(
         response.body.get('detail', '')
         if isinstance(response.body, dict)
         else ''
     )
-    for field in manifest.credentials:
-        if f'credential {field.name!r} is missing' in detail:
+    blob_empty = (
+        view.v3 and response.status == 503 and 'no credentials' in (detail)
+    )
+    for field in view.credentials:
+        if blob_empty or f'credential {field.name!r} is missing' in detail:
             print(
                 f'set {credential_variable(field.name)} to give the '
                 f'{field.name!r} credential',
@@ -511,13 +718,21 @@ async def _call_as_host(
 
 
 def describe(entry: typing.Any) -> dict[str, typing.Any]:
-    """What ``show`` prints: the manifest an operator configures."""
+    """What ``show`` prints: the manifest an operator configures.
+
+    v3: the capability's ``kind`` and ``hints`` instead of
+    ``plugin_type``, and each option's ``level``: ``integration`` (asked
+    once per Integration) or ``capability`` (per project type and
+    project).
+    """
+    plugin = _plugin_of(entry)
+    view = ManifestView(plugin)
     manifest = entry.manifest
-    handler = entry.handler_cls
+    handler = handler_of(plugin)
     methods = []
     for name in plugin_methods(handler):
         method = getattr(handler, name)
-        hints = typing.get_type_hints(method)
+        hints = _type_hints(method)
         methods.append(
             {
                 'name': name,
@@ -536,25 +751,38 @@ def describe(entry: typing.Any) -> dict[str, typing.Any]:
                 ],
             }
         )
+
+    def option(o: typing.Any, level: str | None) -> dict[str, typing.Any]:
+        return {
+            'name': o.name,
+            **({} if level is None else {'level': level}),
+            'type': o.type,
+            'required': o.required,
+            'default': o.default,
+            'choices': o.choices,
+            'description': o.description or o.label,
+        }
+
+    if view.v3:
+        kind: dict[str, typing.Any] = {
+            'kind': view.kind,
+            'hints': dict(view.capability.hints),  # type: ignore[union-attr]
+        }
+        options = [
+            option(o, 'integration') for o in view.integration_options
+        ] + [option(o, 'capability') for o in view.capability_options]
+    else:
+        kind = {'plugin_type': manifest.plugin_type}
+        options = [option(o, None) for o in manifest.options]
     return {
         'slug': manifest.slug,
         'name': manifest.name,
-        'plugin_type': manifest.plugin_type,
+        **kind,
         'auth_type': manifest.auth_type,
         'description': manifest.description,
-        'distribution': entry.package_name,
+        'distribution': _distribution(entry),
         'version': entry.package_version,
-        'options': [
-            {
-                'name': o.name,
-                'type': o.type,
-                'required': o.required,
-                'default': o.default,
-                'choices': o.choices,
-                'description': o.description or o.label,
-            }
-            for o in manifest.options
-        ],
+        'options': options,
         'credentials': [
             {
                 'name': c.name,
@@ -579,27 +807,54 @@ def command_show(args: argparse.Namespace) -> int:
         file=sys.stdout, highlight=False, markup=False
     )
     console.print(
-        f'{shown["slug"]} ({shown["plugin_type"]}) '
+        f'{shown["slug"]} ({shown.get("plugin_type") or shown["kind"]}) '
         f'{shown["distribution"]} {shown["version"]}',
         style='bold',
     )
     if shown['description']:
         console.print(shown['description'])
-    options = rich.table.Table(
-        rich.table.Column('option', no_wrap=True),
-        'type',
-        'required',
-        'default',
-        'description',
-    )
-    for o in shown['options']:
-        options.add_row(
-            o['name'],
-            o['type'] + (f' {o["choices"]}' if o['choices'] else ''),
-            'yes' if o['required'] else 'no',
-            '' if o['default'] is None else json.dumps(o['default']),
-            o['description'],
+    if 'hints' in shown:
+        console.print(
+            'hints: '
+            + (
+                ', '.join(
+                    f'{name}={json.dumps(value)}'
+                    for name, value in sorted(shown['hints'].items())
+                )
+                or 'none'
+            )
         )
+    # v1: one table; v3: the Integration's options, then the capability's.
+    levels = (
+        [None]
+        if 'hints' not in shown
+        else [
+            ('integration', 'Integration option'),
+            ('capability', 'capability option'),
+        ]
+    )
+    option_tables = []
+    for level in levels:
+        table = rich.table.Table(
+            rich.table.Column(
+                'option' if level is None else level[1], no_wrap=True
+            ),
+            'type',
+            'required',
+            'default',
+            'description',
+        )
+        for o in shown['options']:
+            if level is not None and o['level'] != level[0]:
+                continue
+            table.add_row(
+                o['name'],
+                o['type'] + (f' {o["choices"]}' if o['choices'] else ''),
+                'yes' if o['required'] else 'no',
+                '' if o['default'] is None else json.dumps(o['default']),
+                o['description'],
+            )
+        option_tables.append(table)
     # Names are copied into commands: never wrapped, whatever the width.
     credentials = rich.table.Table(
         rich.table.Column('credential', no_wrap=True),
@@ -623,7 +878,7 @@ def command_show(args: argparse.Namespace) -> int:
                 for a in m['arguments']
             ),
         )
-    for table in (options, credentials, methods):
+    for table in (*option_tables, credentials, methods):
         console.print(table)
     return 0
 
@@ -706,7 +961,9 @@ def main(argv: list[str] | None = None) -> int:
         format='%(levelname)s %(name)s: %(message)s',
     )
     if not args.verbose:
-        logging.getLogger('imbi_common').setLevel(logging.CRITICAL)
+        # imbi.common: the v3 registry (2.17+) logs there.
+        for name in ('imbi_common', 'imbi'):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         return int(args.func(args))
     except UsageError as exc:

@@ -264,8 +264,20 @@ def _contract() -> ContractSpec:
         ctx: typing.Any,
         creds: dict[str, str],
     ) -> None:
-        await plugin.run_action(
-            ctx, creds, KEY, ACTION, json.dumps(CONFIG), None
+        if not V3:
+            await plugin.run_action(
+                ctx, creds, KEY, ACTION, json.dumps(CONFIG), None
+            )
+            return
+        # v3 has no run_action: the catalog's callable, as the gateway
+        # calls it (the body inside event=).
+        (descriptor,) = [d for d in plugin.actions() if d.name == ACTION]
+        await descriptor.callable(
+            ctx=ctx,
+            credentials=creds,
+            external_identifier=KEY,
+            action_config=descriptor.config_model.model_validate(CONFIG),
+            event={'payload': None},
         )
 
     return ContractSpec(
@@ -314,78 +326,84 @@ def _calls() -> list[UpstreamCall]:
 
 
 def _bad_inputs() -> list[BadInput]:
-    bad = 'invalid action_config'
+    # v3: imbi-gateway validates action_config with the action's
+    # config_model before it calls the plugin (a 422, pydantic's
+    # ValidationError); v1's run_action gets the raw JSON and refuses it
+    # itself (ValueError). Either way nothing reaches an upstream.
+    config_error = 'ValidationError' if V3 else 'ValueError'
+    bad = 'Invalid JSON' if V3 else 'invalid action_config'
+    empty = 'Invalid JSON' if V3 else 'action_config is empty'
     return [
         BadInput(
             'action_config that is not JSON',
             _config('{"metrics": {"coverage": "/sonarqube_coverage"'),
-            'ValueError',
+            config_error,
             bad,
         ),
         BadInput(
             'action_config with an unknown key',
             _config({**CONFIG, 'webhook_url': 'https://elsewhere.test/'}),
-            'ValueError',
+            config_error,
             'webhook_url',
         ),
         BadInput(
             'action_config with empty metrics',
             _config({'metrics': {}}),
-            'ValueError',
+            config_error,
             'metrics',
         ),
         BadInput(
             'action_config that is empty',
             _config(''),
-            'ValueError',
-            'action_config is empty',
+            config_error,
+            empty,
         ),
         BadInput(
             'pointer without a leading slash',
             _config(_metrics(bugs='sonarqube_bugs')),
-            'ValueError',
+            config_error,
             'not a JSON pointer',
         ),
         BadInput(
             'pointer with a stray ~ escape',
             _config(_metrics(bugs='/sonarqube~2bugs')),
-            'ValueError',
+            config_error,
             'not a JSON pointer',
         ),
         BadInput(
             'pointer into an array',
             _config(_metrics(bugs='/tags/-')),
-            'ValueError',
+            config_error,
             'points into an array',
         ),
         BadInput(
             'pointer to the whole project',
             _config({**_metrics(), 'quality_gate': ''}),
-            'ValueError',
+            config_error,
             'whole project',
         ),
         BadInput(
             'one pointer for two values',
             _config(_metrics(bugs='/sonarqube_coverage')),
-            'ValueError',
+            config_error,
             'repeated',
         ),
         BadInput(
             'metric key that smuggles a second metric (comma)',
             _config(_metrics(**{'bugs,ncloc': '/sonarqube_bugs'})),
-            'ValueError',
+            config_error,
             'not a SonarQube metric key',
         ),
         BadInput(
             'metric key with quotes, braces, backticks and a newline',
             _config(_metrics(**{'b"u{g}`s\n': '/sonarqube_bugs'})),
-            'ValueError',
+            config_error,
             'not a SonarQube metric key',
         ),
         BadInput(
             'branch list with an empty name',
             _config({**_metrics(), 'branches': ['main', ' ']}),
-            'ValueError',
+            config_error,
             'branch names',
         ),
         # v3 gateways look actions up in the catalog and skip an

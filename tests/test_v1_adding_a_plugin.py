@@ -1,5 +1,8 @@
 """docs/adding-a-plugin.md works: its skeleton, copied out, passes the checks.
 
+v1 only: the page gives a v1 plugin (an entry point, no ``PLUGIN``); a v3
+registry has nothing of it to load.
+
 Every fenced block whose info string names a path (```python
 packages/example/...```) is written to a temporary folder; the plugin is
 then held to what the repository holds every plugin to: the contract
@@ -16,6 +19,7 @@ import types
 
 import pytest
 from imbi_plugin_testing.contract import check_plugin_contract_async
+from imbi_plugin_testing.generation import ManifestView
 from imbi_plugin_testing.profiles import (
     FAULTS,
     MATRIX_BUDGET_SECONDS,
@@ -161,8 +165,8 @@ def test_its_readme_follows_the_template(copied: pathlib.Path) -> None:
     try:
         made = profile_for('example')
         assert made is not None
-        manifest = made.contract().plugin.manifest  # type: ignore[attr-defined]
-        plugin = module.Plugin(manifest, copied / 'packages/example')
+        view = ManifestView(made.contract().plugin)
+        plugin = module.Plugin(view, copied / 'packages/example')
         assert module._problems(plugin) == []
     finally:
         sys.modules.pop('test_readmes_for_skeleton', None)
