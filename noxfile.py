@@ -94,7 +94,8 @@ CHECKS = {
     'faults, bad input, CLI)',
     'wheels': 'the built wheels together, loaded by the real registry',
     'alone': "the plugin's wheel alone with imbi-common, loaded",
-    'host': "inside the real host's routes (hosts/)",
+    'host': 'a real imbi-api / imbi-gateway whose tests (hosts/) name '
+    'the plugin',
 }
 
 
@@ -1036,19 +1037,28 @@ def host_gateway_v3(session: nox.Session) -> None:
             )
             session.log(f'{label}:')
             session.run(str(python), '-c', _HOST_VERSIONS, external=True)
-            session.run(
-                str(python),
-                '-m',
-                'pytest',
-                'hosts/gateway_v3',
-                # Not the v1 hosts' conftest: it needs the v1 imbi_common.
-                '--confcutdir=hosts/gateway_v3',
-                '-q',
-                '-p',
-                'no:cacheprovider',
-                *session.posargs,
-                external=True,
-            )
+            product, version, imbi_common = _host_release(session, python)
+            with recorded(
+                session,
+                f'{product} {version}',
+                imbi_common,
+                _plugins_named_in(['hosts/gateway_v3']),
+                'host',
+            ):
+                session.run(
+                    str(python),
+                    '-m',
+                    'pytest',
+                    'hosts/gateway_v3',
+                    # Not the v1 hosts' conftest: it needs the v1
+                    # imbi_common.
+                    '--confcutdir=hosts/gateway_v3',
+                    '-q',
+                    '-p',
+                    'no:cacheprovider',
+                    *session.posargs,
+                    external=True,
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -1164,20 +1174,33 @@ def host_v3(session: nox.Session) -> None:
                 shutil.copy(IGGY_STUB, str(purelib).strip())
             session.log(f'{label}:')
             session.run(str(python), '-c', _HOST_VERSIONS, external=True)
-            session.run(
-                str(python),
-                '-m',
-                'pytest',
-                'hosts/v3',
-                # hosts/conftest.py is the v1 hosts' (imbi_common).
-                '--confcutdir=hosts/v3',
-                '-q',
-                '-p',
-                'no:cacheprovider',
-                *session.posargs,
-                external=True,
-                env={'IMBI_HOST_PLUGIN_WHEELS': os.pathsep.join(wheels)},
-            )
+            product, version, imbi_common = _host_release(session, python)
+            installed = {_folder(pathlib.Path(w)) for w in wheels}
+            with recorded(
+                session,
+                f'{product} {version}',
+                imbi_common,
+                [
+                    name
+                    for name in _plugins_named_in(['hosts/v3'])
+                    if name in installed
+                ],
+                'host',
+            ):
+                session.run(
+                    str(python),
+                    '-m',
+                    'pytest',
+                    'hosts/v3',
+                    # hosts/conftest.py is the v1 hosts' (imbi_common).
+                    '--confcutdir=hosts/v3',
+                    '-q',
+                    '-p',
+                    'no:cacheprovider',
+                    *session.posargs,
+                    external=True,
+                    env={'IMBI_HOST_PLUGIN_WHEELS': os.pathsep.join(wheels)},
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

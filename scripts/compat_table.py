@@ -36,7 +36,12 @@ CHECKS = {
     ),
     'wheels': ('W', 'the built wheels together, loaded by the real registry'),
     'alone': ('A', "the plugin's wheel alone with imbi-common, loaded"),
-    'host': ('H', "inside a real imbi-api / imbi-gateway's routes (hosts/)"),
+    'host': (
+        'H',
+        'a real imbi-api / imbi-gateway release (hosts/) with the plugin '
+        "installed: the host's tests name it (its registry loads it; its "
+        'routes call it where that host serves its kind)',
+    ),
 }
 FAILED = '✗'
 
