@@ -61,7 +61,11 @@ class TinyConfigHandler(p.ConfigurationCapability):  # type: ignore[misc,name-de
         credentials: dict[str, str],
         keys: list[str] | None = None,
     ) -> list[typing.Any]:
-        raise p.PluginInstallationMissing('the App is not installed')
+        # PluginInstallationMissing came with imbi-common 2.31.
+        missing = _host.optional('PluginInstallationMissing')
+        if missing is None:
+            raise p.PluginUnavailableError('the App is not installed')
+        raise missing('the App is not installed')
 
     async def set_value(
         self,
