@@ -88,6 +88,8 @@ def main() -> None:
             'uv_compile_bytecode': env_note,
         }
         path.write_text(json.dumps(data, indent=2))
+    if overhead > TARGET_PERCENT:
+        sys.exit(f'plugins add {overhead:.1f} %, over the target')
 
 
 if __name__ == '__main__':
