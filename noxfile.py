@@ -978,13 +978,13 @@ def host(session: nox.Session) -> None:
 #: (requirement, overrides). imbi-common 2.41.0 needs certifi>=2026.10.23,
 #: newer than the registry here serves, and from 2.32 its databases extra
 #: needs apache-iggy (no cp314 wheel; its Rust build needs crates.io):
-#: certifi is pinned to the newest served and apache-iggy left out with a
+#: certifi>=2024 (uv takes the newest served) and apache-iggy left out with a
 #: marker no platform matches (hosts/gateway_v3/stubs stands in for it).
 #: 2.31.0 is the newest release that installs here with no override.
 GATEWAY_V3_HOSTS: dict[str, tuple[str, tuple[str, ...]]] = {
     'imbi-gateway 2.41.0': (
         'imbi-gateway==2.41.0',
-        ('certifi==2026.10.19.post1', "apache-iggy; sys_platform == 'never'"),
+        ('certifi>=2024', "apache-iggy; sys_platform == 'never'"),
     ),
     'imbi-gateway 2.31.0 (no override)': ('imbi-gateway==2.31.0', ()),
 }
@@ -1081,7 +1081,7 @@ def host_gateway_v3(session: nox.Session) -> None:
 HOSTS_V3: dict[str, tuple[str, list[str]]] = {
     'imbi-api 2.41.0': (
         'imbi-api==2.41.0',
-        ['certifi==2026.10.19.post1', "apache-iggy; sys_platform == 'never'"],
+        ['certifi>=2024', "apache-iggy; sys_platform == 'never'"],
     ),
     'imbi-api 2.31.0 (newest with no override)': ('imbi-api==2.31.0', []),
 }
