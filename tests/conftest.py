@@ -36,11 +36,16 @@ print(json.dumps({
         name for name in sys.modules
         if name.startswith(('imbi_plugin_', 'imbi_common', 'imbi.'))
     ),
+    # Bound for a later call (the stdlib's LazyLoader) but not executed.
+    'deferred': sorted(
+        name for name, module in sys.modules.items()
+        if type(module).__name__ == '_LazyModule'
+    ),
 }))
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def load_in_a_fresh_host() -> LoadInAFreshHost:
     """``load_plugins()`` in a new interpreter: its result and modules."""
 

@@ -8,11 +8,9 @@ imported on first use.
 """
 
 import collections.abc
-import dataclasses
 import typing
 
-from imbi_plugin_github_actions import options as plugin_options
-from imbi_plugin_github_actions import validate
+from imbi_plugin_github_actions import _host
 from imbi_plugin_github_actions._host import (
     Commit,
     CompareResult,
@@ -26,8 +24,14 @@ from imbi_plugin_github_actions._host import (
 )
 
 if typing.TYPE_CHECKING:
+    from imbi_plugin_github_actions import options as plugin_options
+    from imbi_plugin_github_actions import validate
     from imbi_plugin_github_actions.app_auth import AppKey
     from imbi_plugin_github_actions.operations import Operations
+else:
+    # Loaded by the first call, not at the host's start-up.
+    plugin_options = _host.deferred('imbi_plugin_github_actions.options')
+    validate = _host.deferred('imbi_plugin_github_actions.validate')
 
 #: environment_config keys that configure the plugin rather than the
 #: workflow; the host merges environment_config into the inputs.
@@ -198,17 +202,33 @@ class GitHubActionsHandler:
         )
 
 
-@dataclasses.dataclass(frozen=True)
 class Setup:
     """What a call needs; the credential out of the repr, which error
-    trackers record for the locals of every frame of a traceback."""
+    trackers record for the locals of every frame of a traceback.
 
-    options: plugin_options.Options
-    credential: str | AppKey = dataclasses.field(repr=False)
-    repository: tuple[str, str]
-    #: v3 hosts name the Integration (``?source=``) in their answer to
-    #: an App that is not installed.
-    integration: str | None = None
+    A plain class, not a dataclass: a dataclass evaluates its
+    annotations when it is created, which would load ``options`` at the
+    host's start-up rather than on the first call.
+    """
+
+    __slots__ = ('credential', 'integration', 'options', 'repository')
+
+    def __init__(
+        self,
+        options: plugin_options.Options,
+        credential: str | AppKey,
+        repository: tuple[str, str],
+        #: v3 hosts name the Integration (``?source=``) in their answer
+        #: to an App that is not installed.
+        integration: str | None = None,
+    ) -> None:
+        self.options = options
+        self.credential = credential
+        self.repository = repository
+        self.integration = integration
+
+    def __repr__(self) -> str:
+        return f'Setup(repository={self.repository!r})'
 
 
 def _setup(ctx: PluginContext, credentials: dict[str, str]) -> Setup:

@@ -14,7 +14,7 @@ import time
 import typing
 import urllib.parse
 
-from imbi_plugin_github_identity import convert, pkce, spec
+from imbi_plugin_github_identity import _host, spec
 from imbi_plugin_github_identity._host import (
     AuthorizationRequest,
     IdentityCredentials,
@@ -23,15 +23,16 @@ from imbi_plugin_github_identity._host import (
     PluginCredentialsMissing,
     PluginTimeoutError,
 )
-from imbi_plugin_github_identity.options import (
-    Options,
-    is_http_url,
-    raw,
-    read_options,
-)
 
 if typing.TYPE_CHECKING:
+    from imbi_plugin_github_identity import convert, pkce
+    from imbi_plugin_github_identity import options as plugin_options
     from imbi_plugin_github_identity.client import GitHubClient
+else:
+    # Loaded by the first call, not at the host's start-up.
+    convert = _host.deferred('imbi_plugin_github_identity.convert')
+    pkce = _host.deferred('imbi_plugin_github_identity.pkce')
+    plugin_options = _host.deferred('imbi_plugin_github_identity.options')
 
 LOGGER = logging.getLogger(__name__)
 _NO_WHITESPACE = frozenset(' \t\r\n,')
@@ -52,7 +53,7 @@ class GitHubIdentityHandler:
         scopes: list[str] | None = None,
     ) -> AuthorizationRequest:
         client_id = _credential(credentials, 'client_id')
-        options = read_options(raw(ctx))
+        options = plugin_options.read_options(plugin_options.raw(ctx))
         _check_redirect_uri(redirect_uri)
         wanted = list(scopes) if scopes else list(spec.DEFAULT_SCOPES)
         for scope in wanted:
@@ -88,7 +89,7 @@ class GitHubIdentityHandler:
         code_verifier: str | None = None,
     ) -> tuple[IdentityProfile, IdentityCredentials]:
         client_id, client_secret = _credentials(credentials)
-        options = read_options(raw(ctx))
+        options = plugin_options.read_options(plugin_options.raw(ctx))
         if not isinstance(code, str) or not code.strip():
             raise ValueError('the authorization code is empty')
         _check_redirect_uri(redirect_uri)
@@ -118,7 +119,7 @@ class GitHubIdentityHandler:
         refresh_token: str,
     ) -> IdentityCredentials:
         client_id, client_secret = _credentials(credentials)
-        options = read_options(raw(ctx))
+        options = plugin_options.read_options(plugin_options.raw(ctx))
         if not isinstance(refresh_token, str) or not refresh_token.strip():
             raise ValueError('the refresh token is empty')
 
@@ -136,7 +137,7 @@ class GitHubIdentityHandler:
     ) -> None:
         """Best effort: failures are logged (without the token)."""
         client_id, client_secret = _credentials(credentials)
-        options = read_options(raw(ctx))
+        options = plugin_options.read_options(plugin_options.raw(ctx))
         if not isinstance(token, str) or not token.strip():
             raise ValueError('the token to revoke is empty')
 
@@ -166,7 +167,9 @@ def _credentials(credentials: dict[str, str]) -> tuple[str, str]:
 
 
 def _check_redirect_uri(redirect_uri: str) -> None:
-    if not isinstance(redirect_uri, str) or not is_http_url(redirect_uri):
+    if not isinstance(redirect_uri, str) or not plugin_options.is_http_url(
+        redirect_uri
+    ):
         raise ValueError(
             f'redirect_uri must be an absolute http(s) URL, got '
             f'{redirect_uri!r}'
@@ -180,7 +183,9 @@ def _credentials_from(
 
 
 async def _profile(
-    client: GitHubClient, options: Options, creds: IdentityCredentials
+    client: GitHubClient,
+    options: plugin_options.Options,
+    creds: IdentityCredentials,
 ) -> IdentityProfile:
     """/user, plus /user/emails and /user/orgs when the token may read
     them (asked concurrently: they are independent)."""
@@ -217,7 +222,7 @@ async def _profile(
 
 
 async def _call[T](
-    options: Options,
+    options: plugin_options.Options,
     client_id: str,
     client_secret: str,
     work: collections.abc.Callable[

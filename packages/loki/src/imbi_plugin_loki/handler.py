@@ -10,8 +10,7 @@ import datetime
 import math
 import typing
 
-from imbi_plugin_loki import auth, cursor, options, results
-from imbi_plugin_loki import query as translate
+from imbi_plugin_loki import _host
 from imbi_plugin_loki._host import (
     LogHistogramBucket,
     LogQuery,
@@ -21,7 +20,16 @@ from imbi_plugin_loki._host import (
 )
 
 if typing.TYPE_CHECKING:
+    from imbi_plugin_loki import auth, cursor, options, results
+    from imbi_plugin_loki import query as translate
     from imbi_plugin_loki.client import LokiClient
+else:
+    # Loaded by the first call, not at the host's start-up.
+    auth = _host.deferred('imbi_plugin_loki.auth')
+    cursor = _host.deferred('imbi_plugin_loki.cursor')
+    options = _host.deferred('imbi_plugin_loki.options')
+    results = _host.deferred('imbi_plugin_loki.results')
+    translate = _host.deferred('imbi_plugin_loki.query')
 
 _SCHEMA_WINDOW = datetime.timedelta(hours=1)
 _SCHEMA_SAMPLE = 200

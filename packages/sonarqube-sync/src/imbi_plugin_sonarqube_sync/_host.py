@@ -9,6 +9,8 @@ nothing of imbi-common until a name is asked for.
 """
 
 import importlib
+import importlib.util
+import sys
 import types
 import typing
 
@@ -82,6 +84,31 @@ def rate_limited(retry_at: float, message: str) -> Exception:
         unavailable = api().PluginUnavailableError
         return typing.cast(Exception, unavailable(message))
     return typing.cast(Exception, limited(retry_at, message))
+
+
+def deferred(name: str) -> types.ModuleType:
+    """Module ``name``, executed on its first attribute access.
+
+    A host imports every plugin at start-up and calls few of them per
+    process: the modules only a call needs (options, query builders,
+    results) are loaded by that call. Type checkers see a plain import
+    (``if typing.TYPE_CHECKING``); at run time the module is bound
+    through the stdlib's LazyLoader.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(f'No module named {name!r}', name=name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    # As an import binds a submodule on its package.
+    package, _, child = name.rpartition('.')
+    if package in sys.modules:
+        setattr(sys.modules[package], child, module)
+    return module
 
 
 def __getattr__(name: str) -> typing.Any:

@@ -13,9 +13,18 @@ import logging
 import re
 import typing
 
-from imbi_plugin_sonarqube_sync import analysis, options, values
+from imbi_plugin_sonarqube_sync import _host
 from imbi_plugin_sonarqube_sync import config as action_config_module
 from imbi_plugin_sonarqube_sync._host import PluginContext, PluginTimeoutError
+
+if typing.TYPE_CHECKING:
+    from imbi_plugin_sonarqube_sync import analysis, options, values
+else:
+    # v3 registries and imbi-gateway import this module at start-up (the
+    # action catalog names it); the rest is loaded by the first call.
+    analysis = _host.deferred('imbi_plugin_sonarqube_sync.analysis')
+    options = _host.deferred('imbi_plugin_sonarqube_sync.options')
+    values = _host.deferred('imbi_plugin_sonarqube_sync.values')
 
 LOGGER = logging.getLogger(__name__)
 

@@ -48,8 +48,10 @@ Pointer = typing.Annotated[
 class UpdateProjectConfig(pydantic.BaseModel):
     """Which SonarQube values go where in the Imbi project."""
 
+    # Built on first use: hosts import this model with the action catalog
+    # at start-up, and validate with it only when a rule is saved or run.
     model_config = pydantic.ConfigDict(
-        extra='forbid', frozen=True, strict=True
+        extra='forbid', frozen=True, strict=True, defer_build=True
     )
 
     metrics: dict[str, Pointer] = pydantic.Field(

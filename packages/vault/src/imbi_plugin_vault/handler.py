@@ -11,8 +11,7 @@ as the harness's command does).
 import datetime
 import typing
 
-from imbi_plugin_vault import keys, spec
-from imbi_plugin_vault import options as plugin_options
+from imbi_plugin_vault import _host, spec
 from imbi_plugin_vault._host import (
     ConfigKey,
     ConfigKeyWithValue,
@@ -26,7 +25,12 @@ if typing.TYPE_CHECKING:
     import collections.abc
     import contextlib
 
-    from imbi_plugin_vault import client
+    from imbi_plugin_vault import client, keys
+    from imbi_plugin_vault import options as plugin_options
+else:
+    # Loaded by the first call, not at the host's start-up.
+    keys = _host.deferred('imbi_plugin_vault.keys')
+    plugin_options = _host.deferred('imbi_plugin_vault.options')
 
 
 def _token(credentials: dict[str, str]) -> str:
