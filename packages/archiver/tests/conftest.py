@@ -199,6 +199,9 @@ class GitHubApp:
     pem: str
     router: respx.MockRouter
     installation: respx.Route
+    #: The lookup where GitHub redirects it for a renamed or
+    #: transferred repository (``/repositories/{id}/installation``).
+    moved_installation: respx.Route
     access_tokens: respx.Route
     issued: list[str] = dataclasses.field(default_factory=list)
 
@@ -209,7 +212,11 @@ class GitHubApp:
     def jwts(self) -> list[str]:
         """The JWT each App request carried."""
         sent = []
-        for route in (self.installation, self.access_tokens):
+        for route in (
+            self.installation,
+            self.moved_installation,
+            self.access_tokens,
+        ):
             for call in route.calls:
                 auth = call.request.headers['authorization']
                 sent.append(auth.removeprefix('Bearer '))
@@ -236,17 +243,18 @@ def github_app(
     # The stand-in checks any token's rights through its user's role on
     # the repository; the App's bot stands in as an admin collaborator.
     world.repo.collaborators[BOT] = 'admin'
+    answer = {
+        'id': INSTALLATION,
+        'app_id': APP_ID,
+        'account': {'login': 'acme'},
+    }
     with respx.mock(assert_all_called=False) as router:
         installation = router.get(
             f'{world.url}/repos/acme/billing-api/installation'
-        ).respond(
-            200,
-            json={
-                'id': INSTALLATION,
-                'app_id': APP_ID,
-                'account': {'login': 'acme'},
-            },
-        )
+        ).respond(200, json=answer)
+        moved = router.get(
+            f'{world.url}/repositories/{world.repo.id}/installation'
+        ).respond(200, json=answer)
         found = GitHubApp(
             world,
             rsa_key,
@@ -255,6 +263,7 @@ def github_app(
             pem,
             router,
             installation,
+            moved,
             installation,
         )
 

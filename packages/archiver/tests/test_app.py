@@ -6,6 +6,8 @@ token the access_tokens route hands out.
 """
 
 import asyncio
+import base64
+import json
 import sys
 import time
 import typing
@@ -17,6 +19,8 @@ import respx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from imbi_plugin_archiver import _host, app
+from imbi_plugin_testing.fakes.github import apps
+from imbi_plugin_testing.fakes.github.repos import move_repository
 from imbi_plugin_testing.secrets import SecretScan
 
 if typing.TYPE_CHECKING:
@@ -74,15 +78,48 @@ async def test_unarchive_with_an_app(
     assert not world.repo.archived
 
 
-async def test_key_with_escaped_newlines(
-    world: World, github_app: GitHubApp
+def _escaped(pem: str, newline: str = '\\n') -> str:
+    """A PEM pasted into a one-line field: line breaks as text."""
+    return pem.strip().replace('\n', newline)
+
+
+def _wrapped_base64(pem: str) -> str:
+    encoded = base64.b64encode(pem.encode()).decode()
+    return '\n'.join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+
+
+@pytest.mark.parametrize(
+    'form',
+    [
+        lambda pem: pem,
+        lambda pem: f'\n  {pem}\n\n',
+        _escaped,
+        lambda pem: _escaped(pem, '\\r\\n'),
+        lambda pem: base64.b64encode(pem.encode()).decode(),
+        _wrapped_base64,
+    ],
+    ids=[
+        'pem',
+        'pem with blank lines around',
+        'escaped newlines',
+        'escaped crlf',
+        'base64',
+        'wrapped base64',
+    ],
+)
+async def test_every_accepted_key_form_works(
+    world: World, github_app: GitHubApp, form: typing.Callable[[str], str]
 ) -> None:
-    """A PEM pasted through a one-line field arrives with literal \\n."""
-    flat = github_app.pem.strip().replace('\n', '\\n')
-    world.scan.add(flat)
+    """The forms the README's credentials table lists (the
+    github-actions plugin accepts the same)."""
+    private_key = form(github_app.pem)
+    world.scan.add(private_key)
 
     result = await world.call(
-        credentials={'app_id': f' {github_app.app_id} ', 'private_key': flat}
+        credentials={
+            'app_id': f' {github_app.app_id} ',
+            'private_key': private_key,
+        }
     )
 
     assert result.status == 'ok', result.message
@@ -178,6 +215,110 @@ async def test_refused_installation_lookup(
         r'for acme/billing-api \(403 Resource not accessible\)$',
     ):
         await world.call(credentials=github_app.credentials)
+
+
+async def test_the_token_is_limited_to_the_repository(
+    world: World, github_app: GitHubApp
+) -> None:
+    result = await world.call(credentials=github_app.credentials)
+
+    assert result.status == 'ok', result.message
+    sent = github_app.access_tokens.calls.last.request
+    # GitHub's repositories take names without the owner.
+    assert json.loads(sent.content) == {'repositories': ['billing-api']}
+
+
+async def test_a_moved_repository_is_limited_by_id(
+    world: World, github_app: GitHubApp
+) -> None:
+    """Renamed since the project link was made: GitHub redirects the
+    lookup to /repositories/{id}, and the old name would not resolve."""
+    move_repository(world.fake, world.repo, name='billing')
+    moved = f'{world.url}/repositories/{world.repo.id}/installation'
+    github_app.installation.respond(
+        301,
+        headers={'location': moved},
+        json={'message': 'Moved Permanently', 'url': moved},
+    )
+
+    result = await world.call(credentials=github_app.credentials)
+
+    assert result.status == 'ok', result.message
+    assert world.repo.archived
+    assert github_app.moved_installation.call_count == 1
+    sent = github_app.access_tokens.calls.last.request
+    assert json.loads(sent.content) == {'repository_ids': [world.repo.id]}
+
+
+async def test_an_app_of_the_stand_in(world: World) -> None:
+    """The whole exchange against the stand-in's App routes rather than
+    respx, so the github_openapi session checks its requests too."""
+    made = apps.add_app(world.fake, 'imbi-archiver')
+    world.scan.add(made.private_key_pem)
+    apps.install(
+        world.fake,
+        made,
+        'acme',
+        [world.repo],
+        {'administration': 'write', 'metadata': 'read'},
+    )
+    world.repo.collaborators[made.bot_login] = 'admin'
+
+    result = await world.call(
+        credentials={
+            'app_id': str(made.id),
+            'private_key': made.private_key_pem,
+        }
+    )
+
+    for request in world.fake.requests:
+        world.scan.add(request.headers['authorization'].partition(' ')[2])
+    (issued,) = apps.state(world.fake).issued
+    world.scan.add(issued.value)
+    assert result.status == 'ok', result.message
+    assert world.repo.archived
+    assert world.calls()[:2] == [
+        'GET /repos/acme/billing-api/installation',
+        f'POST /app/installations/{next(iter(made.installations))}'
+        '/access_tokens',
+    ]
+    posted = world.fake.requests[1]
+    assert json.loads(posted.body) == {'repositories': ['billing-api']}
+    assert {r.headers['authorization'] for r in world.fake.requests[2:]} == {
+        f'Bearer {issued.value}'
+    }
+
+
+@pytest.mark.parametrize(
+    ('status', 'message'),
+    [
+        (
+            422,
+            'There is at least one repository that does not exist or is '
+            'not accessible to the parent installation.',
+        ),
+        (404, 'Not Found'),
+    ],
+)
+async def test_a_token_refused_for_the_repository(
+    world: World, github_app: GitHubApp, status: int, message: str
+) -> None:
+    """422: the installation does not cover the repository; 404: it was
+    removed since the lookup. Either way the App is not installed there,
+    as the github-actions plugin says too."""
+    github_app.access_tokens.side_effect = None
+    github_app.access_tokens.respond(status, json={'message': message})
+    missing = _host.optional('PluginInstallationMissing')
+
+    with pytest.raises(missing or _host.PluginAuthenticationFailed) as raised:
+        await world.call(credentials=github_app.credentials)
+
+    assert str(raised.value).startswith(
+        f'the GitHub App {github_app.app_id} is not installed on {REPO} '
+    )
+    if missing is not None:
+        assert raised.value.owner_repo == REPO
+    assert world.fake.requests == []
 
 
 async def test_refused_installation_token(
@@ -295,9 +436,10 @@ def _ec_pem() -> str:
         'not a key at all',
         '-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n'
         '-----END RSA PRIVATE KEY-----',
-        _ec_pem(),
+        base64.b64encode(b'not a key at all').decode(),
+        'sk_live_' + 'q' * 40,
     ],
-    ids=['text', 'truncated-pem', 'ec-key'],
+    ids=['text', 'truncated-pem', 'base64 of no PEM', 'no PEM'],
 )
 async def test_unusable_private_key_fails_without_echoing_it(
     world: World, github_app: GitHubApp, key: str
@@ -310,9 +452,64 @@ async def test_unusable_private_key_fails_without_echoing_it(
 
     assert result.status == 'failed'
     assert result.message == (
-        "credential 'private_key' is not a usable RSA private key: store "
-        'the whole .pem file GitHub generated for the App (from -----BEGIN '
-        'RSA PRIVATE KEY----- to the END line)'
+        "credential 'private_key' is not a GitHub App private key: store "
+        'the .pem file GitHub generated for the App (from -----BEGIN RSA '
+        'PRIVATE KEY----- to the END line) as it is, on one line with its '
+        'line breaks written as \\n, or base64-encoded on one line'
+    )
+    assert github_app.installation.call_count == 0
+
+
+@pytest.mark.parametrize(
+    'form',
+    [
+        lambda pem: _escaped(pem).replace('A', 'B', 40),
+        lambda pem: base64.b64encode(_escaped(pem).encode()).decode(),
+        lambda pem: pem.replace('A', 'B', 40),
+        lambda pem: pem[: len(pem) // 2],
+    ],
+    ids=[
+        'corrupt escaped',
+        'base64 of an escaped PEM',
+        'corrupt',
+        'cut',
+    ],
+)
+async def test_a_malformed_form_of_the_key_fails(
+    world: World, github_app: GitHubApp, form: typing.Callable[[str], str]
+) -> None:
+    private_key = form(github_app.pem)
+    world.scan.add(private_key)
+
+    result = await world.call(
+        credentials={
+            'app_id': str(github_app.app_id),
+            'private_key': private_key,
+        }
+    )
+
+    assert (result.status, result.message) == ('failed', app.NOT_A_KEY)
+    assert github_app.installation.call_count == 0
+
+
+@pytest.mark.parametrize('form', [lambda pem: pem, _escaped])
+async def test_a_key_of_another_type_fails(
+    world: World, github_app: GitHubApp, form: typing.Callable[[str], str]
+) -> None:
+    private_key = form(_ec_pem())
+    world.scan.add(private_key)
+
+    result = await world.call(
+        credentials={
+            'app_id': str(github_app.app_id),
+            'private_key': private_key,
+        }
+    )
+
+    assert (result.status, result.message) == ('failed', app.NOT_RSA)
+    assert result.message == (
+        "credential 'private_key' is not an RSA key: GitHub App keys are "
+        'RSA (RS256)'
     )
     assert github_app.installation.call_count == 0
 
@@ -376,6 +573,19 @@ def test_without_pyjwt(
 
 
 def test_without_cryptography(
+    rsa_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credentials = app.parse('77', pem_of(rsa_key))
+    monkeypatch.setitem(sys.modules, 'cryptography.hazmat.primitives', None)
+
+    with pytest.raises(
+        _host.PluginUnavailableError,
+        match=r"need cryptography.*'cryptography>=3\.4\.1'",
+    ):
+        app.sign(credentials)
+
+
+def test_pyjwt_without_rs256(
     rsa_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_rs256(*_: typing.Any, **__: typing.Any) -> str:

@@ -150,13 +150,48 @@ async def test_a_run_dispatched_by_the_app_is_found(
     _scan_exchanged(github, secret_scan)
 
 
-async def test_a_base64_encoded_key_works(
-    github: GitHub, app: apps.GitHubApp, secret_scan: SecretScan
+def _escaped(pem: str, newline: str = '\\n') -> str:
+    """A PEM pasted into a one-line field: line breaks as text."""
+    return pem.strip().replace('\n', newline)
+
+
+def _wrapped_base64(pem: str) -> str:
+    encoded = base64.b64encode(pem.encode()).decode()
+    return '\n'.join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+
+
+@pytest.mark.parametrize(
+    'form',
+    [
+        lambda pem: pem,
+        lambda pem: f'\n  {pem}\n\n',
+        _escaped,
+        lambda pem: _escaped(pem, '\\r\\n'),
+        lambda pem: base64.b64encode(pem.encode()).decode(),
+        _wrapped_base64,
+    ],
+    ids=[
+        'pem',
+        'pem with blank lines around',
+        'escaped newlines',
+        'escaped crlf',
+        'base64',
+        'wrapped base64',
+    ],
+)
+async def test_every_accepted_key_form_works(
+    github: GitHub,
+    app: apps.GitHubApp,
+    secret_scan: SecretScan,
+    form: typing.Callable[[str], str],
 ) -> None:
-    encoded = base64.b64encode(app.private_key_pem.encode()).decode()
-    secret_scan.add(encoded)
-    creds = {'app_id': str(app.id), 'private_key': encoded}
-    assert (await call(github, creds, 'list_refs', 'branch')).ok
+    """The forms the README's credentials table lists (the archiver
+    plugin accepts the same)."""
+    private_key = form(app.private_key_pem)
+    secret_scan.add(private_key)
+    creds = {'app_id': str(app.id), 'private_key': private_key}
+    response = await call(github, creds, 'list_refs', 'branch')
+    assert response.ok, response.error
     _scan_exchanged(github, secret_scan)
 
 
@@ -226,9 +261,27 @@ def _ec_key() -> str:
             'is not a GitHub App',
         ),
         (lambda pem: 'sk_live_' + 'q' * 40, 'is not a GitHub App'),
+        (
+            lambda pem: _escaped(pem).replace('A', 'B', 40),
+            'is not a GitHub App',
+        ),
+        (
+            lambda pem: base64.b64encode(_escaped(pem).encode()).decode(),
+            'is not a GitHub App',
+        ),
         (lambda pem: _ec_key(), 'is not an RSA key'),
+        (lambda pem: _escaped(_ec_key()), 'is not an RSA key'),
     ],
-    ids=['corrupt', 'cut', 'base64 of no PEM', 'no PEM', 'EC key'],
+    ids=[
+        'corrupt',
+        'cut',
+        'base64 of no PEM',
+        'no PEM',
+        'corrupt escaped',
+        'base64 of an escaped PEM',
+        'EC key',
+        'escaped EC key',
+    ],
 )
 async def test_a_malformed_key_is_refused_before_any_request(
     github: GitHub,
@@ -244,6 +297,7 @@ async def test_a_malformed_key_is_refused_before_any_request(
     response = await call(github, creds, 'list_workflows')
     assert isinstance(response.error, _host.PluginCredentialsMissing)
     assert f"credential 'private_key' {wording}" in str(response.error)
+    assert str(response.error) in (app_auth.NOT_A_KEY, app_auth.NOT_RSA)
     assert response.error.__cause__ is None
     assert github.since(mark) == []
 

@@ -260,6 +260,19 @@ class GitHub:
         ``retry`` allows repeating after a 5xx or connection error,
         which only reads and idempotent writes may.
         """
+        answer, _ = await self.located(method, path, body, retry=retry)
+        return answer
+
+    async def located(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, typing.Any] | None = None,
+        *,
+        retry: bool = True,
+    ) -> tuple[typing.Any, str]:
+        """:meth:`request`'s answer and the URL path that gave it: after
+        a redirect, ``/repositories/{id}`` plus the rest of the path."""
         for attempt in range(MAX_RETRIES + 1):
             last = attempt == MAX_RETRIES
             try:
@@ -315,7 +328,7 @@ class GitHub:
             if status >= 300:
                 raise GitHubRefused(status, _message(response))
             try:
-                return response.json()
+                return response.json(), response.request.url.path
             except ValueError, RecursionError:
                 raise PluginUnavailableError(
                     f'GitHub answered {status} to {method} {path} with a '

@@ -12,6 +12,11 @@ on the first App call only.
 
 The key, the JWT and the installation token travel only in the
 Authorization header: never in a log, an exception or a repr.
+
+Nothing is cached between calls: the plugin keeps no per-credential
+state on its instance or in module globals (a cache would hold live
+tokens beyond the call that needed them, keyed by the credentials), so
+each call mints its own token.
 """
 
 import base64
@@ -39,10 +44,17 @@ BACKDATE_SECONDS = 60
 #: GitHub refuses an ``exp`` more than 10 minutes ahead of its clock; a
 #: minute under that leaves room for a clock running ahead.
 LIFETIME_SECONDS = 540
-_NOT_A_KEY = (
-    "credential 'private_key' is not a GitHub App private key: give the "
-    'PEM file GitHub generated (-----BEGIN RSA PRIVATE KEY-----...), or '
-    'that PEM base64-encoded on one line'
+#: One answer for a key that does not parse, whatever its form: it
+#: names the field and the forms accepted, never the value.
+NOT_A_KEY = (
+    "credential 'private_key' is not a GitHub App private key: store "
+    'the .pem file GitHub generated for the App (from -----BEGIN RSA '
+    'PRIVATE KEY----- to the END line) as it is, on one line with its '
+    'line breaks written as \\n, or base64-encoded on one line'
+)
+NOT_RSA = (
+    "credential 'private_key' is not an RSA key: GitHub App keys are "
+    'RSA (RS256)'
 )
 
 
@@ -73,12 +85,22 @@ class InstallationToken(pydantic.BaseModel):
     expires_at: str
 
 
-def _pem(private_key: str) -> bytes:
-    """The PEM of ``private_key``: as given, or decoded from one-line
-    base64 (for settings forms that take no line breaks).
+def pem_of(private_key: str) -> bytes:
+    """The PEM of ``private_key``, in any of the three forms operators
+    store (the archiver plugin accepts the same, with the same errors):
+
+    - the PEM itself, line breaks and all;
+    - the PEM pasted into a one-line field, its line breaks written as
+      a literal ``\\n`` (or ``\\r\\n``);
+    - the PEM base64-encoded (on one line, or wrapped).
 
     Locals holding key material have names error trackers scrub.
     """
+    # Neither PEM nor base64 has a backslash: a literal \n is always an
+    # escaped line break.
+    private_key = (
+        private_key.replace('\\r\\n', '\n').replace('\\n', '\n').strip()
+    )
     if '-----BEGIN' in private_key:
         return private_key.encode()
     try:
@@ -86,9 +108,9 @@ def _pem(private_key: str) -> bytes:
             ''.join(private_key.split()), validate=True
         )
     except binascii.Error, ValueError:
-        raise PluginCredentialsMissing(_NOT_A_KEY) from None
+        raise PluginCredentialsMissing(NOT_A_KEY) from None
     if b'-----BEGIN' not in private_key_pem:
-        raise PluginCredentialsMissing(_NOT_A_KEY)
+        raise PluginCredentialsMissing(NOT_A_KEY)
     return private_key_pem
 
 
@@ -97,17 +119,14 @@ def load(app: AppCredentials) -> AppKey:
     field and never shows the key."""
     try:
         private_key = serialization.load_pem_private_key(
-            _pem(app.private_key), password=None
+            pem_of(app.private_key), password=None
         )
     except ValueError, TypeError, UnicodeError:
         # cryptography's messages describe the data it could not read;
         # none of it belongs in an error a host shows or logs.
-        raise PluginCredentialsMissing(_NOT_A_KEY) from None
+        raise PluginCredentialsMissing(NOT_A_KEY) from None
     if not isinstance(private_key, rsa.RSAPrivateKey):
-        raise PluginCredentialsMissing(
-            "credential 'private_key' is not an RSA key: GitHub App keys "
-            'are RSA (RS256)'
-        )
+        raise PluginCredentialsMissing(NOT_RSA)
     return AppKey(app.app_id, private_key)
 
 
