@@ -15,7 +15,16 @@ def __getattr__(name: str) -> typing.Any:
         from imbi_plugin_github_identity import _host
 
         if _host.generation() == 3:
-            from imbi_plugin_github_identity import _v3
+            try:
+                from imbi_plugin_github_identity import _v3
 
-            return _v3.PLUGIN
+                return _v3.PLUGIN
+            except AttributeError as exc:
+                # The registry asks hasattr(), which would swallow this
+                # and report "no module-level 'PLUGIN'" instead.
+                raise ImportError(
+                    f'{__name__}._v3 could not be loaded '
+                    f'(AttributeError: {exc})',
+                    name=f'{__name__}._v3',
+                ) from exc
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
