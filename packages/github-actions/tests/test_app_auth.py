@@ -3,6 +3,7 @@
 import base64
 import dataclasses
 import json
+import sys
 import time
 import typing
 
@@ -447,3 +448,26 @@ async def test_a_jwt_refused_for_the_token(
     assert 'too far in the future' in str(response.error)
     assert f'app_id {app.id}' in str(response.error)
     _scan_exchanged(github, secret_scan)
+
+
+@pytest.mark.parametrize('missing', ['jwt', 'cryptography'])
+async def test_app_credentials_without_pyjwt_or_cryptography(
+    github: GitHub,
+    app: apps.GitHubApp,
+    monkeypatch: pytest.MonkeyPatch,
+    missing: str,
+) -> None:
+    # imbi-api 2.41 installs plugins with --no-deps: the App's libraries
+    # may be absent where a token still works. Say what to install.
+    for name in list(sys.modules):
+        if name == missing or name.startswith(f'{missing}.'):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, missing, None)
+    monkeypatch.delitem(sys.modules, app_auth.__name__)
+    monkeypatch.delattr(sys.modules['imbi_plugin_github_actions'], 'app_auth')
+    mark = github.mark()
+    response = await call(github, _app_credentials(app), 'list_workflows')
+    assert isinstance(response.error, _host.PluginUnavailableError)
+    assert "pip install 'pyjwt[crypto]>=2.8'" in str(response.error)
+    assert response.error.__cause__ is None
+    assert github.since(mark) == []

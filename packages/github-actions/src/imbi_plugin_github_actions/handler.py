@@ -16,6 +16,7 @@ from imbi_plugin_github_actions._host import (
     CompareResult,
     DeploymentRun,
     PluginContext,
+    PluginUnavailableError,
     Ref,
     RefInfo,
     ReleaseInfo,
@@ -241,14 +242,29 @@ def _setup(ctx: PluginContext, credentials: dict[str, str]) -> Setup:
     repository = plugin_options.repository(options, ctx)
     if isinstance(credential, str):
         return Setup(options, credential, repository)
-    from imbi_plugin_github_actions import app_auth
-
+    try:
+        from imbi_plugin_github_actions import app_auth
+    except ImportError as exc:
+        if (exc.name or '').partition('.')[0] not in _APP_LIBRARIES:
+            raise
+        raise PluginUnavailableError(
+            'GitHub App credentials need PyJWT and cryptography, which are '
+            f'not installed in the host: {INSTALL_APP_LIBRARIES}'
+        ) from None
     return Setup(
         options,
         app_auth.load(credential),
         repository,
         getattr(ctx, 'integration_slug', None),
     )
+
+
+#: What an App credential needs beyond a token (README, "Installing
+#: into imbi-api 2.41"): imbi-api installs plugins with ``--no-deps``.
+INSTALL_APP_LIBRARIES = (
+    "pip install 'pyjwt[crypto]>=2.8' 'cryptography>=3.4.1'"
+)
+_APP_LIBRARIES = ('jwt', 'cryptography')
 
 
 async def _run[T](
