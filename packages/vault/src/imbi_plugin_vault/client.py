@@ -47,8 +47,10 @@ _NO_HANDLER = 'no handler for route'
 _NO_NAMESPACE = 'namespace not found'
 #: The KV v2 engine's warning for a KV v1 path (404, no errors).
 _VERSIONED_PATH = 'Invalid path for a versioned K/V secrets engine'
-#: 4xx answers that repeating the request will not change.
-_TRANSIENT_4XX = frozenset({401, 403, 404, 408, 412, 425, 429})
+#: 4xx answers that are not the request's fault (a timeout, a standby
+#: or unsealing node, a rate limit): reported as Vault unavailable, not
+#: as a ValueError; 401/403/404/429 also have branches of their own.
+_NOT_THE_REQUESTS_FAULT_4XX = frozenset({401, 403, 404, 408, 412, 425, 429})
 #: Where the ``vault kv`` CLI learns a mount's engine and version.
 _MOUNT_LOOKUP = '/v1/sys/internal/ui/mounts/'
 
@@ -356,7 +358,10 @@ class VaultClient:
             return _CasMismatch()
         if exc.status == 429:
             return _rate_limited(exc.retry_after, f'{operation} on {where}')
-        if 400 <= exc.status < 500 and exc.status not in _TRANSIENT_4XX:
+        if (
+            400 <= exc.status < 500
+            and exc.status not in _NOT_THE_REQUESTS_FAULT_4XX
+        ):
             # Too large, too many custom_metadata keys, a check-and-set
             # the key's settings require: retrying cannot help.
             return ValueError(
