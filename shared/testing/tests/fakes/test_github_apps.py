@@ -91,9 +91,10 @@ async def test_not_installed_is_a_404(world: World, path: str) -> None:
 @pytest.mark.parametrize(
     ('claims', 'message'),
     [
-        ({'exp': int(time.time()) + 700}, 'is too far in the future'),
-        ({'exp': int(time.time()) - 1}, "'Expiration time' claim ('exp')"),
-        ({'iat': int(time.time()) + 120}, "'Issued at' claim ('iat')"),
+        # Times as seconds from when the test runs, not from collection.
+        ({'exp': 700}, 'is too far in the future'),
+        ({'exp': -1}, "'Expiration time' claim ('exp')"),
+        ({'iat': 120}, "'Issued at' claim ('iat')"),
         ({'iss': '999999'}, 'Integration not found'),
     ],
     ids=['exp too far', 'expired', 'issued in the future', 'unknown app'],
@@ -101,6 +102,11 @@ async def test_not_installed_is_a_404(world: World, path: str) -> None:
 async def test_jwt_rules(
     world: World, claims: dict[str, typing.Any], message: str
 ) -> None:
+    now = int(time.time())
+    claims = {
+        name: now + value if name in ('exp', 'iat') else value
+        for name, value in claims.items()
+    }
     response = await world.client.get(
         '/repos/acme/app/installation', headers=world.jwt(**claims)
     )
