@@ -73,6 +73,31 @@ def test_search_paging_and_environments(with_loki: Imbi) -> None:
     assert both.json()['warnings'] == []
 
 
+def test_a_required_credential_left_out_is_served(
+    imbi: Imbi, secret_scan: SecretScan
+) -> None:
+    """auth_mode is required, yet the host saves an Integration without
+    it and serves it: the create route and the logs routes check no
+    required credential (imbi-ui's form does), so one saved before
+    auth_mode was required keeps working, its mode inferred."""
+    from imbi.common.plugins.registry import get_plugin
+
+    fields = {f.name: f for f in get_plugin('loki').manifest.credentials}
+    assert fields['auth_mode'].required
+    secret_scan.add(PASSWORD)
+    with _loki(anonymous=False).serve() as url:
+        created = imbi.integrate(
+            'loki',
+            options={'url': url},
+            credentials={'username': USER, 'password': PASSWORD},
+            capabilities={'logs': {'selector_template': TEMPLATE}},
+        )
+        assert created['credential_fields'] == ['password', 'username']
+        response = imbi.get('/logs/', environment='staging', limit=1)
+        assert response.status_code == 200, response.text
+        assert _messages(response) == ['staging line 0']
+
+
 def test_histogram_and_schema(with_loki: Imbi) -> None:
     histogram = with_loki.get('/logs/histogram', environment='staging')
     assert histogram.status_code == 200, histogram.text
@@ -88,7 +113,7 @@ def test_anonymous_loki_is_not_refused(imbi: Imbi) -> None:
 
     fields = {f.name: f for f in get_plugin('loki').manifest.credentials}
     assert fields['auth_mode'].secret is False
-    assert not fields['auth_mode'].required
+    assert fields['auth_mode'].required
     with _loki(anonymous=True).serve() as url:
         imbi.integrate(
             'loki',

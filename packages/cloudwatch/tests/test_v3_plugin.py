@@ -95,7 +95,8 @@ def test_the_v3_manifest(api: typing.Any, plugin: typing.Any) -> None:
         'session_token',
         'auth_mode',
     ]
-    assert not any(c.required for c in credentials.values())
+    # The form asks for auth_mode; the keys depend on it.
+    assert [n for n, c in credentials.items() if c.required] == ['auth_mode']
     if 'secret' in api.CredentialField.model_fields:  # 2.12.2 and later
         assert [n for n, c in credentials.items() if not c.secret] == [
             'auth_mode'
@@ -206,7 +207,8 @@ async def test_host_identity_needs_auth_mode_on_a_v3_host(
     cw: typing.Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """imbi-api 2.41 refuses logs calls whose Integration credentials are
-    empty (503), even though every field is optional."""
+    empty (503), whichever fields are required: auth_mode is what an
+    Integration on the host's identity stores."""
     cw.put(3, 'event one')
     monkeypatch.setenv('AWS_ACCESS_KEY_ID', cw.key.access_key_id)
     monkeypatch.setenv('AWS_SECRET_ACCESS_KEY', cw.key.secret_access_key)
@@ -217,3 +219,19 @@ async def test_host_identity_needs_auth_mode_on_a_v3_host(
     served = await cw.host({'auth_mode': 'ambient'}).search(query)
     assert served.status == 200, served.body
     assert [e['message'] for e in served.body['entries']] == ['event one']
+
+
+@pytest.mark.filter_log_events
+@pytest.mark.parametrize('blank', [{}, {'auth_mode': ''}])
+async def test_an_integration_saved_before_auth_mode_was_required(
+    cw: typing.Any, blank: dict[str, str]
+) -> None:
+    """imbi-api 2.41 checks no required credential when it saves an
+    Integration or calls logs, so one saved while auth_mode was optional
+    reaches the plugin without it (a blank value is stored as none): the
+    stored keys decide, as on v1."""
+    cw.put(3, 'event one')
+    host = cw.host({**cw.credentials(), **blank})
+    response = await host.search(cw.query(filters=['message:contains:event']))
+    assert response.status == 200, response.body
+    assert cw.fake.calls == [('FilterLogEvents', cw.key.access_key_id)]

@@ -102,7 +102,8 @@ def test_the_v3_manifest(api: typing.Any, plugin: typing.Any) -> None:
     }
     credentials = {c.name: c for c in manifest.credentials}
     assert list(credentials) == ['username', 'password', 'token', 'auth_mode']
-    assert not any(c.required for c in credentials.values())
+    # The form asks for auth_mode; the other three depend on it.
+    assert [n for n, c in credentials.items() if c.required] == ['auth_mode']
     if 'secret' in api.CredentialField.model_fields:  # 2.12.2 and later
         assert [n for n, c in credentials.items() if not c.secret] == [
             'auth_mode'
@@ -261,7 +262,8 @@ async def test_histogram_through_the_capability(
 
 async def test_an_open_loki_needs_auth_mode_on_a_v3_host(loki: Loki) -> None:
     """imbi-api 2.41 refuses logs calls whose Integration credentials are
-    empty (503), even though every field is optional."""
+    empty (503), whichever fields are required: auth_mode is what an
+    open Loki stores."""
     loki.fake.auth_enabled = False
     loki.push([(loki.now_ns - 1, 'open')])
     refused = await loki.host(credentials={}).search(loki.query())
@@ -272,3 +274,28 @@ async def test_an_open_loki_needs_auth_mode_on_a_v3_host(loki: Loki) -> None:
     )
     assert served.status == 200, served.body
     assert [e.message for e in served.result.entries] == ['open']
+
+
+@pytest.mark.parametrize(
+    ('credentials', 'header'),
+    [
+        ({'username': 'u', 'password': 'p'}, 'Basic dTpw'),
+        # A blank value is what the host's form sends: it stores none.
+        ({'username': 'u', 'password': 'p', 'auth_mode': ''}, 'Basic dTpw'),
+        ({'token': TOKEN}, f'Bearer {TOKEN}'),
+    ],
+)
+async def test_an_integration_saved_before_auth_mode_was_required(
+    loki: Loki, credentials: dict[str, str], header: str
+) -> None:
+    """imbi-api 2.41 checks no required credential when it saves an
+    Integration or calls logs, so one saved while auth_mode was optional
+    reaches the plugin without it: the credentials set decide, as on v1.
+    """
+    loki.fake.auth_enabled = False
+    loki.push([(loki.now_ns - 1, 'kept')])
+    response = await loki.host(credentials=credentials).search(loki.query())
+    assert response.status == 200, response.body
+    assert [e.message for e in response.result.entries] == ['kept']
+    (request,) = loki.fake.requests
+    assert request.headers['authorization'] == header

@@ -108,6 +108,63 @@ async def test_lifecycle_with_an_empty_blob_fails() -> None:
     assert host.calls == []
 
 
+class TinyLifecycleWithMode(tiny_v3.TinyLifecycle):
+    manifest = tiny_v3.TinyLifecycle.manifest.model_copy(
+        update={
+            'slug': 'tiny-lifecycle-mode',
+            'credentials': [
+                tiny_v3.TOKEN,
+                _host.api().CredentialField(name='mode', label='Mode'),
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    'credentials', [{'token': 't-1'}, {'token': 't-1', 'mode': ''}]
+)
+async def test_lifecycle_missing_a_required_credential_fails(
+    credentials: dict[str, str],
+) -> None:
+    """imbi-api 2.41's lifecycle dispatch checks the manifest's required
+    credentials (its other routes only refuse an empty blob)."""
+    host = Host(TinyLifecycleWithMode, credentials=credentials)
+    result = await host.lifecycle('archived')
+    assert result.status == 'failed'
+    assert result.message == (
+        "No credentials available for plugin 'tiny-lifecycle-mode': "
+        'missing mode.'
+    )
+    assert host.calls == []
+
+
+async def test_lifecycle_required_credentials_met_or_an_identity() -> None:
+    complete = Host(
+        TinyLifecycleWithMode, credentials={'token': 't-1', 'mode': 'm'}
+    )
+    assert (await complete.lifecycle('archived')).status == 'ok'
+    # A bound identity's token is used instead of the blob, unchecked.
+    identity = Host(
+        TinyLifecycleWithMode, credentials={}, identity_token='user-token'
+    )
+    assert (await identity.lifecycle('archived')).status == 'ok'
+
+
+async def test_logs_and_configuration_ignore_required_credentials() -> None:
+    """Only an empty blob is refused there: a missing required field
+    reaches the plugin, which decides."""
+    tiny_v3.TinyConfigHandler.seen.clear()
+    host = Host(
+        tiny_v3.TinyConfig,
+        plugin_options={'url': 'https://tiny.example', 'timeout_seconds': 1},
+        credentials={'other': 'x'},
+    )
+    response = await host.list_keys()
+    assert response.status == 503
+    assert response.detail == 'token'
+    assert len(tiny_v3.TinyConfigHandler.seen) == 1
+
+
 async def test_webhook_gets_event_and_no_assignment_options() -> None:
     tiny_v3.RECORDED.clear()
     host = Host(
@@ -142,6 +199,57 @@ async def test_contract_suite_runs_on_v3(tmp_path: pathlib.Path) -> None:
         context_kind='configuration',
     )
     await check_plugin_contract_async(spec)
+
+
+class TinyConfigWithMode(tiny_v3.TinyConfig):
+    """``mode`` is required, but list_keys never reads it: as loki's and
+    cloudwatch's auth_mode, inferred when an older Integration has none."""
+
+    manifest = tiny_v3.TinyConfig.manifest.model_copy(
+        update={
+            'slug': 'tiny-config-mode',
+            'credentials': [
+                tiny_v3.TOKEN,
+                _host.api().CredentialField(name='mode', label='Mode'),
+            ],
+        }
+    )
+
+
+def _mode_spec(
+    tmp_path: pathlib.Path, inferred: tuple[str, ...]
+) -> ContractSpec:
+    readme = tmp_path / 'README.md'
+    readme.write_text('`url` `timeout_seconds` `token` `mode` `folder`')
+    return ContractSpec(
+        plugin=TinyConfigWithMode,
+        readme=readme,
+        credentials={'token': 'contract-token', 'mode': 'm'},
+        options=lambda url: {'url': url},
+        call=lambda instance, ctx, creds: instance.list_keys(ctx, creds),
+        context_kind='configuration',
+        inferred_credentials=inferred,
+    )
+
+
+async def test_contract_inferred_credentials(tmp_path: pathlib.Path) -> None:
+    """An inferred required credential must not be needed: without it
+    the call reaches the upstream."""
+    await check_plugin_contract_async(_mode_spec(tmp_path, ('mode',)))
+    with pytest.raises(ContractViolation) as caught:
+        await check_plugin_contract_async(_mode_spec(tmp_path, ()))
+    assert "(['token']): expected PluginCredentialsMissing" in str(
+        caught.value
+    )
+    with pytest.raises(ContractViolation) as caught:
+        await check_plugin_contract_async(
+            _mode_spec(tmp_path, ('mode', 'token'))
+        )
+    assert (
+        "inferred credentials case 0 (['mode']): expected the call to "
+        'reach the stalled upstream (PluginTimeoutError), got '
+        'PluginCredentialsMissing: token'
+    ) in str(caught.value)
 
 
 async def test_contract_suite_names_v3_breaks(tmp_path: pathlib.Path) -> None:

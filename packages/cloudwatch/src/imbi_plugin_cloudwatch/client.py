@@ -250,13 +250,18 @@ def resolve_keys(
 
 
 def _auth_mode(credentials: dict[str, str]) -> str:
+    """The stated mode, '' when none is: v1 hosts never send one, and a
+    v3 Integration saved before the field was required has none stored.
+    Either way the keys and use_host_credentials decide, as they always
+    did.
+    """
     mode = (credentials.get('auth_mode') or '').strip().lower()
     if mode and mode not in spec.AUTH_MODES:
         # The value is not echoed: a key pasted into the wrong field must
         # not reach an error message.
         raise ValueError(
             "credential 'auth_mode' must be one of "
-            f'{", ".join(spec.AUTH_MODES)} (or empty)'
+            f'{", ".join(spec.AUTH_MODES)}'
         )
     return mode
 

@@ -27,9 +27,10 @@ QUERY_MODES = ('auto', 'filter', 'insights')
 DEFAULT_LEVEL_FIELD = 'level'
 DEFAULT_MESSAGE_FIELD = 'message'
 #: What the auth_mode credential may say. keys: the stored access keys;
-#: ambient: the host's own AWS identity (as use_host_credentials). Empty:
-#: whichever the other credentials and options say, as before the field
-#: existed. role_arn applies on top of either.
+#: ambient: the host's own AWS identity (as use_host_credentials).
+#: role_arn applies on top of either. Left blank (v1 hosts, and v3
+#: Integrations saved before it was required) the other credentials and
+#: use_host_credentials decide.
 AUTH_MODES = ('keys', 'ambient')
 
 INTEGRATION_OPTIONS: list[dict[str, typing.Any]] = [
@@ -162,16 +163,21 @@ CREDENTIALS: list[dict[str, typing.Any]] = [
 
 #: v3 only: v3 hosts answer 503 when an Integration's credential blob
 #: is empty, so an Integration on the host's AWS identity stores this
-#: (not secret) field instead.
+#: (not secret) field instead. Required, so imbi-ui's Integration form
+#: asks for it (it tucks optional credentials behind a toggle, and one
+#: saved without it on the host's identity gets the 503). imbi-api itself
+#: checks no required credential when it saves an Integration or calls
+#: logs: one saved before this keeps its blank auth_mode, and
+#: client.resolve_keys decides from the keys as before.
 AUTH_MODE: dict[str, typing.Any] = {
     'name': 'auth_mode',
     'label': 'AWS identity',
     'description': (
         "keys (the access keys stored here) or ambient (the host's own "
-        'AWS identity, as the use_host_credentials option); empty: '
-        'whichever is set. role_arn is assumed on top of either'
+        'AWS identity; store no keys then). role_arn is assumed on top '
+        'of either'
     ),
-    'required': False,
+    'required': True,
     'secret': False,
 }
 

@@ -12,13 +12,17 @@ from imbi_plugin_loki._host import PluginCredentialsMissing
 
 
 def _mode(credentials: typing.Mapping[str, str]) -> str:
+    """The stated mode, '' when none is: v1 hosts never send one, and a
+    v3 Integration saved before the field was required has none stored.
+    Either way the credentials that are set decide, as they always did.
+    """
     mode = (credentials.get('auth_mode') or '').strip().lower()
     if mode and mode not in spec.AUTH_MODES:
         # The value is not echoed: a secret pasted into the wrong field
         # must not reach an error message.
         raise ValueError(
             "credential 'auth_mode' must be one of "
-            f'{", ".join(spec.AUTH_MODES)} (or empty)'
+            f'{", ".join(spec.AUTH_MODES)}'
         )
     return mode
 

@@ -24,8 +24,9 @@ MAX_TIMEOUT_SECONDS = 300
 LINE_FORMATS = ('raw', 'json', 'logfmt')
 DEFAULT_LEVEL_FIELD = 'level'
 DEFAULT_MESSAGE_FIELD = 'message'
-#: What the auth_mode credential may say (empty: inferred from the
-#: credentials that are set, as before the field existed).
+#: What the auth_mode credential may say. Left blank (v1 hosts, and v3
+#: Integrations saved before it was required) the mode is inferred from
+#: the credentials that are set.
 AUTH_MODES = ('none', 'basic', 'bearer')
 
 INTEGRATION_OPTIONS: list[dict[str, typing.Any]] = [
@@ -138,14 +139,19 @@ CREDENTIALS: list[dict[str, typing.Any]] = [
 
 #: v3 only: v3 hosts answer 503 when an Integration's credential blob
 #: is empty, so an open Loki stores this (not secret) field instead.
+#: Required, so imbi-ui's Integration form asks for it (it tucks optional
+#: credentials behind a toggle, and an open Loki saved without it gets
+#: the 503). imbi-api itself checks no required credential when it saves
+#: an Integration or calls logs: one saved before this keeps its blank
+#: auth_mode, and auth.py infers the mode as before.
 AUTH_MODE: dict[str, typing.Any] = {
     'name': 'auth_mode',
     'label': 'Authentication',
     'description': (
         'none (an open Loki), basic (username and password) or bearer '
-        '(token); empty: whichever credentials are set'
+        '(token); it must match the credentials stored'
     ),
-    'required': False,
+    'required': True,
     'secret': False,
 }
 

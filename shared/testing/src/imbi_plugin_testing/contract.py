@@ -14,7 +14,9 @@ listing every rule broken:
 - data types named like secrets are flagged ``secret=True``;
 - with each required credential removed or empty (and each extra
   incomplete set the spec lists) the call raises
-  ``PluginCredentialsMissing`` before any network traffic;
+  ``PluginCredentialsMissing`` before any network traffic; a required
+  credential the spec lists as ``inferred_credentials`` instead reaches
+  the upstream without it (``PluginTimeoutError`` from the stalled one);
 - against an upstream that accepts connections and never answers, the call
   ends with ``PluginTimeoutError`` inside the ``timeout_seconds`` budget;
 - no attribute is set on the instance by any of those calls.
@@ -94,6 +96,12 @@ class ContractSpec:
         default_factory=list
     )
     budget_seconds: int = 1
+    #: Required credentials the plugin infers when they are blank: an
+    #: Integration saved before one became required has none stored,
+    #: and imbi-api checks no required credential on logs or
+    #: configuration calls. Names the manifest does not declare (v1's,
+    #: say) are ignored.
+    inferred_credentials: collections.abc.Collection[str] = ()
 
 
 def _generation_failures(cls: type, manifest: typing.Any) -> list[str]:
@@ -165,17 +173,25 @@ def _static_failures(spec: ContractSpec) -> list[str]:
     return failures
 
 
-def _incomplete_credentials(spec: ContractSpec) -> list[dict[str, str]]:
+def _without_each(spec: ContractSpec, inferred: bool) -> list[dict[str, str]]:
+    """The complete set with each required credential (those inferred,
+    or the others) removed, then empty."""
     cases = []
     for field in ManifestView(spec.plugin).credentials:
-        if not field.required:
+        if (
+            not field.required
+            or (field.name in spec.inferred_credentials) != inferred
+        ):
             continue
         removed = dict(spec.credentials)
         removed.pop(field.name, None)
         cases.append(removed)
         cases.append({**spec.credentials, field.name: ''})
-    cases.extend(spec.missing_credentials)
     return cases
+
+
+def _incomplete_credentials(spec: ContractSpec) -> list[dict[str, str]]:
+    return [*_without_each(spec, inferred=False), *spec.missing_credentials]
 
 
 async def _call_once(
@@ -253,6 +269,16 @@ async def check_plugin_contract_async(spec: ContractSpec) -> None:
             failures.append(
                 f'{label}: {connections} connection(s) made before the '
                 'credentials were checked'
+            )
+
+    for index, creds in enumerate(_without_each(spec, inferred=True)):
+        label = f'inferred credentials case {index} ({sorted(creds)})'
+        with StallServer() as server:
+            error = await _call_once(spec, server.url, creds, failures, label)
+        if not isinstance(error, PluginTimeoutError):
+            failures.append(
+                f'{label}: expected the call to reach the stalled upstream '
+                f'(PluginTimeoutError), got {type(error).__name__}: {error}'
             )
 
     with StallServer() as server:

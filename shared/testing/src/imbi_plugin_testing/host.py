@@ -1125,8 +1125,11 @@ class Host:
     def _lifecycle_v3_skip(self, event: str, method: str) -> typing.Any:
         """imbi-api 2.41's dispatch before any call: a hook that is still
         ``LifecycleCapability``'s own method (compared by identity) is
-        ``skipped`` (``failed`` for archived), and an empty credential
-        blob fails the hook."""
+        ``skipped`` (``failed`` for archived); without a bound identity,
+        an empty credential blob, or one missing a field the manifest
+        marks ``required``, fails the hook. (Lifecycle dispatch is the
+        one place 2.41 reads ``CredentialField.required``: saving an
+        Integration and the configuration and logs routes do not.)"""
         base = _host.api().LifecycleCapability
         own = getattr(self.handler, method, None)
         if own is None or own is getattr(base, method, None):
@@ -1135,9 +1138,26 @@ class Host:
                 status=status,
                 message=f'Plugin does not implement {method}',
             )
-        if not self.credentials and not self.identity_token:
+        if self.identity_token:
+            return None
+        # The create-Integration route leaves blank values out.
+        stored = {k: v for k, v in self.credentials.items() if v}
+        if not stored:
             return LifecycleResult(
                 status='failed', message='Integration has no credentials'
+            )
+        missing = [
+            field.name
+            for field in self.view.credentials
+            if field.required and not stored.get(field.name)
+        ]
+        if missing:
+            return LifecycleResult(
+                status='failed',
+                message=(
+                    'No credentials available for plugin '
+                    f'{self.view.slug!r}: missing {", ".join(missing)}.'
+                ),
             )
         return None
 

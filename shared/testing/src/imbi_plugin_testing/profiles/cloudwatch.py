@@ -161,9 +161,11 @@ def _tampered(host: Host) -> str:
 
 
 def _contract() -> ContractSpec:
-    from imbi_plugin_testing.generation import plugin_under_test
+    from imbi_plugin_testing.generation import V3, plugin_under_test
 
     CloudWatchPlugin = plugin_under_test('imbi_plugin_cloudwatch')
+    # v3 requires auth_mode; an Integration saved before that has none.
+    mode = {'auth_mode': 'keys'} if V3 else {}
 
     scan = current_scan()
     if scan is not None:
@@ -181,6 +183,7 @@ def _contract() -> ContractSpec:
         credentials={
             'access_key_id': _CONTRACT_KEY_ID,
             'secret_access_key': _CONTRACT_SECRET,
+            **mode,
         },
         options=lambda url: {'region': 'us-east-1', 'endpoint_url': url},
         call=call,
@@ -191,6 +194,7 @@ def _contract() -> ContractSpec:
             {'secret_access_key': _CONTRACT_SECRET},
             {'access_key_id': '', 'secret_access_key': ''},
         ],
+        inferred_credentials=('auth_mode',),
     )
 
 

@@ -78,9 +78,11 @@ async def _search_contract(
 
 
 def _contract() -> ContractSpec:
-    from imbi_plugin_testing.generation import plugin_under_test
+    from imbi_plugin_testing.generation import V3, plugin_under_test
 
     LokiPlugin = plugin_under_test('imbi_plugin_loki')
+    # v3 requires auth_mode; an Integration saved before that has none.
+    mode = {'auth_mode': 'basic'} if V3 else {}
 
     scan = current_scan()
     if scan is not None:
@@ -88,17 +90,22 @@ def _contract() -> ContractSpec:
     return ContractSpec(
         plugin=LokiPlugin,
         readme=pathlib.Path('packages/loki/README.md'),
-        credentials={'username': USER, 'password': _CONTRACT_PASSWORD},
+        credentials={
+            'username': USER,
+            'password': _CONTRACT_PASSWORD,
+            **mode,
+        },
         options=lambda url: {'url': url, 'tenant': 'team-a'},
         call=_search_contract,
         context_kind='logs',
-        # Every credential is optional, but half a basic-auth pair is
-        # PluginCredentialsMissing before any request.
+        # The credentials themselves are optional, but half a basic-auth
+        # pair is PluginCredentialsMissing before any request.
         missing_credentials=[
             {'username': USER},
             {'password': _CONTRACT_PASSWORD},
             {'username': USER, 'password': ''},
         ],
+        inferred_credentials=('auth_mode',),
     )
 
 
