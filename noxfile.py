@@ -974,12 +974,30 @@ def host(session: nox.Session) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+#: Stands in for apache-iggy where a host's overrides leave it out (why:
+#: ``HOSTS_V3``): the host imports two names from it at module level, and
+#: any use raises.
+IGGY_STUB = ROOT / 'hosts' / 'stubs' / 'apache_iggy.py'
+
+
+def _copy_iggy_stub(session: nox.Session, python: pathlib.Path) -> None:
+    """``IGGY_STUB`` into the venv of ``python``."""
+    purelib = session.run(
+        str(python),
+        '-c',
+        'import sysconfig; print(sysconfig.get_path("purelib"))',
+        external=True,
+        silent=True,
+    )
+    shutil.copy(IGGY_STUB, str(purelib).strip())
+
+
 #: imbi-gateway v3 releases for the v3 webhook plugin (hosts/gateway_v3):
 #: (requirement, overrides). imbi-common 2.41.0 needs certifi>=2026.10.23,
 #: newer than the registry here serves, and from 2.32 its databases extra
 #: needs apache-iggy (no cp314 wheel; its Rust build needs crates.io):
 #: certifi>=2024 (uv takes the newest served) and apache-iggy left out with a
-#: marker no platform matches (hosts/gateway_v3/stubs stands in for it).
+#: marker no platform matches (``IGGY_STUB`` goes into the venv instead).
 #: 2.31.0 is the newest release that installs here with no override.
 GATEWAY_V3_HOSTS: dict[str, tuple[str, tuple[str, ...]]] = {
     'imbi-gateway 2.41.0': (
@@ -1035,6 +1053,8 @@ def host_gateway_v3(session: nox.Session) -> None:
                 'pytest',
                 'pytest-asyncio',
             )
+            if any(o.startswith('apache-iggy') for o in overrides):
+                _copy_iggy_stub(session, python)
             session.log(f'{label}:')
             session.run(str(python), '-c', _HOST_VERSIONS, external=True)
             product, version, imbi_common = _host_release(session, python)
@@ -1071,10 +1091,9 @@ def host_gateway_v3(session: nox.Session) -> None:
 #:   data only, nothing of the API changes);
 #: - apache-iggy (imbi-common[databases] from 2.32): no Python 3.14 wheel,
 #:   and its source build fetches crates from crates.io, unreachable here.
-#:   It is left out (a marker no platform has) and hosts/v3/stubs/
-#:   apache_iggy.py goes into the venv instead: the host imports two names
-#:   from it at module level, and any use raises (the tests record Iggy's
-#:   rows instead).
+#:   It is left out (a marker no platform has) and ``IGGY_STUB`` goes into
+#:   the venv instead: the host imports two names from it at module level,
+#:   and any use raises (the tests record Iggy's rows instead).
 #: 2.31.0 is the newest imbi-api that installs with no override at all
 #: (2.32.0 and later need apache-iggy); it writes the operations log to
 #: ClickHouse instead of Iggy.
@@ -1085,7 +1104,6 @@ HOSTS_V3: dict[str, tuple[str, list[str]]] = {
     ),
     'imbi-api 2.31.0 (newest with no override)': ('imbi-api==2.31.0', []),
 }
-IGGY_STUB = ROOT / 'hosts' / 'v3' / 'stubs' / 'apache_iggy.py'
 
 
 def _admits(whl: pathlib.Path, imbi_common: str) -> bool:
@@ -1164,14 +1182,7 @@ def host_v3(session: nox.Session) -> None:
                 *(['--override', str(override)] if overrides else []),
             )
             if any(o.startswith('apache-iggy') for o in overrides):
-                purelib = session.run(
-                    str(python),
-                    '-c',
-                    'import sysconfig; print(sysconfig.get_path("purelib"))',
-                    external=True,
-                    silent=True,
-                )
-                shutil.copy(IGGY_STUB, str(purelib).strip())
+                _copy_iggy_stub(session, python)
             session.log(f'{label}:')
             session.run(str(python), '-c', _HOST_VERSIONS, external=True)
             product, version, imbi_common = _host_release(session, python)

@@ -20,7 +20,9 @@ Replaced, and nothing else:
 - the activity-feed rows: what the gateway publishes to Iggy (2.32+) or
   inserts into ClickHouse (up to 2.31) is recorded;
 - the lifespan: none of its hooks (Sentry, the graph pool, ClickHouse,
-  Iggy) is started; each needs a service this machine lacks.
+  Iggy) is started; each needs a service this machine lacks;
+- where the venv lacks ``apache_iggy`` (2.41), the module is the stub in
+  ``hosts/stubs`` (noxfile.py copies it in).
 
 From the harness only the secret scan and the SonarQube and Imbi API
 stand-ins are used, imported without the harness package's
@@ -32,7 +34,6 @@ module it finds there, and a real host has no test harness.
 import base64
 import collections.abc
 import dataclasses
-import importlib.util
 import json
 import pathlib
 import secrets
@@ -59,10 +60,6 @@ def _harness_parts() -> None:
 
 
 _harness_parts()
-if importlib.util.find_spec('apache_iggy') is None:
-    # imbi-common 2.32+ imports it at the top of imbi.common.iggy.client;
-    # it cannot be installed here (see stubs/apache_iggy.py).
-    sys.path.append(str(HERE / 'stubs'))
 
 from imbi_plugin_testing.fakes.imbi_api import ImbiApiFake  # noqa: E402
 from imbi_plugin_testing.fakes.sonarqube import SonarQubeFake  # noqa: E402

@@ -16,7 +16,8 @@ edges). Replaced, and nothing else:
   answers the Cypher those paths send, keeping what they write, and
   fails the test on any query it does not know;
 - Iggy (the operations log of 2.41): rows go to :class:`OpsLogRecorder`;
-  the ``apache_iggy`` module itself is a stub (see noxfile.py);
+  the ``apache_iggy`` module itself is the stub in ``hosts/stubs``
+  (noxfile.py copies it in);
 - authentication: ``get_current_user`` answers a fixed user with the
   permissions a test gives;
 - the lifespan: only Valkey (a real ``redis-server`` on 127.0.0.1 started
