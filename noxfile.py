@@ -909,6 +909,113 @@ def _plugins_named_in(args: list[str]) -> list[str]:
     return found
 
 
+#: Stands in for apache-iggy where a host's overrides leave it out (why:
+#: ``HOSTS_V3``): the host imports two names from it at module level, and
+#: any use raises.
+IGGY_STUB = ROOT / 'hosts' / 'stubs' / 'apache_iggy.py'
+
+
+def _copy_iggy_stub(session: nox.Session, python: pathlib.Path) -> None:
+    """``IGGY_STUB`` into the venv of ``python``."""
+    purelib = session.run(
+        str(python),
+        '-c',
+        'import sysconfig; print(sysconfig.get_path("purelib"))',
+        external=True,
+        silent=True,
+    )
+    shutil.copy(IGGY_STUB, str(purelib).strip())
+
+
+def _host_wheels(
+    session: nox.Session, work: pathlib.Path, *which: str
+) -> list[pathlib.Path]:
+    """Our wheels (``which``: uv build's selection) built into
+    ``work/dist``."""
+    dist = work / 'dist'
+    session.run(
+        'uv',
+        'build',
+        *which,
+        '--wheel',
+        '--quiet',
+        '--out-dir',
+        str(dist),
+        external=True,
+    )
+    return sorted(dist.glob('*.whl'))
+
+
+def _host_venv(
+    session: nox.Session,
+    where: pathlib.Path,
+    *requirements: str,
+    overrides: collections.abc.Sequence[str] = (),
+) -> pathlib.Path:
+    """A host's clean venv: ``requirements``, pytest and pytest-asyncio,
+    resolved with uv's ``--override`` of ``overrides``. Where those leave
+    apache-iggy out, ``IGGY_STUB`` goes into the venv in its place."""
+    extra: list[str] = []
+    if overrides:
+        override = where.with_name(f'{where.name}-overrides.txt')
+        override.write_text(''.join(f'{o}\n' for o in overrides))
+        extra = ['--override', str(override)]
+    python = _venv_with(
+        session,
+        where,
+        *requirements,
+        'pytest',
+        'pytest-asyncio',
+        *extra,
+    )
+    if any(o.startswith('apache-iggy') for o in overrides):
+        _copy_iggy_stub(session, python)
+    return python
+
+
+def _host_tests(
+    session: nox.Session,
+    label: str,
+    python: pathlib.Path,
+    tests: list[str],
+    *,
+    installed: collections.abc.Container[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> None:
+    """pytest ``tests`` (its arguments) with a host venv's ``python``,
+    recorded as the ``host`` check of the plugins the tests name (of
+    those ``installed``, when given)."""
+    session.log(f'{label}:')
+    session.run(str(python), '-c', _HOST_VERSIONS, external=True)
+    product, version, imbi_common = _host_release(session, python)
+    plugins = [
+        name
+        for name in _plugins_named_in(tests)
+        if installed is None or name in installed
+    ]
+    with recorded(
+        session, f'{product} {version}', imbi_common, plugins, 'host'
+    ):
+        session.run(
+            str(python),
+            '-m',
+            'pytest',
+            *tests,
+            '-q',
+            '-p',
+            'no:cacheprovider',
+            *session.posargs,
+            external=True,
+            env=env,
+        )
+
+
+def _need_redis(session: nox.Session) -> None:
+    """The hosts' Valkey: the tests start redis-server themselves."""
+    if shutil.which('redis-server') is None:
+        session.error('redis-server is missing: apt-get install redis-server')
+
+
 @nox.session(python=False)
 def host(session: nox.Session) -> None:
     """The plugins inside real imbi-api and imbi-gateway releases.
@@ -920,24 +1027,14 @@ def host(session: nox.Session) -> None:
     ClickHouse and authentication replaced in memory, Valkey a real
     ``redis-server`` (``.ci/run`` installs it). See docs/real-host.md.
     """
-    if shutil.which('redis-server') is None:
-        session.error('redis-server is missing: apt-get install redis-server')
+    _need_redis(session)
     work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-host-'))
     try:
-        dist = work / 'dist'
-        session.run(
-            'uv',
-            'build',
-            '--all-packages',
-            '--wheel',
-            '--quiet',
-            '--out-dir',
-            str(dist),
-            external=True,
-        )
-        wheels = sorted(str(whl) for whl in dist.glob('*.whl'))
+        wheels = [
+            str(w) for w in _host_wheels(session, work, '--all-packages')
+        ]
         for index, (label, (requirement, tests)) in enumerate(HOSTS.items()):
-            python = _venv_with(
+            python = _host_venv(
                 session,
                 work / f'host-{index}',
                 *wheels,
@@ -946,30 +1043,8 @@ def host(session: nox.Session) -> None:
                 # the newest imbi-common its own range allows (2.5.1: any),
                 # which would be a v3 one.
                 V1_IMBI_COMMON,
-                'pytest',
-                'pytest-asyncio',
             )
-            session.log(f'{label}:')
-            session.run(str(python), '-c', _HOST_VERSIONS, external=True)
-            product, version, imbi_common = _host_release(session, python)
-            with recorded(
-                session,
-                f'{product} {version}',
-                imbi_common,
-                _plugins_named_in(tests),
-                'host',
-            ):
-                session.run(
-                    str(python),
-                    '-m',
-                    'pytest',
-                    *tests,
-                    '-q',
-                    '-p',
-                    'no:cacheprovider',
-                    *session.posargs,
-                    external=True,
-                )
+            _host_tests(session, label, python, tests)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -979,7 +1054,7 @@ def host(session: nox.Session) -> None:
 #: newer than the registry here serves, and from 2.32 its databases extra
 #: needs apache-iggy (no cp314 wheel; its Rust build needs crates.io):
 #: certifi>=2024 (uv takes the newest served) and apache-iggy left out with a
-#: marker no platform matches (hosts/gateway_v3/stubs stands in for it).
+#: marker no platform matches (``IGGY_STUB`` goes into the venv instead).
 #: 2.31.0 is the newest release that installs here with no override.
 GATEWAY_V3_HOSTS: dict[str, tuple[str, tuple[str, ...]]] = {
     'imbi-gateway 2.41.0': (
@@ -1008,57 +1083,26 @@ def host_gateway_v3(session: nox.Session) -> None:
     """
     work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-gateway-v3-'))
     try:
-        session.run(
-            'uv',
-            'build',
-            '--package',
-            f'imbi-plugin-{GATEWAY_V3_PLUGIN}',
-            '--wheel',
-            '--quiet',
-            '--out-dir',
-            str(work / 'dist'),
-            external=True,
+        wheels = _host_wheels(
+            session, work, '--package', f'imbi-plugin-{GATEWAY_V3_PLUGIN}'
         )
-        wheels = sorted(map(str, (work / 'dist').glob('*.whl')))
         for index, (label, (requirement, overrides)) in enumerate(
             GATEWAY_V3_HOSTS.items()
         ):
-            override = work / f'overrides-{index}.txt'
-            override.write_text(''.join(f'{o}\n' for o in overrides))
-            python = _venv_with(
+            python = _host_venv(
                 session,
                 work / f'gateway-v3-{index}',
-                '--override',
-                str(override),
-                *wheels,
+                *map(str, wheels),
                 requirement,
-                'pytest',
-                'pytest-asyncio',
+                overrides=overrides,
             )
-            session.log(f'{label}:')
-            session.run(str(python), '-c', _HOST_VERSIONS, external=True)
-            product, version, imbi_common = _host_release(session, python)
-            with recorded(
+            _host_tests(
                 session,
-                f'{product} {version}',
-                imbi_common,
-                _plugins_named_in(['hosts/gateway_v3']),
-                'host',
-            ):
-                session.run(
-                    str(python),
-                    '-m',
-                    'pytest',
-                    'hosts/gateway_v3',
-                    # Not the v1 hosts' conftest: it needs the v1
-                    # imbi_common.
-                    '--confcutdir=hosts/gateway_v3',
-                    '-q',
-                    '-p',
-                    'no:cacheprovider',
-                    *session.posargs,
-                    external=True,
-                )
+                label,
+                python,
+                # Not the v1 hosts' conftest: it needs the v1 imbi_common.
+                ['hosts/gateway_v3', '--confcutdir=hosts/gateway_v3'],
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -1071,10 +1115,9 @@ def host_gateway_v3(session: nox.Session) -> None:
 #:   data only, nothing of the API changes);
 #: - apache-iggy (imbi-common[databases] from 2.32): no Python 3.14 wheel,
 #:   and its source build fetches crates from crates.io, unreachable here.
-#:   It is left out (a marker no platform has) and hosts/v3/stubs/
-#:   apache_iggy.py goes into the venv instead: the host imports two names
-#:   from it at module level, and any use raises (the tests record Iggy's
-#:   rows instead).
+#:   It is left out (a marker no platform has) and ``IGGY_STUB`` goes into
+#:   the venv instead: the host imports two names from it at module level,
+#:   and any use raises (the tests record Iggy's rows instead).
 #: 2.31.0 is the newest imbi-api that installs with no override at all
 #: (2.32.0 and later need apache-iggy); it writes the operations log to
 #: ClickHouse instead of Iggy.
@@ -1085,7 +1128,6 @@ HOSTS_V3: dict[str, tuple[str, list[str]]] = {
     ),
     'imbi-api 2.31.0 (newest with no override)': ('imbi-api==2.31.0', []),
 }
-IGGY_STUB = ROOT / 'hosts' / 'v3' / 'stubs' / 'apache_iggy.py'
 
 
 def _admits(whl: pathlib.Path, imbi_common: str) -> bool:
@@ -1117,26 +1159,14 @@ def host_v3(session: nox.Session) -> None:
     the source tree. A plugin wheel whose imbi-common requirement does
     not admit the host's imbi-common is left out, and said so.
     """
-    if shutil.which('redis-server') is None:
-        session.error('redis-server is missing: apt-get install redis-server')
+    _need_redis(session)
     work = pathlib.Path(tempfile.mkdtemp(prefix='imbi-host-v3-'))
     try:
-        dist = work / 'dist'
-        session.run(
-            'uv',
-            'build',
-            '--all-packages',
-            '--wheel',
-            '--quiet',
-            '--out-dir',
-            str(dist),
-            external=True,
-        )
-        plugins = sorted(
+        plugins = [
             whl
-            for whl in dist.glob('*.whl')
+            for whl in _host_wheels(session, work, '--all-packages')
             if not whl.name.startswith('imbi_plugin_testing-')
-        )
+        ]
         for index, (label, (requirement, overrides)) in enumerate(
             HOSTS_V3.items()
         ):
@@ -1145,62 +1175,28 @@ def host_v3(session: nox.Session) -> None:
             left_out = [w.name for w in plugins if str(w) not in wheels]
             if left_out:
                 session.warn(f'{label}: not installable there: {left_out}')
-            where = work / f'host-{index}'
-            override = work / f'overrides-{index}.txt'
-            override.write_text(''.join(f'{o}\n' for o in overrides))
-            python = _venv_with(
+            python = _host_venv(
                 session,
-                where,
+                work / f'host-{index}',
                 *wheels,
                 requirement,
-                'pytest',
-                'pytest-asyncio',
                 # the harness's stand-ins (taken from the source tree)
                 'jsonpatch',
                 'jsonpointer',
                 'google-re2',
                 'trustme',
                 'uvicorn',
-                *(['--override', str(override)] if overrides else []),
+                overrides=overrides,
             )
-            if any(o.startswith('apache-iggy') for o in overrides):
-                purelib = session.run(
-                    str(python),
-                    '-c',
-                    'import sysconfig; print(sysconfig.get_path("purelib"))',
-                    external=True,
-                    silent=True,
-                )
-                shutil.copy(IGGY_STUB, str(purelib).strip())
-            session.log(f'{label}:')
-            session.run(str(python), '-c', _HOST_VERSIONS, external=True)
-            product, version, imbi_common = _host_release(session, python)
-            installed = {_folder(pathlib.Path(w)) for w in wheels}
-            with recorded(
+            _host_tests(
                 session,
-                f'{product} {version}',
-                imbi_common,
-                [
-                    name
-                    for name in _plugins_named_in(['hosts/v3'])
-                    if name in installed
-                ],
-                'host',
-            ):
-                session.run(
-                    str(python),
-                    '-m',
-                    'pytest',
-                    'hosts/v3',
-                    # hosts/conftest.py is the v1 hosts' (imbi_common).
-                    '--confcutdir=hosts/v3',
-                    '-q',
-                    '-p',
-                    'no:cacheprovider',
-                    *session.posargs,
-                    external=True,
-                    env={'IMBI_HOST_PLUGIN_WHEELS': os.pathsep.join(wheels)},
-                )
+                label,
+                python,
+                # hosts/conftest.py is the v1 hosts' (imbi_common).
+                ['hosts/v3', '--confcutdir=hosts/v3'],
+                installed={_folder(pathlib.Path(w)) for w in wheels},
+                env={'IMBI_HOST_PLUGIN_WHEELS': os.pathsep.join(wheels)},
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -12,54 +12,36 @@ Starlette's TestClient. Replaced, and nothing else:
 - ClickHouse: audit rows go to a recorder;
 - authentication: ``get_current_user`` answers a fixed user with the
   permissions a test gives;
-- the lifespan: only Valkey (a real ``redis-server`` on 127.0.0.1 started
-  here) and the real plugin registry (``load_plugins()``) are set up.
+- the lifespan: only Valkey (a real ``redis-server`` on 127.0.0.1, started
+  by ``_support.valkey_url``) and the real plugin registry
+  (``load_plugins()``) are set up.
 """
 
-import base64
 import collections.abc
-import contextlib
 import dataclasses
-import functools
 import json
-import logging
-import secrets
-import shutil
-import socket
-import subprocess
-import time
+import pathlib
+import sys
 import typing
 
 import pytest
 from imbi_plugin_testing import SecretScan
 
-PROJECT_ID = 'p-billing'
-ORG = 'aweber'
-PROJECT_SLUG = 'billing-api'
-TEAM_SLUG = 'payments'
-#: IMBI_API_URL ends in /api, so the host serves its routes under /api.
-API_URL = 'https://imbi.example.com/api'
-BASE = f'/api/organizations/{ORG}/projects/{PROJECT_ID}'
-PERMISSIONS = frozenset(
-    {
-        'project:configuration:read',
-        'project:configuration:read_secrets',
-        'project:configuration:write',
-        'project:logs:read',
-        'me:identities:manage',
-        'project:deployment:read',
-        'project:deployment:write',
-    }
+# hosts/ on the path for _support (it holds no imbi_plugin_* module).
+sys.path.append(str(pathlib.Path(__file__).parent))
+import _support
+from _support import (
+    PROJECT_ID,
+    PROJECT_SLUG,
+    TEAM_SLUG,
+    Columns,
+    Params,
+    Rows,
 )
 
+PERMISSIONS = _support.PROJECT_PERMISSIONS
 
-T = typing.TypeVar('T')
-JWT_SECRET = secrets.token_urlsafe(32)
-ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-
-
-def _one_line(query: str) -> str:
-    return ' '.join(query.split())
+valkey_url = _support.valkey_url
 
 
 @dataclasses.dataclass
@@ -71,7 +53,7 @@ class Assignment:
     default: bool = True
 
 
-class GraphStandIn:
+class GraphStandIn(_support.UserNodes):
     """In-memory answers to the Cypher the host's plugin paths issue.
 
     Options and credentials are stored as AGE returns them (JSON text;
@@ -79,10 +61,9 @@ class GraphStandIn:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.plugins: dict[str, dict[str, typing.Any]] = {}
         self.assignments: list[Assignment] = []
-        self.queries: list[str] = []
-        self.unknown: list[str] = []
         #: The organization's environments (deploy and promote allowed).
         self.environments = {'production', 'staging'}
         #: Per-environment payloads on the project's USES_PLUGIN edges.
@@ -98,10 +79,6 @@ class GraphStandIn:
         self.deployed: dict[tuple[str, str], str] = {}
         #: The project's DEPLOYED_IN environments, in sort order.
         self.deployed_in: list[str] = []
-        #: User nodes the host merged (the login flow), by e-mail.
-        self.users: dict[str, typing.Any] = {}
-        #: TokenMetadata the host wrote, per principal.
-        self.token_pairs: list[str] = []
 
     def assign(
         self,
@@ -241,37 +218,9 @@ class GraphStandIn:
         if 'SET d.deployments' in text or 'CREATE (r)-[d:DEPLOYED_TO' in text:
             self.deployed[key] = params['deployments']
             return [{'deployments': params['deployments']}]
-        self.unknown.append(text)
-        raise AssertionError(f'the graph stand-in does not know: {text}')
+        self.refuse(text)
 
-    async def match(
-        self,
-        node_type: type[T],
-        params: dict[str, typing.Any] | None = None,
-        order_by: str | None = None,
-    ) -> list[T]:
-        """Only the login flow's User lookup by e-mail."""
-        assert node_type.__name__ == 'User', node_type
-        assert set(params or {}) == {'email'}, params
-        found = self.users.get((params or {})['email'])
-        return [found] if found is not None else []
-
-    async def merge(self, node: T, match_on: list[str] | None = None) -> T:
-        """Only the login flow's User upsert on e-mail."""
-        assert type(node).__name__ == 'User'
-        assert match_on == ['email']
-        self.users[node.email] = node  # type: ignore[attr-defined]
-        return node
-
-    async def execute(
-        self,
-        query: str,
-        params: dict[str, typing.Any] | None = None,
-        columns: list[str] | None = None,
-    ) -> list[dict[str, typing.Any]]:
-        text = _one_line(query)
-        params = params or {}
-        self.queries.append(text)
+    def answer(self, text: str, params: Params, columns: Columns) -> Rows:
         if 'RETURN proj_plugins, pt_plugins' in text:
             if params.get('project_id') != PROJECT_ID:
                 return []
@@ -339,13 +288,8 @@ class GraphStandIn:
                     }
                     return [{'plugin': json.dumps(row)}]
             return []
-        if 'OPTIONAL MATCH (u)-[m:MEMBER_OF]->() RETURN count(m)' in text:
-            return [{'edges': 1}]  # already a member of an organization
-        if 'CREATE (at:TokenMetadata' in text:
-            if params.get('principal_id') not in self.users:
-                return [{'principal_count': 0}]
-            self.token_pairs.append(params['principal_id'])
-            return [{'principal_count': 1}]
+        if (session := self.session_rows(text, params)) is not None:
+            return session
         if 'RETURN a.client_id AS client_id' in text:
             found = self.plugins.get(params.get('plugin_id', ''), {})
             if 'application' not in found:
@@ -369,33 +313,16 @@ class GraphStandIn:
         if 'MATCH (r:PluginRegistration) RETURN r.slug AS slug' in text:
             slugs = {plugin['slug'] for plugin in self.plugins.values()}
             return [{'slug': slug, 'enabled': True} for slug in slugs]
-        self.unknown.append(text)
-        raise AssertionError(f'the graph stand-in does not know: {text}')
+        self.refuse(text)
 
 
-class AuditRecorder:
-    """Stands in for ClickHouse: keeps every inserted row."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, typing.Any]] = []
-
-    async def insert(
-        self,
-        table: str,
-        data: list[list[typing.Any]],
-        column_names: list[str],
-    ) -> None:
-        for values in data:
-            self.rows.append(
-                {
-                    'table': table,
-                    **dict(zip(column_names, values, strict=True)),
-                }
-            )
+class AuditRecorder(_support.InsertRecorder):
+    """Stands in for ClickHouse: keeps every audit row the host inserts
+    (its table under ``table``)."""
 
 
 @dataclasses.dataclass
-class Imbi:
+class Imbi(_support.HostCalls):
     """The running host and what its replaced parts recorded."""
 
     client: typing.Any  # starlette.testclient.TestClient
@@ -408,69 +335,6 @@ class Imbi:
         [], collections.abc.Awaitable[typing.Any]
     ]
 
-    def run(
-        self,
-        func: collections.abc.Callable[..., collections.abc.Awaitable[T]],
-        *args: typing.Any,
-        **kwargs: typing.Any,
-    ) -> T:
-        """Await one of the host's own functions on the app's loop."""
-        return typing.cast(
-            T,
-            self.client.portal.call(functools.partial(func, **kwargs), *args),
-        )
-
-    @staticmethod
-    def url(path: str) -> str:
-        """The project's route ``path`` (e.g. ``/logs/``)."""
-        return BASE + path
-
-    def get(self, path: str, **params: typing.Any) -> typing.Any:
-        return self.client.get(BASE + path, params=params)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope='session')
-def valkey_url() -> collections.abc.Iterator[str]:
-    """A real Valkey-compatible server (Debian's redis-server)."""
-    binary = shutil.which('redis-server') or shutil.which('valkey-server')
-    if binary is None:
-        pytest.fail('redis-server is not installed (.ci/run installs it)')
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            '--bind',
-            '127.0.0.1',
-            '--port',
-            str(port),
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError):
-                socket.create_connection(('127.0.0.1', port), 0.2).close()
-                break
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail('redis-server did not start')
-            time.sleep(0.05)
-        yield f'valkey://127.0.0.1:{port}/0'
-    finally:
-        process.terminate()
-        process.wait(10)
-
 
 @pytest.fixture
 def imbi(
@@ -481,22 +345,11 @@ def imbi(
 ) -> collections.abc.Iterator[Imbi]:
     """The host, with the secret scan over every answer it gives, every
     record it (and the plugins) log and every audit row it writes."""
-    from fastapi import testclient
     from imbi_api import app as app_module
-    from imbi_api.auth import permissions
-    from imbi_api.domain import models
     from imbi_common import clickhouse
-    from imbi_common import graph as graph_module
-    from imbi_common import lifespan as lifespan_module
-    from imbi_common import valkey as valkey_module
     from imbi_common.plugins import registry
 
-    monkeypatch.setenv('IMBI_API_URL', API_URL)
-    # Fixed for the session: the host caches its auth settings in more
-    # than one singleton, each generating its own secret when none is set.
-    monkeypatch.setenv('IMBI_AUTH_JWT_SECRET', JWT_SECRET)
-    monkeypatch.setenv('IMBI_AUTH_ENCRYPTION_KEY', ENCRYPTION_KEY)
-    secret_scan.add(JWT_SECRET, ENCRYPTION_KEY)
+    _support.host_settings(monkeypatch, secret_scan)
     graph = GraphStandIn()
     audit = AuditRecorder()
     granted = set(PERMISSIONS)
@@ -509,47 +362,13 @@ def imbi(
 
     monkeypatch.setenv('VALKEY_URL', valkey_url)
 
-    @contextlib.asynccontextmanager
-    async def plugins() -> collections.abc.AsyncIterator[None]:
+    async def start() -> None:
         loaded = registry.load_plugins()
         assert not loaded.errors, loaded.errors
-        await valkey_module.get_client().flushdb()
-        yield
 
-    # The host's own Lifespan with two of its hooks: its Valkey client
-    # and the plugin registry (the rest need services not here).
-    lifespan = lifespan_module.Lifespan(valkey_module.valkey_lifespan, plugins)
-
-    user = models.User(
-        email='dev@example.com', display_name='Dev', is_admin=False
-    )
-
-    async def current_user() -> permissions.AuthContext:
-        return permissions.AuthContext(
-            user=user, auth_method='jwt', permissions=set(granted)
-        )
-
-    async def the_graph() -> collections.abc.AsyncIterator[GraphStandIn]:
-        yield graph
-
-    app.router.lifespan_context = lifespan
-    app.dependency_overrides[permissions.get_current_user] = current_user
-    app.dependency_overrides[graph_module._inject_graph] = the_graph
-    with testclient.TestClient(
-        app,
-        base_url='https://imbi.example.com',
-        raise_server_exceptions=False,
-    ) as client:
-
-        def scan_answer(response: typing.Any) -> None:
-            response.read()
-            secret_scan.record_text(
-                f'{response.request.method} {response.request.url.path}',
-                response.text,
-            )
-
-        client.event_hooks['response'].append(scan_answer)
-        caplog.set_level(logging.DEBUG)
+    with _support.running_api(
+        app, start, graph, granted, secret_scan, caplog, packages='imbi_'
+    ) as (client, current_user):
         yield Imbi(client, graph, audit, valkey_url, granted, current_user)
     for row in audit.rows:
         secret_scan.record_text('audit row', json.dumps(row, default=str))

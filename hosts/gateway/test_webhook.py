@@ -9,14 +9,14 @@ ClickHouse (the events insert is recorded). Upstreams: the SonarQube and
 Imbi API stand-ins.
 """
 
-import base64
 import collections.abc
 import dataclasses
 import json
-import secrets
 import typing
 
+import _support  # on the path through hosts/conftest.py
 import pytest
+from _support import ENCRYPTION_KEY, Columns, Params, Rows
 from imbi_plugin_testing import SecretScan
 from imbi_plugin_testing.fakes.imbi_api import ImbiApiFake
 from imbi_plugin_testing.fakes.sonarqube import SonarQubeFake
@@ -30,7 +30,6 @@ CONFIG: dict[str, typing.Any] = {
     'quality_gate': '/sonarqube_quality_gate',
     'branches': ['main'],
 }
-ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
 @dataclasses.dataclass
@@ -45,7 +44,7 @@ class Gateway:
         return self.client.post('/notifications/webhook-1', json=payload)
 
 
-class DeliveryGraph:
+class DeliveryGraph(_support.GraphLog):
     """The webhook's node, rules, service, plugin and the project."""
 
     def __init__(
@@ -54,18 +53,12 @@ class DeliveryGraph:
         service: dict[str, typing.Any],
         plugin: dict[str, typing.Any],
     ) -> None:
+        super().__init__()
         self.rules = rules
         self.service = service
         self.plugin = plugin
-        self.unknown: list[str] = []
 
-    async def execute(
-        self,
-        query: str,
-        params: dict[str, typing.Any] | None = None,
-        columns: list[str] | None = None,
-    ) -> list[dict[str, typing.Any]]:
-        text = ' '.join(query.split())
+    def answer(self, text: str, params: Params, columns: Columns) -> Rows:
         if 'MATCH (w:Webhook' in text:
             return [
                 {
@@ -79,7 +72,7 @@ class DeliveryGraph:
                 }
             ]
         if 'RETURN p.id AS project_id' in text:
-            if (params or {}).get('external_id') != KEY:
+            if params.get('external_id') != KEY:
                 return []
             return [
                 {
@@ -88,8 +81,7 @@ class DeliveryGraph:
                     'team_slug': 'payments',
                 }
             ]
-        self.unknown.append(text)
-        raise AssertionError(f'the graph stand-in does not know: {text}')
+        self.refuse(text)
 
 
 @pytest.fixture
@@ -97,7 +89,6 @@ def gateway(
     monkeypatch: pytest.MonkeyPatch, secret_scan: SecretScan
 ) -> collections.abc.Iterator[Gateway]:
     import fastapi
-    from fastapi import testclient
     from imbi_common import clickhouse
     from imbi_common import graph as graph_module
     from imbi_common.auth.encryption import TokenEncryption
@@ -112,18 +103,11 @@ def gateway(
         events.extend(rows)
 
     monkeypatch.setattr(clickhouse, 'insert', insert)
-    sonarqube = SonarQubeFake()
-    sonarqube.add_project(KEY, 'Billing API')
-    sonarqube.set_measures(KEY, coverage='87.4', bugs='3', gate='OK')
-    imbi = ImbiApiFake()
-    imbi.add_project(ORG, PROJECT_ID, name='Billing API')
-    with sonarqube.serve() as sonar_url, imbi.serve() as imbi_url:
-        credentials = {
-            'api_token': sonarqube.issue_token('imbi'),
-            'imbi_api_key': imbi.issue_api_key(),
-            'imbi_url': imbi_url,
-        }
-        secret_scan.add(credentials['api_token'], credentials['imbi_api_key'])
+    with _support.webhook_upstreams(
+        secret_scan, key=KEY, org=ORG, project_id=PROJECT_ID
+    ) as upstreams:
+        # v1: the Imbi URL is stored with the credentials.
+        credentials = {**upstreams.credentials, 'imbi_url': upstreams.imbi_url}
         plugin = {
             'id': 'plugin-sonarqube',
             'plugin_slug': 'sonarqube',
@@ -134,7 +118,7 @@ def gateway(
         rules: list[dict[str, typing.Any]] = []
         db = DeliveryGraph(
             rules,
-            {'slug': 'sonarqube', 'api_endpoint': sonar_url},
+            {'slug': 'sonarqube', 'api_endpoint': upstreams.sonarqube_url},
             plugin,
         )
         loaded = registry.load_plugins()
@@ -142,20 +126,13 @@ def gateway(
         app = fastapi.FastAPI()
         app.include_router(notifications.router)
 
-        async def the_graph() -> collections.abc.AsyncIterator[DeliveryGraph]:
-            yield db
-
-        app.dependency_overrides[graph_module._inject_graph] = the_graph
-        with testclient.TestClient(
-            app, raise_server_exceptions=False
+        _support.override_graph(app, graph_module, db)
+        with _support.scanned_client(
+            app, secret_scan, 'gateway answer'
         ) as client:
-
-            def scan_answer(response: typing.Any) -> None:
-                response.read()
-                secret_scan.record_text('gateway answer', response.text)
-
-            client.event_hooks['response'].append(scan_answer)
-            yield Gateway(client, rules, events, sonarqube, imbi)
+            yield Gateway(
+                client, rules, events, upstreams.sonarqube, upstreams.imbi
+            )
         assert not db.unknown, db.unknown
     TokenEncryption.reset_instance()
 

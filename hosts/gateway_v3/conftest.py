@@ -20,7 +20,9 @@ Replaced, and nothing else:
 - the activity-feed rows: what the gateway publishes to Iggy (2.32+) or
   inserts into ClickHouse (up to 2.31) is recorded;
 - the lifespan: none of its hooks (Sentry, the graph pool, ClickHouse,
-  Iggy) is started; each needs a service this machine lacks.
+  Iggy) is started; each needs a service this machine lacks;
+- where the venv lacks ``apache_iggy`` (2.41), the module is the stub in
+  ``hosts/stubs`` (noxfile.py copies it in).
 
 From the harness only the secret scan and the SonarQube and Imbi API
 stand-ins are used, imported without the harness package's
@@ -29,40 +31,23 @@ harness on ``sys.path``: the v3 registry imports every ``imbi_plugin_*``
 module it finds there, and a real host has no test harness.
 """
 
-import base64
 import collections.abc
 import dataclasses
-import importlib.util
 import json
 import pathlib
-import secrets
 import sys
-import types
 import typing
 
 import pytest
 
 HERE = pathlib.Path(__file__).parent
-HARNESS = (
-    HERE.parents[1] / 'shared' / 'testing' / 'src' / 'imbi_plugin_testing'
-)
+# hosts/ on the path for _support (it holds no imbi_plugin_* module).
+sys.path.append(str(HERE.parent))
+import _support  # noqa: E402
+from _support import ENCRYPTION_KEY, Columns, Params, Rows  # noqa: E402
 
-
-def _harness_parts() -> None:
-    # A package object whose __path__ is the harness source: its modules
-    # import as usual, its __init__ (v1 imbi_common) never runs, and the
-    # registry's scan of sys.path does not find it.
-    if 'imbi_plugin_testing' not in sys.modules:
-        package = types.ModuleType('imbi_plugin_testing')
-        package.__path__ = [str(HARNESS)]
-        sys.modules['imbi_plugin_testing'] = package
-
-
-_harness_parts()
-if importlib.util.find_spec('apache_iggy') is None:
-    # imbi-common 2.32+ imports it at the top of imbi.common.iggy.client;
-    # it cannot be installed here (see stubs/apache_iggy.py).
-    sys.path.append(str(HERE / 'stubs'))
+# The harness's modules without its package's __init__ (see above).
+_support.load_harness(run_init=False)
 
 from imbi_plugin_testing.fakes.imbi_api import ImbiApiFake  # noqa: E402
 from imbi_plugin_testing.fakes.sonarqube import SonarQubeFake  # noqa: E402
@@ -76,7 +61,6 @@ KEY = 'aweber:billing-api'
 WEBHOOK_ID = 'webhook-sonarqube'
 #: The Integration's own slug (an operator names it), not the plugin's.
 INTEGRATION_SLUG = 'sonarqube-aweber'
-ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 WEBHOOK_ACTIONS = 'webhook-actions'
 
 
@@ -156,12 +140,7 @@ SONARQUBE_SYNC = Subject(
 SUBJECTS = [PROTOTYPE, SONARQUBE_SYNC]
 
 
-@pytest.fixture
-def secret_scan() -> collections.abc.Iterator[SecretScan]:
-    """The harness's secret scan (its pytest plugin is not installed)."""
-    with SecretScan() as scan:
-        yield scan
-    scan.check()
+secret_scan = _support.secret_scan
 
 
 def _agtype(value: object) -> str | None:
@@ -169,7 +148,7 @@ def _agtype(value: object) -> str | None:
     return None if value is None else json.dumps(value)
 
 
-class DeliveryGraph:
+class DeliveryGraph(_support.GraphLog):
     """The Webhook, its Integration, rules and the project's EXISTS_IN."""
 
     def __init__(
@@ -182,6 +161,7 @@ class DeliveryGraph:
     ) -> None:
         from imbi.common.auth.encryption import TokenEncryption
 
+        super().__init__()
         encrypt = TokenEncryption.get_instance().encrypt
         self.rules: list[dict[str, typing.Any]] = []
         #: The Integration node's properties as the gateway reads them;
@@ -202,8 +182,6 @@ class DeliveryGraph:
                 name: encrypt(value) for name, value in credentials.items()
             },
         }
-        self.queries: list[str] = []
-        self.unknown: list[str] = []
 
     def rule(
         self,
@@ -229,16 +207,7 @@ class DeliveryGraph:
             for key, value in self.integration.items()
         }
 
-    async def execute(
-        self,
-        query_template: str,
-        params: dict[str, typing.Any] | None = None,
-        columns: list[str] | None = None,
-        raw: bool = False,
-    ) -> list[dict[str, typing.Any]]:
-        text = ' '.join(query_template.split())
-        params = params or {}
-        self.queries.append(text)
+    def answer(self, text: str, params: Params, columns: Columns) -> Rows:
         if (
             text.startswith('MATCH (w:Webhook {{ id: {webhook_id} }})')
             and ('OPTIONAL MATCH (w)-[i:IMPLEMENTED_BY]->(intg:Integration)')
@@ -285,8 +254,7 @@ class DeliveryGraph:
                     'webhook_secret_enc': None,
                 }
             ]
-        self.unknown.append(text)
-        raise AssertionError(f'the graph stand-in does not know: {text}')
+        self.refuse(text)
 
 
 @dataclasses.dataclass
@@ -372,7 +340,6 @@ def gateway(
 ) -> collections.abc.Iterator[Gateway]:
     """The gateway with the secret scan over every answer it gives,
     every record it (and the plugins) log and every row it records."""
-    from fastapi import testclient
     from imbi.common import graph as graph_module
     from imbi.common import lifespan as lifespan_module
     from imbi.common.auth.encryption import TokenEncryption
@@ -402,22 +369,15 @@ def gateway(
     published: list[tuple[str, dict[str, typing.Any]]] = []
     _record_events(monkeypatch, published)
 
-    sonarqube = SonarQubeFake()
-    sonarqube.add_project(KEY, 'Billing API')
-    sonarqube.set_measures(KEY, coverage='87.4', bugs='3', gate='OK')
-    imbi = ImbiApiFake()
-    imbi.add_project(ORG, PROJECT_ID, name='Billing API')
-    with sonarqube.serve() as sonar_url, imbi.serve() as imbi_url:
-        credentials = {
-            'api_token': sonarqube.issue_token('imbi'),
-            'imbi_api_key': imbi.issue_api_key(),
-        }
-        secret_scan.add(*credentials.values())
+    with _support.webhook_upstreams(
+        secret_scan, key=KEY, org=ORG, project_id=PROJECT_ID
+    ) as upstreams:
+        urls = (upstreams.sonarqube_url, upstreams.imbi_url)
         graph = DeliveryGraph(
             plugin=subject.slug,
-            options=subject.integration_options(sonar_url, imbi_url),
-            capability_options=subject.capability_options(sonar_url, imbi_url),
-            credentials=credentials,
+            options=subject.integration_options(*urls),
+            capability_options=subject.capability_options(*urls),
+            credentials=upstreams.credentials,
         )
         app = app_module.create_app()
         (loaded,) = loads
@@ -425,28 +385,19 @@ def gateway(
         assert subject.slug in loaded.loaded, loaded
         assert 'gateway-actions' in loaded.loaded, loaded
 
-        async def the_graph() -> collections.abc.AsyncIterator[DeliveryGraph]:
-            yield graph
-
         app.router.lifespan_context = lifespan_module.Lifespan()
-        app.dependency_overrides[graph_module._inject_graph] = the_graph
-        with testclient.TestClient(
-            app, raise_server_exceptions=False
+        _support.override_graph(app, graph_module, graph)
+        with _support.scanned_client(
+            app, secret_scan, 'gateway answer'
         ) as client:
-
-            def scan_answer(response: typing.Any) -> None:
-                response.read()
-                secret_scan.record_text('gateway answer', response.text)
-
-            client.event_hooks['response'].append(scan_answer)
             yield Gateway(
                 client,
                 graph,
                 published,
-                sonarqube,
-                imbi,
+                upstreams.sonarqube,
+                upstreams.imbi,
                 subject,
-                credentials,
+                upstreams.credentials,
             )
         for to, row in published:
             secret_scan.record_text(f'{to} row', json.dumps(row))

@@ -16,98 +16,59 @@ edges). Replaced, and nothing else:
   answers the Cypher those paths send, keeping what they write, and
   fails the test on any query it does not know;
 - Iggy (the operations log of 2.41): rows go to :class:`OpsLogRecorder`;
-  the ``apache_iggy`` module itself is a stub (see noxfile.py);
+  the ``apache_iggy`` module itself is the stub in ``hosts/stubs``
+  (noxfile.py copies it in);
 - authentication: ``get_current_user`` answers a fixed user with the
   permissions a test gives;
-- the lifespan: only Valkey (a real ``redis-server`` on 127.0.0.1 started
-  here) and the host's own plugin start-up (``load_plugins()`` and its
-  ``PluginRegistration`` seeding) run.
+- the lifespan: only Valkey (a real ``redis-server`` on 127.0.0.1, started
+  by ``_support.valkey_url``) and the host's own plugin start-up
+  (``load_plugins()`` and its ``PluginRegistration`` seeding) run.
 
 Started with ``--confcutdir=hosts/v3``: ``hosts/conftest.py`` holds the
 v1 hosts' fixtures (of the same names), and imports the harness before
 this module could load it off the path.
 """
 
-import base64
 import collections.abc
 import contextlib
 import dataclasses
-import functools
-import importlib.util
 import json
-import logging
 import pathlib
 import re
-import secrets
-import shutil
-import socket
-import subprocess
 import sys
-import time
 import typing
 
 import pytest
 
 HERE = pathlib.Path(__file__).parent
-ROOT = HERE.parents[1]
-HARNESS = ROOT / 'shared' / 'testing' / 'src' / 'imbi_plugin_testing'
+# hosts/ on the path for _support (it holds no imbi_plugin_* module).
+sys.path.append(str(HERE.parent))
+import _support  # noqa: E402
+from _support import (  # noqa: E402
+    ORG,
+    PROJECT_ID,
+    PROJECT_SLUG,
+    TEAM_SLUG,
+    Columns,
+    Params,
+    Rows,
+)
 
-
-def _harness_off_the_path() -> None:
-    """Import the harness from the source tree without putting it on
-    ``sys.path``.
-
-    The 2.41 registry imports every top-level ``imbi_plugin_*`` module it
-    can find on ``sys.path`` and would record the harness (no ``PLUGIN``)
-    as a load error; a real host never has it. So the host's venv does
-    not hold the harness wheel, and the package is loaded here by its
-    location (its stand-ins, secret scan and the rest import as usual
-    through the package's ``__path__``).
-    """
-    if 'imbi_plugin_testing' in sys.modules:
-        return
-    spec = importlib.util.spec_from_file_location(
-        'imbi_plugin_testing',
-        HARNESS / '__init__.py',
-        submodule_search_locations=[str(HARNESS)],
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    package = importlib.util.module_from_spec(spec)
-    sys.modules['imbi_plugin_testing'] = package
-    spec.loader.exec_module(package)
-
-
-_harness_off_the_path()
+# The whole harness, off sys.path (see load_harness).
+_support.load_harness(run_init=True)
 
 from imbi_plugin_testing import SecretScan  # noqa: E402
 
-ORG = 'aweber'
-PROJECT_ID = 'p-billing'
-PROJECT_SLUG = 'billing-api'
-TEAM_SLUG = 'payments'
 PROJECT_TYPE = 'api'
-#: IMBI_API_URL ends in /api, so the host serves its routes under /api.
-API_URL = 'https://imbi.example.com/api'
-BASE = f'/api/organizations/{ORG}/projects/{PROJECT_ID}'
-PERMISSIONS = frozenset(
-    {
-        'admin:plugins:read',
-        'admin:plugins:manage',
-        'integration:create',
-        'integration:read',
-        'integration:update',
-        'project:read',
-        'project:write',
-        'project:configuration:read',
-        'project:configuration:read_secrets',
-        'project:configuration:write',
-        'project:logs:read',
-        'me:identities:manage',
-        'project:deployment:read',
-        'project:deployment:write',
-    }
-)
+PERMISSIONS = _support.PROJECT_PERMISSIONS | {
+    'admin:plugins:read',
+    'admin:plugins:manage',
+    'integration:create',
+    'integration:read',
+    'integration:update',
+    'project:read',
+    'project:write',
+}
 #: Map properties AGE keeps as JSON text on an Integration node.
 _MAP_FIELDS = (
     'options',
@@ -117,13 +78,8 @@ _MAP_FIELDS = (
     'identifiers',
 )
 
-T = typing.TypeVar('T')
-JWT_SECRET = secrets.token_urlsafe(32)
-ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-
-
-def _one_line(query: str) -> str:
-    return ' '.join(query.split())
+secret_scan = _support.secret_scan
+valkey_url = _support.valkey_url
 
 
 @dataclasses.dataclass
@@ -138,18 +94,58 @@ class Uses:
     env_payloads: str | None
     identity_integration_id: str | None
 
+    @classmethod
+    def written(
+        cls,
+        parent: tuple[str, str],
+        capability: str,
+        integration_id: str,
+        row: dict[str, typing.Any],
+    ) -> Uses:
+        """The edge the writer creates for one of its assignment rows."""
+        return cls(
+            parent=parent,
+            capability=capability,
+            integration_id=integration_id,
+            default=bool(row['default']),
+            options=row['options'],
+            env_payloads=row['env_payloads'],
+            identity_integration_id=row['identity_integration_id'],
+        )
 
-class GraphStandIn:
+    def edge(self) -> dict[str, typing.Any]:
+        """The edge's properties, as ``e{.*}`` returns them."""
+        return {
+            'capability': self.capability,
+            'default': self.default,
+            'options': self.options,
+            'env_payloads': self.env_payloads,
+            'identity_integration_id': self.identity_integration_id,
+        }
+
+
+def _assignments(params: dict[str, typing.Any]) -> list[dict[str, typing.Any]]:
+    """The writer's assignment rows, in order, from its ``asgn_<n>_<key>``
+    parameters."""
+    rows: dict[int, dict[str, typing.Any]] = {}
+    for name, value in params.items():
+        found = re.fullmatch(r'asgn_(\d+)_(\w+)', name)
+        if found:
+            rows.setdefault(int(found[1]), {})[found[2]] = value
+    return [row for _, row in sorted(rows.items())]
+
+
+class GraphStandIn(_support.UserNodes):
     """In-memory answers to the Cypher imbi-api 2.41's plugin paths send.
 
     Integrations, ``USES`` edges and ``PluginRegistration`` nodes are
     kept as the host wrote them (through its own routes); reads answer
-    as AGE does (nested maps as JSON text).
+    as AGE does (nested maps as JSON text); the login flow's User nodes
+    are kept by ``UserNodes``.
     """
 
     def __init__(self) -> None:
-        self.queries: list[str] = []
-        self.unknown: list[str] = []
+        super().__init__()
         #: Integration id -> properties as the create route wrote them.
         self.integrations: dict[str, dict[str, typing.Any]] = {}
         self.uses: list[Uses] = []
@@ -163,37 +159,12 @@ class GraphStandIn:
         self.permissions: set[str] = set()
         #: Parameters of every IdentityConnection the host saved.
         self.connections: list[dict[str, typing.Any]] = []
-        #: User nodes the host merged (the login flow), by e-mail.
-        self.users: dict[str, typing.Any] = {}
-        #: The principal of every token pair the host issued.
-        self.token_pairs: list[str] = []
 
     # -- helpers for tests ------------------------------------------------
 
     def integration(self, slug: str) -> dict[str, typing.Any]:
         (found,) = [i for i in self.integrations.values() if i['slug'] == slug]
         return found
-
-    # -- the graph client's model methods (the login flow's User) ---------
-
-    async def match(
-        self,
-        node_type: type[T],
-        params: dict[str, typing.Any] | None = None,
-        order_by: str | None = None,
-    ) -> list[T]:
-        """Only the login flow's User lookup by e-mail."""
-        assert node_type.__name__ == 'User', node_type
-        assert set(params or {}) == {'email'}, params
-        found = self.users.get((params or {})['email'])
-        return [found] if found is not None else []
-
-    async def merge(self, node: T, match_on: list[str] | None = None) -> T:
-        """Only the login flow's User upsert on e-mail."""
-        assert type(node).__name__ == 'User'
-        assert match_on == ['email']
-        self.users[node.email] = node  # type: ignore[attr-defined]
-        return node
 
     # -- what AGE would answer -------------------------------------------
 
@@ -218,25 +189,12 @@ class GraphStandIn:
                 and e.integration_id == target['id']
             )
         ]
-        rows: dict[int, dict[str, typing.Any]] = {}
-        for name, value in params.items():
-            found = re.fullmatch(r'asgn_(\d+)_(\w+)', name)
-            if found:
-                rows.setdefault(int(found[1]), {})[found[2]] = value
-        for _, row in sorted(rows.items()):
-            if row['project_type_slug'] != PROJECT_TYPE:
-                continue
-            self.uses.append(
-                Uses(
-                    parent=('ProjectType', PROJECT_TYPE),
-                    capability=kind,
-                    integration_id=target['id'],
-                    default=bool(row['default']),
-                    options=row['options'],
-                    env_payloads=row['env_payloads'],
-                    identity_integration_id=row['identity_integration_id'],
-                )
-            )
+        parent = ('ProjectType', PROJECT_TYPE)
+        self.uses.extend(
+            Uses.written(parent, kind, target['id'], row)
+            for row in _assignments(params)
+            if row['project_type_slug'] == PROJECT_TYPE
+        )
 
     @staticmethod
     def _age(props: dict[str, typing.Any]) -> dict[str, typing.Any]:
@@ -282,34 +240,13 @@ class GraphStandIn:
             for e in self.uses
             if not (e.parent == parent and e.capability == kind)
         ]
-        rows: dict[int, dict[str, typing.Any]] = {}
-        for name, value in params.items():
-            found = re.fullmatch(r'asgn_(\d+)_(\w+)', name)
-            if found:
-                rows.setdefault(int(found[1]), {})[found[2]] = value
-        for _, row in sorted(rows.items()):
+        for row in _assignments(params):
             assert row['integration_id'] in self.integrations, row
             self.uses.append(
-                Uses(
-                    parent=parent,
-                    capability=kind,
-                    integration_id=row['integration_id'],
-                    default=bool(row['default']),
-                    options=row['options'],
-                    env_payloads=row['env_payloads'],
-                    identity_integration_id=row['identity_integration_id'],
-                )
+                Uses.written(parent, kind, row['integration_id'], row)
             )
 
-    async def execute(
-        self,
-        query: str,
-        params: dict[str, typing.Any] | None = None,
-        columns: list[str] | None = None,
-    ) -> list[dict[str, typing.Any]]:
-        text = _one_line(query)
-        params = params or {}
-        self.queries.append(text)
+    def answer(self, text: str, params: Params, columns: Columns) -> Rows:
         org_ok = params.get('org_slug', ORG) == ORG
         project_ok = params.get('project_id', PROJECT_ID) == PROJECT_ID
         # -- plugin registry: seeding, the admin's enable step, lookups
@@ -440,15 +377,9 @@ class GraphStandIn:
             if found is None or not found.get('used_as_login'):
                 return []
             return [{'i': self._age(found)}]
-        # -- sessions: the user's membership (one, so none is made), the
-        # token pair's metadata
-        if 'OPTIONAL MATCH (u)-[m:MEMBER_OF]->() RETURN count(m)' in text:
-            return [{'edges': 1}]
-        if 'CREATE (at:TokenMetadata' in text:
-            if params.get('principal_id') not in self.users:
-                return [{'principal_count': 0}]
-            self.token_pairs.append(params['principal_id'])
-            return [{'principal_count': 1}]
+        # -- sessions
+        if (session := self.session_rows(text, params)) is not None:
+            return session
         # -- identity connections
         if text.startswith('MERGE (c:IdentityConnection {{integration_id:'):
             self.connections.append(dict(params))
@@ -489,13 +420,7 @@ class GraphStandIn:
                     'integration_slug': self.integrations[e.integration_id][
                         'slug'
                     ],
-                    'edge': {
-                        'capability': e.capability,
-                        'default': e.default,
-                        'options': e.options,
-                        'env_payloads': e.env_payloads,
-                        'identity_integration_id': e.identity_integration_id,
-                    },
+                    'edge': e.edge(),
                 }
                 for e in self.uses
                 if e.parent == ('Project', PROJECT_ID)
@@ -521,13 +446,7 @@ class GraphStandIn:
             return [
                 {
                     'project_type_slug': e.parent[1],
-                    'edge': {
-                        'capability': e.capability,
-                        'default': e.default,
-                        'options': e.options,
-                        'env_payloads': e.env_payloads,
-                        'identity_integration_id': e.identity_integration_id,
-                    },
+                    'edge': e.edge(),
                 }
                 for e in self.uses
                 if e.parent[0] == 'ProjectType'
@@ -595,32 +514,15 @@ class GraphStandIn:
             # The project exists in no third-party service, and has no
             # DEPENDS_ON projects.
             return []
-        self.unknown.append(text)
-        raise AssertionError(f'the graph stand-in does not know: {text}')
+        self.refuse(text)
 
 
-class OpsLogRecorder:
+class OpsLogRecorder(_support.InsertRecorder):
     """Stands in for Iggy (imbi.common.iggy's client, 2.32 and later) and
     ClickHouse (where 2.31 writes the operations log): keeps every row.
     The stream (Iggy) or table (ClickHouse) is the row's ``stream``."""
 
-    def __init__(self) -> None:
-        self.rows: list[dict[str, typing.Any]] = []
-
-    async def insert(
-        self,
-        table: str,
-        data: list[list[typing.Any]],
-        column_names: list[str],
-        settings: dict[str, typing.Any] | None = None,
-    ) -> None:
-        for values in data:
-            self.rows.append(
-                {
-                    'stream': table,
-                    **dict(zip(column_names, values, strict=True)),
-                }
-            )
+    table_key = 'stream'
 
     async def publish_rows(
         self,
@@ -658,7 +560,7 @@ class OpsLogRecorder:
 
 
 @dataclasses.dataclass
-class Imbi:
+class Imbi(_support.HostCalls):
     """The running host and what its replaced parts recorded."""
 
     client: typing.Any  # starlette.testclient.TestClient
@@ -671,26 +573,6 @@ class Imbi:
     current_user: collections.abc.Callable[
         [], collections.abc.Awaitable[typing.Any]
     ]
-
-    def run(
-        self,
-        func: collections.abc.Callable[..., collections.abc.Awaitable[T]],
-        *args: typing.Any,
-        **kwargs: typing.Any,
-    ) -> T:
-        """Await one of the host's own functions on the app's loop."""
-        return typing.cast(
-            T,
-            self.client.portal.call(functools.partial(func, **kwargs), *args),
-        )
-
-    @staticmethod
-    def url(path: str) -> str:
-        """The project's route ``path`` (e.g. ``/logs/``)."""
-        return BASE + path
-
-    def get(self, path: str, **params: typing.Any) -> typing.Any:
-        return self.client.get(BASE + path, params=params)
 
     def enable(self, slug: str, enabled: bool = True) -> None:
         """The admin's enable step, through the host's route."""
@@ -798,58 +680,6 @@ class Imbi:
         assert response.status_code == 200, response.text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def secret_scan() -> collections.abc.Iterator[SecretScan]:
-    """The harness's secret scan (its pytest plugin is not registered:
-    the harness is not installed, see ``_harness_off_the_path``)."""
-    with SecretScan() as scan:
-        yield scan
-    scan.check()
-
-
-@pytest.fixture(scope='session')
-def valkey_url() -> collections.abc.Iterator[str]:
-    """A real Valkey-compatible server (Debian's redis-server)."""
-    binary = shutil.which('redis-server') or shutil.which('valkey-server')
-    if binary is None:
-        pytest.fail('redis-server is not installed (.ci/run installs it)')
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            '--bind',
-            '127.0.0.1',
-            '--port',
-            str(port),
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError):
-                socket.create_connection(('127.0.0.1', port), 0.2).close()
-                break
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail('redis-server did not start')
-            time.sleep(0.05)
-        yield f'valkey://127.0.0.1:{port}/0'
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 @pytest.fixture
 def imbi(
     valkey_url: str,
@@ -859,26 +689,15 @@ def imbi(
 ) -> collections.abc.Iterator[Imbi]:
     """imbi-api 2.41, with the secret scan over every answer it gives,
     every record it (and the plugins) log and every ops-log row."""
-    from fastapi import testclient
     from imbi.api import app as app_module
-    from imbi.api.auth import permissions
-    from imbi.api.domain import models
     from imbi.api.plugins import lifecycle as plugin_lifecycle
     from imbi.common import clickhouse
-    from imbi.common import graph as graph_module
-    from imbi.common import lifespan as lifespan_module
-    from imbi.common import valkey as valkey_module
     from imbi.common.plugins import registry
 
-    monkeypatch.setenv('IMBI_API_URL', API_URL)
-    # Fixed for the session: the host caches its auth settings in more
-    # than one singleton, each generating its own secret when none is set.
-    monkeypatch.setenv('IMBI_AUTH_JWT_SECRET', JWT_SECRET)
-    monkeypatch.setenv('IMBI_AUTH_ENCRYPTION_KEY', ENCRYPTION_KEY)
+    _support.host_settings(monkeypatch, secret_scan)
     # The prototype plugin, by the registry's explicit path (IMBI_PLUGINS).
     monkeypatch.syspath_prepend(str(HERE))
     monkeypatch.setenv('IMBI_PLUGINS', 'v3_prototype:PrototypePlugin')
-    secret_scan.add(JWT_SECRET, ENCRYPTION_KEY)
     graph = GraphStandIn()
     opslog = OpsLogRecorder()
     granted = set(PERMISSIONS)
@@ -898,8 +717,7 @@ def imbi(
     monkeypatch.setenv('VALKEY_URL', valkey_url)
     loaded: list[typing.Any] = []
 
-    @contextlib.asynccontextmanager
-    async def plugins() -> collections.abc.AsyncIterator[None]:
+    async def start() -> None:
         # imbi-api's startup_load_plugins without its AGE schema steps
         # (they open their own PostgreSQL connection): the registry, the
         # PluginRegistration seeding (disabled) and the audit of
@@ -907,40 +725,10 @@ def imbi(
         loaded.append(registry.load_plugins())
         await plugin_lifecycle._seed_registrations(graph)
         await plugin_lifecycle.audit_unavailable(graph)
-        await valkey_module.get_client().flushdb()
-        yield
 
-    lifespan = lifespan_module.Lifespan(valkey_module.valkey_lifespan, plugins)
-    user = models.User(
-        email='dev@example.com', display_name='Dev', is_admin=False
-    )
-
-    async def current_user() -> permissions.AuthContext:
-        return permissions.AuthContext(
-            user=user, auth_method='jwt', permissions=set(granted)
-        )
-
-    async def the_graph() -> collections.abc.AsyncIterator[GraphStandIn]:
-        yield graph
-
-    app.router.lifespan_context = lifespan
-    app.dependency_overrides[permissions.get_current_user] = current_user
-    app.dependency_overrides[graph_module._inject_graph] = the_graph
-    with testclient.TestClient(
-        app,
-        base_url='https://imbi.example.com',
-        raise_server_exceptions=False,
-    ) as client:
-
-        def scan_answer(response: typing.Any) -> None:
-            response.read()
-            secret_scan.record_text(
-                f'{response.request.method} {response.request.url.path}',
-                response.text,
-            )
-
-        client.event_hooks['response'].append(scan_answer)
-        caplog.set_level(logging.DEBUG)
+    with _support.running_api(
+        app, start, graph, granted, secret_scan, caplog, packages='imbi.'
+    ) as (client, current_user):
         yield Imbi(
             client,
             graph,
