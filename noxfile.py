@@ -1290,14 +1290,7 @@ def bench_v3(session: nox.Session) -> None:
             session, where, '--compile-bytecode', *requirements, *wheels
         )
         if name == 'imbi-api':
-            purelib = session.run(
-                str(python),
-                '-c',
-                'import sysconfig; print(sysconfig.get_path("purelib"))',
-                external=True,
-                silent=True,
-            )
-            shutil.copy(IGGY_STUB, str(purelib).strip())
+            _copy_iggy_stub(session, python)
         try:
             session.run(
                 str(python),
