@@ -1,9 +1,10 @@
 """Every check of the workspace: ``uvx nox`` runs all but ``bench``.
 
 Sessions are discovered from ``packages/*``: a new plugin folder gets its
-own test session (named after the folder) and joins compat, typecheck,
-build, wheels, demo and bench with no edit here, except one: when its
-upstream client ships no type hints, its stubs join ``TYPE_STUBS``.
+own test session (named after the folder) and joins compat, coverage,
+typecheck, build, wheels, demo and bench with no edit here, except one:
+when its upstream client ships no type hints, its stubs join
+``TYPE_STUBS``.
 """
 
 import base64
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import tomllib
 import zipfile
 
@@ -57,6 +59,16 @@ V3_RUNS = {
 #: can get (any release of the last two years is a valid CA bundle).
 OVERRIDES = ['certifi>=2024']
 COVERAGE_FLOOR = '90'
+#: Each package's coverage data from its two generations (git-ignored):
+#: ``<folder>.v1.coverage`` from its own session (imbi-common LOCKED) and
+#: ``<folder>.v3.coverage`` from compat_v3 on V3_COVERAGE, each with a
+#: ``<folder>.<generation>.json`` naming the run (not ``*.coverage.*``:
+#: coverage.py takes such files for parallel data and combines them). The
+#: ``coverage`` session combines the two generations.
+COVERAGE_DATA = ROOT / '.nox-results' / 'coverage'
+#: The one v3 host whose package suites are measured: measuring every
+#: v3 run would slow each, and the newest is the one operators install.
+V3_COVERAGE = V3_NEWEST
 #: What importing imbi_common.plugins needs on every supported version.
 IMPORT_NEEDS = [
     'fastapi',
@@ -170,6 +182,67 @@ def recorded(
         record(host, imbi_common, names, check, passed=True)
 
 
+def _digest(package: pathlib.Path) -> str:
+    """The package's files as coverage data measures them: data of other
+    sources or tests no longer describe the tree (lines move)."""
+    found = hashlib.sha256()
+    for path in sorted(package.rglob('*')):
+        if path.suffix in {'.py', '.toml'} and '__pycache__' not in path.parts:
+            found.update(path.relative_to(package).as_posix().encode())
+            found.update(b'\0' + path.read_bytes() + b'\0')
+    return found.hexdigest()
+
+
+def _coverage_files(
+    package: pathlib.Path, generation: str
+) -> tuple[pathlib.Path, pathlib.Path]:
+    """A package's coverage data of one generation and what ran it."""
+    stem = f'{package.name}.{generation}'
+    return COVERAGE_DATA / f'{stem}.coverage', COVERAGE_DATA / f'{stem}.json'
+
+
+@contextlib.contextmanager
+def measured(
+    session: nox.Session,
+    package: pathlib.Path,
+    generation: str,
+    imbi_common: str,
+) -> collections.abc.Iterator[dict[str, str]]:
+    """Where the block's pytest-cov run of ``package`` writes its data
+    (``COVERAGE_FILE`` in the environment yielded); kept for the
+    ``coverage`` session only when the block passes and no posargs
+    narrowed it (as ``recorded``)."""
+    if session.posargs:
+        scratch = pathlib.Path(session.create_tmp()) / '.coverage'
+        yield {'COVERAGE_FILE': str(scratch)}
+        session.log(
+            f'{package.name} {generation} coverage: not kept (posargs)'
+        )
+        return
+    data, about = _coverage_files(package, generation)
+    COVERAGE_DATA.mkdir(parents=True, exist_ok=True)
+    # Only a passing run writes ``about``: without it the coverage
+    # session names the session to run again, never an older run's data.
+    about.unlink(missing_ok=True)
+    data.unlink(missing_ok=True)
+    # pytest-cov combines every <data>.* it finds: none of another run.
+    for leftover in COVERAGE_DATA.glob(f'{data.name}.*'):
+        leftover.unlink()
+    yield {'COVERAGE_FILE': str(data)}
+    about.write_text(
+        json.dumps(
+            {
+                'session': session.name,
+                'imbi_common': imbi_common,
+                'digest': _digest(package),
+                'commit': _commit(),
+            },
+            indent=1,
+        )
+        + '\n'
+    )
+
+
 def module_of(package: pathlib.Path) -> str:
     return 'imbi_plugin_' + package.name.replace('-', '_')
 
@@ -243,13 +316,22 @@ def _package_session(package: pathlib.Path) -> None:
     @nox.session(name=package.name, python=PYTHON, tags=['tests'])
     def tests(session: nox.Session) -> None:
         install(session, package)
-        session.run(
-            *pytest_args(
-                session, str(package.relative_to(ROOT)), cov=module_of(package)
+        # The floor here is v1's alone (v3-only code counts as missed): the
+        # release workflow runs this session by itself. The ``coverage``
+        # session holds the combined v1 + v3 figure to the same floor.
+        with measured(session, package, 'v1', LOCKED) as env:
+            session.run(
+                *pytest_args(
+                    session,
+                    str(package.relative_to(ROOT)),
+                    cov=module_of(package),
+                ),
+                env=env,
             )
-        )
 
-    tests.__doc__ = f'Tests of imbi-plugin-{package.name}, branch coverage.'
+    tests.__doc__ = (
+        f'Tests of imbi-plugin-{package.name} on v1, branch coverage.'
+    )
 
 
 for _package in PACKAGES:
@@ -397,23 +479,136 @@ def compat_v3(session: nox.Session, imbi_common: str) -> None:
             'no:cacheprovider',
         )
     if V3_RUNS[imbi_common] == 'all':
-        _package_suites(session, host, imbi_common)
+        _package_suites(
+            session,
+            host,
+            imbi_common,
+            measure='v3' if imbi_common == V3_COVERAGE else None,
+        )
 
 
-def _package_suites(session: nox.Session, host: str, imbi_common: str) -> None:
+def _package_suites(
+    session: nox.Session,
+    host: str,
+    imbi_common: str,
+    measure: str | None = None,
+) -> None:
     """Every package's suite, each recorded; a failure fails the session
-    after the others ran (the compatibility table shows them all)."""
+    after the others ran (the compatibility table shows them all).
+
+    With ``measure`` (a generation, ``v3``) each suite runs under
+    branch coverage and keeps its data for the ``coverage`` session.
+    """
     failed = []
+    started = time.monotonic()
     for package in PACKAGES:
+        suite = ['pytest', str(package), '-q', '-p', 'no:cacheprovider']
+        keep: contextlib.AbstractContextManager[dict[str, str]]
+        if measure is None:
+            keep = contextlib.nullcontext({})
+        else:
+            keep = measured(session, package, measure, imbi_common)
+            suite += [
+                f'--cov={module_of(package)}',
+                '--cov-branch',
+                # no report here: the coverage session reports
+                '--cov-report=',
+            ]
         try:
-            with recorded(session, host, imbi_common, [package.name], 'tests'):
-                session.run(
-                    'pytest', str(package), '-q', '-p', 'no:cacheprovider'
-                )
+            with (
+                recorded(session, host, imbi_common, [package.name], 'tests'),
+                keep as env,
+            ):
+                session.run(*suite, env=env)
         except CommandFailed:
             failed.append(package.name)
+    session.log(
+        f'package suites: {time.monotonic() - started:.1f} s'
+        + (f' (measured, {measure})' if measure else '')
+    )
     if failed:
         session.error(f'imbi-common {imbi_common}: {", ".join(failed)} failed')
+
+
+@nox.session(name='coverage', python=PYTHON)
+def coverage_combined(session: nox.Session) -> None:
+    """Branch coverage >= 90 % per package, v1 and v3 runs combined.
+
+    Each package's own session (v1, imbi-common LOCKED) and compat_v3 on
+    V3_COVERAGE (the package suites) keep their data in COVERAGE_DATA;
+    this combines the two per package with coverage.py and reports them.
+    After compat_v3 in the default run. Data missing, from a failed run
+    or measured on other sources fails the package here, naming the
+    session to run again.
+    """
+    session.install('-c', constraints(session), 'coverage')
+    v3_run = f'nox -s "compat_v3(imbi_common=\'{V3_COVERAGE}\')"'
+    work = pathlib.Path(session.create_tmp())
+    failed: list[str] = []
+    figures: list[tuple[str, str, str, str]] = []
+    for package in PACKAGES:
+        include = f'--include={package / "src" / "*"}'
+        runs = {'v1': f'nox -s {package.name}', 'v3': v3_run}
+        data = {}
+        for generation, again in runs.items():
+            path, about = _coverage_files(package, generation)
+            if not (path.is_file() and about.is_file()):
+                session.warn(
+                    f'{package.name}: no {generation} coverage of a passing, '
+                    f'whole run: {again}'
+                )
+            elif json.loads(about.read_text())['digest'] != _digest(package):
+                session.warn(
+                    f'{package.name}: {generation} coverage is of other '
+                    f'sources or tests: {again}'
+                )
+            else:
+                data[generation] = path
+        if len(data) < len(runs):
+            failed.append(package.name)
+            continue
+        combined = work / f'{package.name}.combined'
+        session.run(
+            'coverage',
+            'combine',
+            '--keep',
+            '--quiet',
+            f'--data-file={combined}',
+            *map(str, data.values()),
+        )
+        totals = [
+            session.run(
+                'coverage',
+                'report',
+                f'--data-file={path}',
+                include,
+                '--format=total',
+                '--precision=1',
+                silent=True,
+            )
+            for path in (*data.values(), combined)
+        ]
+        v1, v3, both = (str(total).strip() for total in totals)
+        figures.append((package.name, v1, v3, both))
+        session.log(f'{package.name}: v1 and v3 combined')
+        try:
+            session.run(
+                'coverage',
+                'report',
+                f'--data-file={combined}',
+                include,
+                f'--fail-under={COVERAGE_FLOOR}',
+            )
+        except CommandFailed:
+            failed.append(package.name)
+    if figures:
+        table = [f'{"package":<16} {"v1":>6} {"v3":>6} {"combined":>8}']
+        table += [f'{n:<16} {a:>6} {b:>6} {c:>8}' for n, a, b, c in figures]
+        session.log('branch coverage, %:\n' + '\n'.join(table))
+    if failed:
+        session.error(
+            f'under {COVERAGE_FLOOR} % or not measured: {", ".join(failed)}'
+        )
 
 
 def _boto3_floor() -> str:
