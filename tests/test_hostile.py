@@ -54,8 +54,13 @@ MEMORY_CAPS = 4
 CLEAR = {'ok', 'completed', 'skipped', 'PluginUnavailableError'}
 #: A stall this long at the largest size fails whatever the baseline.
 MAX_STALL_SECONDS = 1.0
-#: Below this a stall is scheduling noise on a loaded machine.
-NOISE_SECONDS = 0.25
+#: Below this a stall is not held to the growth rule: reading a largest-
+#: size answer (megabytes of escaped text) is linear work, and its time
+#: on this 2-core machine varies with load and coverage tracing (0.05 to
+#: 0.37 s seen for the same case). What the rule is for, work that grows
+#: faster than the input (a backtracking pattern), takes far longer at
+#: 64 times the input and still fails here or at MAX_STALL_SECONDS.
+NOISE_SECONDS = 0.5
 #: How much longer than at the small size a stall may be at the large.
 GROWTH = 4.0
 
