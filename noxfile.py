@@ -1451,20 +1451,13 @@ def bench_v3(session: nox.Session) -> None:
     has them: the built wheels (not editable: no source folders on
     sys.path), byte-compiled.
     """
-    dist = pathlib.Path(session.create_tmp()) / 'dist'
-    shutil.rmtree(dist, ignore_errors=True)
-    for package in PACKAGES:
-        session.run(
-            'uv',
-            'build',
-            '--wheel',
-            '--quiet',
-            '--out-dir',
-            str(dist),
-            str(package),
-            external=True,
-        )
-    wheels = [str(whl) for whl in sorted(dist.glob('*.whl'))]
+    work = pathlib.Path(session.create_tmp())
+    shutil.rmtree(work / 'dist', ignore_errors=True)
+    wheels = [
+        str(whl)
+        for whl in _host_wheels(session, work, '--all-packages')
+        if not whl.name.startswith('imbi_plugin_testing-')
+    ]
     api, api_overrides = HOSTS_V3['imbi-api 2.41.0']
     override = pathlib.Path(session.create_tmp()) / 'api-overrides.txt'
     override.write_text(''.join(f'{o}\n' for o in api_overrides))
